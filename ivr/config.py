@@ -1,0 +1,111 @@
+"""Typed, frozen configuration built once from ``IVR_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Twilio account SIDs are "AC" + 32 hex digits; this one is obviously not real.
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the service needs to know about its surroundings."""
+
+    database_url: str
+    public_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    secret_key: bytes
+    twilio_api_url: str = "https://api.twilio.com"
+    bind: str = "127.0.0.1:8000"
+    flow: str = "hotline"
+    flows_dir: Path = field(default_factory=lambda: Path("call_flows"))
+    storage_url: str = "recordings"
+    log_level: str = "INFO"
+    # How long a call's server-side state may live if Twilio never tells us the call ended.
+    call_state_ttl_seconds: int = 4 * 3600
+
+    def __post_init__(self) -> None:
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"IVR_PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
+        if not self.twilio_auth_token:
+            raise ConfigError("IVR_TWILIO_AUTH_TOKEN must not be empty")
+        if len(self.secret_key) < 32:
+            raise ConfigError("IVR_SECRET_KEY must hold at least 32 bytes")
+
+    @property
+    def public_base(self) -> str:
+        """Return the public URL without a trailing slash."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def flow_path(self) -> Path:
+        """Return the file of the flow this service answers calls with."""
+        candidate = Path(self.flow)
+        if candidate.suffix in {".yaml", ".yml"}:
+            return candidate
+        return self.flows_dir / f"{self.flow}.yaml"
+
+    @property
+    def bind_host(self) -> str:
+        return self.bind.rsplit(":", 1)[0]
+
+    @property
+    def bind_port(self) -> int:
+        return int(self.bind.rsplit(":", 1)[1])
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, root: Path | None = None
+    ) -> Config:
+        """Build the config from the environment, creating local secrets on first use.
+
+        Only the embedded default writes anything: the secret key and a development
+        Twilio token under ``var/``, so that ``make run`` needs no setup. Production sets
+        ``IVR_SECRET_KEY`` and ``IVR_TWILIO_AUTH_TOKEN`` explicitly.
+        """
+        env = os.environ if environ is None else environ
+        root = Path.cwd() if root is None else root
+        var = root / "var"
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"IVR_{name}", "") or default
+
+        secret = env.get("IVR_SECRET_KEY", "")
+        token = env.get("IVR_TWILIO_AUTH_TOKEN", "")
+        return cls(
+            database_url=get("DATABASE_URL", f"sqlite:///{var / 'ivr.sqlite3'}"),
+            public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID),
+            twilio_auth_token=token or _local_secret(var / "dev-twilio-auth-token", 16),
+            secret_key=(
+                secret.encode() if secret else _local_secret(var / "secret-key", 32).encode()
+            ),
+            twilio_api_url=get("TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
+            bind=get("BIND", "127.0.0.1:8000"),
+            flow=get("FLOW", "hotline"),
+            flows_dir=Path(get("FLOWS_DIR", str(root / "call_flows"))),
+            storage_url=get("STORAGE_URL", str(root / "recordings")),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _local_secret(path: Path, nbytes: int) -> str:
+    """Read a secret kept in a local file, creating it (mode 0600) if absent."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
