@@ -1,0 +1,276 @@
+"""Checks a schema cannot express: the graph of steps and the completeness of prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ivr.flows.schema import (
+    CHOICES,
+    Audio,
+    ChoiceName,
+    ConfirmStep,
+    Flow,
+    GotoStep,
+    HangupStep,
+    MenuStep,
+    Prompt,
+    RecordStep,
+    SayStep,
+    Speech,
+    Step,
+)
+from ivr.flows.source import Path as DocPath
+
+Finding = tuple[DocPath, str]
+
+
+def successors(step: Step) -> Iterator[tuple[DocPath, str]]:
+    """Yield (path of the reference, target step) for every way out of ``step``."""
+    if isinstance(step, SayStep):
+        yield ("next",), step.next
+    elif isinstance(step, MenuStep):
+        for key, option in step.options.items():
+            yield ("options", key), option.next
+        yield ("otherwise",), step.otherwise
+    elif isinstance(step, ConfirmStep):
+        yield ("yes",), step.yes.next
+        yield ("no",), step.no.next
+        if step.otherwise:
+            yield ("otherwise",), step.otherwise
+    elif isinstance(step, RecordStep):
+        yield ("next",), step.next
+        yield ("otherwise",), step.otherwise
+    elif isinstance(step, GotoStep):
+        for index, case in enumerate(step.cases):
+            yield ("cases", index, "next"), case.next
+        yield ("next",), step.next
+
+
+def check_flow(flow: Flow, base_dir: Path) -> list[Finding]:
+    """Return every problem found in ``flow``, each with the path it concerns."""
+    findings: list[Finding] = []
+    findings += _check_languages(flow)
+    findings += _check_references(flow)
+    findings += _check_prompts(flow, base_dir)
+    findings += _check_keys_and_choices(flow)
+    dangling = any("missing step" in message for _, message in findings)
+    findings += _check_graph(flow, dangling)
+    return findings
+
+
+def _check_languages(flow: Flow) -> list[Finding]:
+    if flow.default_language not in flow.languages:
+        declared = ", ".join(flow.languages)
+        return [
+            (
+                ("default_language",),
+                f"default_language {flow.default_language!r} is not one of "
+                f"the declared languages ({declared})",
+            )
+        ]
+    return []
+
+
+def _check_references(flow: Flow) -> list[Finding]:
+    findings: list[Finding] = []
+    if flow.start not in flow.steps:
+        findings.append((("start",), f"start refers to missing step {flow.start!r}"))
+    for name, step in flow.steps.items():
+        for path, target in successors(step):
+            if target not in flow.steps:
+                findings.append(
+                    (("steps", name, *path), f"step {name!r} refers to missing step {target!r}")
+                )
+    return findings
+
+
+def _prompts_of(step: Step) -> Iterator[tuple[DocPath, Prompt]]:
+    prompt = getattr(step, "prompt", None)
+    if prompt is not None:
+        yield ("prompt",), prompt
+    for index, reprompt in enumerate(getattr(step, "reprompts", [])):
+        yield ("reprompts", index), reprompt
+
+
+def _check_prompts(flow: Flow, base_dir: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    declared = set(flow.languages)
+    for name, step in flow.steps.items():
+        for path, prompt in _prompts_of(step):
+            where = ("steps", name, *path)
+            for missing in sorted(declared - set(prompt)):
+                findings.append((where, f"step {name!r}: {path[0]} has no {missing} translation"))
+            for unknown in sorted(set(prompt) - declared):
+                findings.append(
+                    (
+                        (*where, unknown),
+                        f"step {name!r}: language {unknown!r} is not declared under languages",
+                    )
+                )
+            for language, pieces in prompt.items():
+                for index, piece in enumerate(pieces):
+                    piece_path = (*where, language, index)
+                    if isinstance(piece, Speech) and piece.language not in declared:
+                        findings.append(
+                            (
+                                piece_path,
+                                f"step {name!r}: language "
+                                f"{piece.language!r} is not declared under languages",
+                            )
+                        )
+                    if isinstance(piece, Audio):
+                        problem = _audio_problem(piece.audio, base_dir)
+                        if problem:
+                            findings.append((piece_path, f"step {name!r}: {problem}"))
+    return findings
+
+
+def _audio_problem(relative: str, base_dir: Path) -> str | None:
+    base = base_dir.resolve()
+    target = (base / relative).resolve()
+    if base not in target.parents:
+        return f"audio file {relative!r} must be inside {base_dir}"
+    if not target.is_file():
+        return f"audio file {relative!r} does not exist"
+    if target.suffix.lower() not in {".wav", ".mp3"}:
+        return f"audio file {relative!r} must be .wav or .mp3"
+    return None
+
+
+def _check_keys_and_choices(flow: Flow) -> list[Finding]:
+    findings: list[Finding] = []
+    for name, step in flow.steps.items():
+        where: DocPath = ("steps", name)
+        if isinstance(step, MenuStep) and step.repeat_key in step.options:
+            findings.append(
+                (
+                    (*where, "repeat_key"),
+                    f"step {name!r}: repeat key {step.repeat_key!r} is also a menu option",
+                )
+            )
+        if isinstance(step, ConfirmStep) and step.yes_key == step.no_key:
+            findings.append(((*where, "no_key"), f"step {name!r}: yes and no use the same key"))
+        retries = getattr(step, "retries", 0)
+        if retries and not getattr(step, "reprompts", None):
+            findings.append(
+                (
+                    where,
+                    f"step {name!r}: give at least one reprompt, so a caller "
+                    "who presses nothing or a wrong key is told what to do",
+                )
+            )
+        if isinstance(step, MenuStep | ConfirmStep):
+            for key, option in step.options.items():
+                findings += _check_choices(flow, option.set, (*where, "options", key, "set"))
+        if isinstance(step, GotoStep):
+            for index, case in enumerate(step.cases):
+                findings += _check_choices(flow, case.when, (*where, "cases", index, "when"))
+    return findings
+
+
+def _check_choices(flow: Flow, values: dict[ChoiceName, str], where: DocPath) -> list[Finding]:
+    findings: list[Finding] = []
+    for choice, value in values.items():
+        allowed = CHOICES[choice]
+        if choice == "language":
+            allowed = tuple(flow.languages)
+        elif choice == "category":
+            allowed = tuple(flow.categories)
+        if allowed is not None and value not in allowed:
+            findings.append(
+                (
+                    (*where, choice),
+                    f"{choice} {value!r} is not one of: {', '.join(allowed) or '(none declared)'}",
+                )
+            )
+    return findings
+
+
+def _check_graph(flow: Flow, dangling: bool) -> list[Finding]:
+    """Check reachability, endings and silent loops.
+
+    With a dangling reference the graph is broken in one place, and reporting every
+    step cut off by it would bury the real mistake: only orphans are reported then.
+    """
+    findings: list[Finding] = []
+    # Dangling references are reported on their own; the graph ignores them.
+    edges = {
+        name: [target for _, target in successors(step) if target in flow.steps]
+        for name, step in flow.steps.items()
+    }
+    if flow.start not in flow.steps:
+        return findings
+    reachable = _walk(flow.start, edges)
+    referenced = {target for targets in edges.values() for target in targets} | {flow.start}
+    for name in flow.steps:
+        if name not in reachable and (not dangling or name not in referenced):
+            findings.append((("steps", name), f"step {name!r} is unreachable from {flow.start!r}"))
+    if dangling:
+        return findings
+
+    reverse: dict[str, list[str]] = {name: [] for name in flow.steps}
+    for name, targets in edges.items():
+        for target in targets:
+            reverse[target].append(name)
+    ends = [name for name, step in flow.steps.items() if isinstance(step, HangupStep)]
+    can_end: set[str] = set()
+    for end in ends:
+        can_end |= _walk(end, reverse)
+    for name in flow.steps:
+        if name in reachable and name not in can_end:
+            findings.append(
+                (
+                    ("steps", name),
+                    f"step {name!r}: no path from here ends the call (add a way to a hangup step)",
+                )
+            )
+
+    # A loop made only of say and goto steps would talk forever without listening.
+    silent = {n: s for n, s in flow.steps.items() if isinstance(s, SayStep | GotoStep)}
+    loop = _find_cycle({n: [t for t in edges[n] if t in silent] for n in silent})
+    if loop:
+        findings.append(
+            (
+                ("steps", loop[0]),
+                "steps " + " -> ".join(loop) + " loop forever without waiting for the caller",
+            )
+        )
+    return findings
+
+
+def _walk(start: str, edges: dict[str, list[str]]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for target in edges.get(stack.pop(), []):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """Return one cycle in ``edges`` as a list of names (first repeated last), if any."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in edges[node]:
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state:
+                found = visit(target, path)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in edges:
+        if node not in state:
+            found = visit(node, [])
+            if found:
+                return found
+    return None

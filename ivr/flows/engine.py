@@ -1,0 +1,219 @@
+"""Walk a caller through a flow: pure logic, no HTTP and no database.
+
+The engine moves a :class:`CallState` from step to step and returns a :class:`Turn`:
+what the caller hears next and what the call waits for. Say and goto steps are passed
+through at once, so a turn always ends at a step that waits (a menu, a confirmation, a
+recording) or at the end of the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.flows.schema import (
+    Audio,
+    ConfirmStep,
+    Flow,
+    GotoStep,
+    HangupStep,
+    MenuStep,
+    Prompt,
+    RecordStep,
+    SayStep,
+    Speech,
+)
+
+
+class EngineError(Exception):
+    """The call state does not fit the flow (a bug or a stale state): use the fallback."""
+
+
+@dataclass
+class CallState:
+    """Where one call is. ``turn`` counts the turns, so stale callbacks can be recognised."""
+
+    step: str
+    language: str
+    retries: int = 0
+    turn: int = 0
+    choices: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    text: str
+    language: str
+    voice: str
+
+
+@dataclass(frozen=True)
+class Played:
+    audio: str  # path under the flow's folder
+    fallback: Spoken | None
+
+
+Utterance = Spoken | Played
+
+
+@dataclass(frozen=True)
+class AskKeys:
+    step: str
+    timeout: int
+    # '#' may be a menu option, in which case it must not end the input.
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordAudio:
+    step: str
+    part: str
+    max_length: int
+    silence: int
+
+
+@dataclass(frozen=True)
+class EndCall:
+    step: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the caller hears, then what the call waits for, at turn number ``turn``."""
+
+    said: tuple[Utterance, ...]
+    action: AskKeys | RecordAudio | EndCall
+    turn: int
+
+
+class Engine:
+    """Move calls through one flow."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+
+    def begin(self) -> tuple[CallState, Turn]:
+        """Start a call at the flow's first step."""
+        state = CallState(step=self.flow.start, language=self.flow.default_language)
+        return state, self._enter(state, self.flow.start, [])
+
+    def replay(self, state: CallState) -> Turn:
+        """Say the current step again without changing anything (a repeated callback)."""
+        step = self.flow.steps.get(state.step)
+        if step is None:
+            raise EngineError(f"no step {state.step!r} in this flow version")
+        prompt = getattr(step, "prompt", None)
+        said = self._utter(prompt, state.language) if prompt else []
+        return Turn(tuple(said), self._action(state.step), state.turn)
+
+    def press(self, state: CallState, digits: str) -> Turn:
+        """Handle the keys pressed at a menu or confirmation ('' when none were)."""
+        step = self._current(state, MenuStep | ConfirmStep)
+        assert isinstance(step, MenuStep | ConfirmStep)
+        key = digits[:1]
+        if key and key == step.repeat_key:
+            state.turn += 1
+            return Turn(
+                tuple(self._utter(step.prompt, state.language)),
+                self._action(state.step),
+                state.turn,
+            )
+        option = step.options.get(key) if key else None
+        if option is not None:
+            for choice, value in option.set.items():
+                state.choices[choice] = value
+                if choice == "language":
+                    state.language = value
+            state.retries = 0
+            return self._enter(state, option.next, [])
+        fallback = step.otherwise if isinstance(step, MenuStep) else step.fallback
+        return self._retry(state, step.retries, step.reprompts, step.prompt, fallback)
+
+    def recorded(self, state: CallState, got_audio: bool) -> Turn:
+        """Move on after a recording step; without audio, reprompt or take 'otherwise'."""
+        step = self._current(state, RecordStep)
+        assert isinstance(step, RecordStep)
+        if got_audio:
+            state.retries = 0
+            return self._enter(state, step.next, [])
+        return self._retry(state, step.retries, step.reprompts, step.prompt, step.otherwise)
+
+    def _retry(
+        self,
+        state: CallState,
+        allowed: int,
+        reprompts: list[Prompt],
+        prompt: Prompt,
+        fallback: str,
+    ) -> Turn:
+        state.retries += 1
+        if state.retries > allowed:
+            state.retries = 0
+            return self._enter(state, fallback, [])
+        # Reprompts escalate: the n-th retry hears the n-th reprompt (the last one repeats).
+        reprompt = reprompts[min(state.retries, len(reprompts)) - 1] if reprompts else prompt
+        state.turn += 1
+        return Turn(
+            tuple(self._utter(reprompt, state.language)), self._action(state.step), state.turn
+        )
+
+    def _current(self, state: CallState, kinds: object) -> object:
+        step = self.flow.steps.get(state.step)
+        if step is None or not isinstance(step, kinds):  # type: ignore[arg-type]
+            raise EngineError(f"the call is not waiting at a {kinds} step ({state.step!r})")
+        return step
+
+    def _enter(self, state: CallState, name: str, said: list[Utterance]) -> Turn:
+        # Validation rules out loops of say/goto steps; the bound is a second guard.
+        for _ in range(len(self.flow.steps) + 1):
+            step = self.flow.steps[name]
+            if isinstance(step, SayStep):
+                said += self._utter(step.prompt, state.language)
+                name = step.next
+                continue
+            if isinstance(step, GotoStep):
+                name = next(
+                    (
+                        case.next
+                        for case in step.cases
+                        if all(state.choices.get(k) == v for k, v in case.when.items())
+                    ),
+                    step.next,
+                )
+                continue
+            prompt = (
+                step.prompt
+                if isinstance(step, HangupStep | MenuStep | ConfirmStep | RecordStep)
+                else None
+            )
+            if prompt:
+                said += self._utter(prompt, state.language)
+            state.step = name
+            state.retries = 0
+            state.turn += 1
+            return Turn(tuple(said), self._action(name), state.turn)
+        raise EngineError(f"steps loop without waiting, from {name!r}")
+
+    def _action(self, name: str) -> AskKeys | RecordAudio | EndCall:
+        step = self.flow.steps[name]
+        if isinstance(step, MenuStep | ConfirmStep):
+            keys = tuple(step.options) + ((step.repeat_key,) if step.repeat_key else ())
+            return AskKeys(name, step.timeout, keys)
+        if isinstance(step, RecordStep):
+            return RecordAudio(name, step.part, step.max_length, step.silence)
+        return EndCall(name)
+
+    def _utter(self, prompt: Prompt, language: str) -> list[Utterance]:
+        pieces = prompt.get(language) or prompt[self.flow.default_language]
+        said: list[Utterance] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                said.append(self._spoken(piece, language))
+            elif isinstance(piece, Speech):
+                said.append(self._spoken(piece.say, piece.language))
+            elif isinstance(piece, Audio):
+                fallback = self._spoken(piece.text, language) if piece.text else None
+                said.append(Played(piece.audio, fallback))
+        return said
+
+    def _spoken(self, text: str, language: str) -> Spoken:
+        return Spoken(" ".join(text.split()), language, self.flow.languages[language].voice)

@@ -1,0 +1,126 @@
+"""Turn a flow file into a validated :class:`LoadedFlow`, or a list of ``file:line`` problems."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ivr.flows.checks import check_flow
+from ivr.flows.schema import STEP_TYPES, Flow
+from ivr.flows.source import FlowProblem, FlowSyntaxError, SourceMap, parse_yaml
+from ivr.flows.source import Path as DocPath
+
+
+class FlowInvalid(Exception):
+    """A flow file was refused; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[FlowProblem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedFlow:
+    """A valid flow, the exact text it came from and that text's hash (its version)."""
+
+    flow: Flow
+    content: str
+    content_hash: str
+    base_dir: Path
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_flow_file(path: Path) -> LoadedFlow:
+    """Read and validate the flow at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FlowInvalid([FlowProblem(str(path), 1, "no such flow file")]) from None
+    except UnicodeDecodeError as error:
+        raise FlowInvalid([FlowProblem(str(path), 1, f"not UTF-8 text: {error.reason}")]) from None
+    return load_flow_text(text, str(path), path.parent)
+
+
+def load_flow_text(text: str, filename: str, base_dir: Path) -> LoadedFlow:
+    """Validate flow ``text`` (named ``filename`` in messages); audio is found in ``base_dir``."""
+    try:
+        data, source = parse_yaml(text, filename)
+    except FlowSyntaxError as error:
+        raise FlowInvalid(error.problems) from None
+    if not isinstance(data, dict):
+        raise FlowInvalid([FlowProblem(filename, 1, "a flow file is a mapping of settings")])
+    try:
+        flow = Flow.model_validate(data)
+    except ValidationError as error:
+        raise FlowInvalid(_schema_problems(error, data, source, filename)) from None
+    findings = check_flow(flow, base_dir)
+    if findings:
+        problems = [
+            FlowProblem(filename, source.line_of(path), message) for path, message in findings
+        ]
+        raise FlowInvalid(sorted(problems, key=lambda p: p.line))
+    return LoadedFlow(flow, text, content_hash(text), base_dir)
+
+
+def _schema_problems(
+    error: ValidationError, data: dict[str, Any], source: SourceMap, filename: str
+) -> list[FlowProblem]:
+    problems: dict[tuple[int, str], FlowProblem] = {}
+    for item in error.errors():
+        path = _document_path(data, item["loc"])
+        where = ".".join(str(part) for part in path) or "the file"
+        message = f"{where}: {_friendly(item)}"
+        line = source.line_of(path)
+        problems.setdefault((line, message), FlowProblem(filename, line, message))
+    return sorted(problems.values(), key=lambda p: p.line)
+
+
+def _document_path(data: Any, loc: tuple[int | str, ...]) -> DocPath:
+    """Map a pydantic location onto the document, skipping the labels pydantic inserts.
+
+    Pydantic adds the union tag of a step (``menu``), validator names and ``[key]`` to
+    locations; they are not in the file, so they are skipped to find the right line.
+    """
+    inserted = {*STEP_TYPES, "[key]"}
+    path: list[str | int] = []
+    current: Any = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+            path.append(part)
+        elif part in inserted or str(part).startswith("function-"):
+            continue
+        else:  # a missing setting: point at its parent's line
+            path.append(part)
+            current = None
+    return tuple(path)
+
+
+def _friendly(item: Any) -> str:
+    kind = item["type"]
+    if kind == "union_tag_not_found":
+        return f"each step needs a type: one of {', '.join(STEP_TYPES)}"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown step type {item['input'].get('type')!r}; use one of {', '.join(STEP_TYPES)}"
+        )
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a setting here (check the spelling)"
+    if kind == "string_pattern_mismatch" and item["loc"][-1] == "[key]":
+        return f"{item['input']!r} is not a phone key (0-9, * or #)"
+    if kind == "string_pattern_mismatch":
+        return f"{item['input']!r} is not allowed here"
+    message = str(item["msg"])
+    return message.removeprefix("Value error, ")

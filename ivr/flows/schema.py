@@ -1,0 +1,182 @@
+"""The shape of a call-flow file, as the operations team writes it.
+
+A flow is a set of named steps. Each prompt is given per language: as text to be
+spoken, as an audio file, or as a list of pieces (a piece may be spoken in another
+declared language, for a bilingual welcome).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+STEP_TYPES = ("say", "menu", "confirm", "record", "hangup", "goto")
+# What a menu option can remember about the call, and the values each may take.
+CHOICES: dict[str, tuple[str, ...] | None] = {
+    "language": None,  # any declared language
+    "category": None,  # any declared category
+    "anonymity": ("anonymous", "contact"),
+    "take": ("replace", "append"),  # how the next recording treats the previous one
+}
+
+Key = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
+StepName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")]
+ChoiceName = Literal["language", "category", "anonymity", "take"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Audio(StrictModel):
+    """A recorded prompt under ``call_flows/``; ``text`` is spoken if it cannot be played."""
+
+    audio: str
+    text: str | None = None
+
+
+class Speech(StrictModel):
+    """A piece spoken in another language than the caller's, e.g. the Welsh offer."""
+
+    say: str
+    language: str
+
+
+def _one_piece(value: Any) -> Any:
+    if isinstance(value, str | Audio | Speech):
+        return value
+    if isinstance(value, dict) and "audio" in value:
+        return Audio.model_validate(value)
+    if isinstance(value, dict) and "say" in value:
+        return Speech.model_validate(value)
+    raise ValueError("a prompt piece is text, {audio: FILE}, or {say: TEXT, language: TAG}")
+
+
+def _pieces(value: Any) -> Any:
+    """Normalise a prompt in one language to a list of pieces."""
+    if value is None or value == "":
+        raise ValueError("the prompt is empty")
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError("the prompt is empty")
+    return tuple(_one_piece(item) for item in items)
+
+
+Piece = str | Audio | Speech
+Pieces = Annotated[tuple[Piece, ...], BeforeValidator(_pieces)]
+# Language tag -> what to say in that language.
+Prompt = dict[str, Pieces]
+
+
+def _option(value: Any) -> Any:
+    return {"next": value} if isinstance(value, str) else value
+
+
+class Option(StrictModel):
+    """Where a key leads, and what choosing it records about the call."""
+
+    next: StepName
+    set: dict[ChoiceName, str] = Field(default_factory=dict)
+
+
+OptionField = Annotated[Option, BeforeValidator(_option)]
+
+
+class Asking(StrictModel):
+    """Shared by the steps that wait for a key press."""
+
+    prompt: Prompt
+    timeout: int = Field(6, ge=1, le=30, description="seconds to wait for a key")
+    retries: int = Field(2, ge=0, le=5, description="reprompts before 'otherwise'")
+    reprompts: list[Prompt] = Field(default_factory=list)
+
+
+class SayStep(StrictModel):
+    type: Literal["say"]
+    prompt: Prompt
+    next: StepName
+
+
+class MenuStep(Asking):
+    type: Literal["menu"]
+    options: dict[Key, OptionField] = Field(min_length=1)
+    repeat_key: Key | None = "*"
+    otherwise: StepName
+
+
+class ConfirmStep(Asking):
+    type: Literal["confirm"]
+    yes: OptionField
+    no: OptionField
+    yes_key: Key = "1"
+    no_key: Key = "2"
+    otherwise: StepName | None = None  # defaults to where "yes" leads
+
+    @property
+    def options(self) -> dict[str, Option]:
+        return {self.yes_key: self.yes, self.no_key: self.no}
+
+    @property
+    def repeat_key(self) -> str | None:
+        return "*" if "*" not in (self.yes_key, self.no_key) else None
+
+    @property
+    def fallback(self) -> str:
+        return self.otherwise or self.yes.next
+
+
+class RecordStep(StrictModel):
+    type: Literal["record"]
+    prompt: Prompt
+    part: Literal["report", "contact"] = "report"
+    max_length: int = Field(600, ge=10, le=3600, description="seconds")
+    silence: int = Field(8, ge=2, le=60, description="seconds of silence that end it")
+    next: StepName
+    retries: int = Field(1, ge=0, le=3)
+    reprompts: list[Prompt] = Field(default_factory=list)
+    otherwise: StepName
+
+
+class HangupStep(StrictModel):
+    type: Literal["hangup"]
+    prompt: Prompt | None = None
+
+
+class Case(StrictModel):
+    when: dict[ChoiceName, str] = Field(min_length=1)
+    next: StepName
+
+
+class GotoStep(StrictModel):
+    type: Literal["goto"]
+    next: StepName
+    cases: list[Case] = Field(default_factory=list)
+
+
+Step = Annotated[
+    SayStep | MenuStep | ConfirmStep | RecordStep | HangupStep | GotoStep,
+    Field(discriminator="type"),
+]
+AskingStep = MenuStep | ConfirmStep
+
+
+class Language(StrictModel):
+    voice: str = Field(description="text-to-speech voice, e.g. Polly.Amy")
+    name: str = ""
+
+
+class Flow(StrictModel):
+    name: str
+    description: str = ""
+    languages: dict[str, Language] = Field(min_length=1)
+    default_language: str
+    start: StepName
+    categories: dict[str, str] = Field(default_factory=dict)
+    steps: dict[StepName, Step] = Field(min_length=1)
