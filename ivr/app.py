@@ -1,0 +1,76 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from functools import partial
+
+from flask import Flask, Response, g, request
+from twilio.request_validator import RequestValidator
+
+from ivr.calls import CallHandler
+from ivr.config import Config
+from ivr.db import Database
+from ivr.flows.registry import FlowRegistry
+from ivr.logs import configure_logging, event
+from ivr.services import EXTENSION_KEY, Services
+from ivr.webhooks.twiml import CallbackUrls, render_turn
+
+access_logger = logging.getLogger("ivr.access")
+
+
+def create_app(config: Config, *, db: Database | None = None) -> Flask:
+    """Build the web application for ``config``; ``db`` lets a caller share an engine."""
+    configure_logging(config.log_level)
+    app = Flask(__name__)
+    # Never let Flask render a debugger or a traceback to the internet.
+    app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
+    database = db or Database.from_url(config.database_url)
+    flows = FlowRegistry(config.flow_path, database)
+    app.extensions[EXTENSION_KEY] = Services(
+        config=config,
+        db=database,
+        flows=flows,
+        validator=RequestValidator(config.twilio_auth_token),
+        calls=CallHandler(
+            database,
+            flows,
+            config.secret_key,
+            timedelta(seconds=config.call_state_ttl_seconds),
+            render=partial(render_turn, urls=CallbackUrls(config.public_base)),
+        ),
+    )
+
+    from ivr.health import bp as health_bp
+    from ivr.prompts import bp as prompts_bp
+    from ivr.webhooks.views import bp as twilio_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(prompts_bp)
+    app.register_blueprint(twilio_bp)
+    app.before_request(_start_timer)
+    app.after_request(_log_access)
+    return app
+
+
+def _start_timer() -> None:
+    g.request_id = uuid.uuid4().hex[:12]
+    g.started = time.perf_counter()
+
+
+def _log_access(response: Response) -> Response:
+    # The path only: query strings and bodies stay out of the access log.
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    event(
+        access_logger,
+        "request",
+        method=request.method,
+        path=request.path,
+        status=response.status_code,
+        ms=f"{elapsed_ms:.1f}",
+        request_id=g.get("request_id"),
+    )
+    return response

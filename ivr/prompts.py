@@ -1,0 +1,20 @@
+"""Recorded prompt audio from ``call_flows/``, fetched by Twilio for ``<Play>``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, send_from_directory
+from flask.typing import ResponseReturnValue
+
+from ivr.services import services
+
+bp = Blueprint("prompts", __name__)
+
+AUDIO_SUFFIXES = (".wav", ".mp3")
+
+
+@bp.get("/prompts/<path:audio>")
+def prompt_audio(audio: str) -> ResponseReturnValue:
+    """Serve a prompt file; only audio, only from the flow's folder (no path escapes)."""
+    if not audio.lower().endswith(AUDIO_SUFFIXES):
+        abort(404)
+    return send_from_directory(services().flows.path.parent, audio, max_age=300)

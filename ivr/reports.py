@@ -1,0 +1,151 @@
+"""Create reports and their "fetch this recording" jobs from recording callbacks.
+
+Both the ``<Record>`` action and the recording status callback land here, in any order
+and any number of times. The job is keyed by a keyed hash of the RecordingSid, so the
+first callback creates the report and the job in one transaction and every later one
+only adds what it knows (the caller hung up, the recording is absent).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.logs import event
+from ivr.models import (
+    Anonymity,
+    CallSession,
+    JobState,
+    RecordingJob,
+    RecordingPart,
+    Report,
+    ReportSource,
+    ReportStatus,
+)
+from ivr.webhooks.boundary import keyed_hash
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordingNotice:
+    """What one callback says about a recording."""
+
+    recording_sid: str
+    recording_url: str
+    call_sid: str
+    duration_seconds: int | None
+    ended_by_hangup: bool = False
+    absent: bool = False  # Twilio says no audio was captured
+
+    @property
+    def has_audio(self) -> bool:
+        return not self.absent and (self.duration_seconds is None or self.duration_seconds > 0)
+
+
+def register_recording(
+    session: Session,
+    secret: bytes,
+    notice: RecordingNotice,
+    *,
+    call: CallSession | None,
+    part: RecordingPart,
+    source: ReportSource = ReportSource.MENU,
+) -> RecordingJob:
+    """Create (once) the report and the job for ``notice``; return the job."""
+    key = keyed_hash(secret, notice.recording_sid)
+    job = session.scalars(select(RecordingJob).where(RecordingJob.recording_key == key)).first()
+    if job is not None:
+        _merge(job, notice)
+        return job
+
+    report = _report_for(session, call, source)
+    earlier = (
+        session.scalar(
+            select(func.count()).where(
+                RecordingJob.report_id == report.id, RecordingJob.part == part
+            )
+        )
+        or 0
+    )
+    job = RecordingJob(
+        report_id=report.id,
+        recording_key=key,
+        part=part,
+        take=earlier + 1,
+        state=JobState.PENDING,
+        recording_sid=notice.recording_sid,
+        recording_url=notice.recording_url or None,
+        call_sid=notice.call_sid or None,
+        attempts=0,
+    )
+    _merge(job, notice)
+    # Before adding the new take, so that it cannot be discarded with the old ones.
+    if call is not None and call.choices.get("take") == "replace" and notice.has_audio:
+        _discard_earlier_takes(session, report, part)
+    session.add(job)
+    if part is RecordingPart.CONTACT and notice.has_audio:
+        report.contact_left = True
+    if call is not None and "take" in call.choices:
+        # A take choice applies to the next recording only.
+        call.choices = {k: v for k, v in call.choices.items() if k != "take"}
+    event(
+        logger,
+        "report.recording_registered",
+        report=report.reference,
+        part=part.value,
+        take=job.take,
+        hangup=notice.ended_by_hangup,
+    )
+    return job
+
+
+def _merge(job: RecordingJob, notice: RecordingNotice) -> None:
+    if notice.recording_url and job.recording_sid and not job.recording_url:
+        job.recording_url = notice.recording_url
+    if notice.duration_seconds is not None:
+        job.duration_seconds = notice.duration_seconds
+    if notice.ended_by_hangup:
+        job.ended_by_hangup = True
+    if notice.absent:
+        job.duration_seconds = 0
+
+
+def _report_for(session: Session, call: CallSession | None, source: ReportSource) -> Report:
+    if call is not None and call.report_id is not None:
+        existing = session.get(Report, call.report_id)
+        if existing is not None:
+            return existing
+    choices = call.choices if call is not None else {}
+    anonymity = choices.get("anonymity")
+    report = Report(
+        # A day is enough: the exact time of a call could help identify the caller.
+        received_on=datetime.now(UTC).date(),
+        # A menu callback that outlived its call's state carries no menu choices.
+        source=ReportSource.RECONCILED if call is None and source is ReportSource.MENU else source,
+        status=ReportStatus.AWAITING_AUDIO,
+        language=call.language if call is not None else None,
+        category=choices.get("category"),
+        anonymity=Anonymity(anonymity) if anonymity else None,
+    )
+    session.add(report)
+    session.flush()
+    if call is not None:
+        call.report_id = report.id
+    return report
+
+
+def _discard_earlier_takes(session: Session, report: Report, part: RecordingPart) -> None:
+    """The caller chose to record again: earlier takes of this part are not kept."""
+    for earlier in session.scalars(
+        select(RecordingJob).where(
+            RecordingJob.report_id == report.id,
+            RecordingJob.part == part,
+            RecordingJob.state == JobState.PENDING,
+        )
+    ):
+        earlier.state = JobState.DISCARDED

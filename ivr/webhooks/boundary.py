@@ -1,0 +1,84 @@
+"""The anonymity boundary: authenticate a Twilio request, then forget who called.
+
+This is the only code that sees Twilio's full parameters. It checks the signature
+over all of them (as Twilio computed it), keeps an allow-list, and removes the parsed
+form from the request, so no later view, log line or error handler can reach a caller
+field such as the number, the caller's name or their location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Request
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import ImmutableMultiDict
+
+# Everything the service may know about a call. Anything not named here is dropped,
+# so a field Twilio adds in future is dropped too.
+ALLOWED_FIELDS = frozenset(
+    {
+        "AccountSid",
+        "CallSid",
+        "CallStatus",
+        "Digits",
+        "RecordingSid",
+        "RecordingUrl",
+        "RecordingDuration",
+        "RecordingStatus",
+        "ErrorCode",
+    }
+)
+
+
+class SignatureRefused(Exception):
+    """The request was not signed by Twilio with our auth token."""
+
+
+@dataclass(frozen=True)
+class TwilioParams:
+    """The allow-listed parameters of one authenticated Twilio request."""
+
+    fields: Mapping[str, str]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+    @property
+    def call_sid(self) -> str:
+        return self.get("CallSid")
+
+
+def authenticate(request: Request, validator: RequestValidator, public_base: str) -> TwilioParams:
+    """Check ``X-Twilio-Signature`` and return only the allow-listed parameters.
+
+    The URL Twilio signed is the public one it called (we may sit behind a proxy that
+    terminates TLS), so it is rebuilt from the configured public base, not from the
+    request's own host.
+    """
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = public_base + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    form = request.form
+    if not signature or not validator.validate(url, form, signature):
+        _forget_form(request)
+        raise SignatureRefused()
+    params = TwilioParams({name: form[name] for name in ALLOWED_FIELDS if name in form})
+    _forget_form(request)
+    return params
+
+
+def _forget_form(request: Request) -> None:
+    """Replace the parsed body with nothing, so caller fields cannot leak further in."""
+    empty: ImmutableMultiDict[str, str] = ImmutableMultiDict()
+    request.form = empty
+    request.values = empty  # type: ignore[assignment]
+
+
+def keyed_hash(secret: bytes, value: str) -> str:
+    """Return an HMAC-SHA256 of ``value``: a lookup key that cannot be reversed to it."""
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()

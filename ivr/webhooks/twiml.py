@@ -1,0 +1,137 @@
+"""Render engine turns as TwiML, only through twilio's ``VoiceResponse``."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.flows.engine import AskKeys, EndCall, Played, RecordAudio, Spoken, Turn, Utterance
+
+# Recording status events that feed the fetch job.
+RECORDING_EVENTS = "completed absent"
+
+
+class CallbackUrls:
+    """Absolute callback URLs under the public base Twilio calls us at."""
+
+    def __init__(self, public_base: str) -> None:
+        self.base = public_base
+
+    def url(self, path: str, **query: str | int) -> str:
+        return f"{self.base}/twilio/{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def prompt(self, audio: str) -> str:
+        return f"{self.base}/prompts/{quote(audio)}"
+
+
+def render_turn(turn: Turn, urls: CallbackUrls) -> str:
+    """Return the TwiML for one turn of a call."""
+    response = VoiceResponse()
+    action = turn.action
+    if isinstance(action, AskKeys):
+        target = urls.url("gather", step=action.step, n=turn.turn)
+        # Prompts go inside <Gather> so callers who know the menu can key ahead.
+        gather = response.gather(
+            action=target,
+            method="POST",
+            input="dtmf",
+            num_digits=1,
+            timeout=action.timeout,
+            finish_on_key="",
+            action_on_empty_result=True,
+        )
+        for utterance in turn.said:
+            _utter(gather, utterance, urls)
+        # If Twilio ever falls through the Gather, treat it as "no key pressed".
+        response.redirect(target, method="POST")
+    elif isinstance(action, RecordAudio):
+        for utterance in turn.said:
+            _utter(response, utterance, urls)
+        response.record(
+            action=urls.url("recorded", step=action.step, n=turn.turn, part=action.part),
+            method="POST",
+            max_length=action.max_length,
+            timeout=action.silence,
+            finish_on_key="#",
+            play_beep=True,
+            trim="trim-silence",
+            recording_status_callback=urls.url("recording-status", part=action.part),
+            recording_status_callback_method="POST",
+            recording_status_callback_event=RECORDING_EVENTS,
+        )
+        # Twilio skips the action and falls through here when nothing was recorded.
+        response.redirect(
+            urls.url("recorded", step=action.step, n=turn.turn, part=action.part, nothing=1),
+            method="POST",
+        )
+    else:
+        assert isinstance(action, EndCall)
+        for utterance in turn.said:
+            _utter(response, utterance, urls)
+        response.hangup()
+    return str(response)
+
+
+def _utter(parent: VoiceResponse | Gather, utterance: Utterance, urls: CallbackUrls) -> None:
+    if isinstance(utterance, Spoken):
+        parent.say(utterance.text, voice=utterance.voice, language=utterance.language)
+    elif isinstance(utterance, Played):
+        parent.play(urls.prompt(utterance.audio))
+
+
+# The fallback must work when nothing else does: no database, no flow file.
+FALLBACK_PROMPTS = (
+    Spoken(
+        "Welcome to the Anti-Corruption and Abuse Reporting Service. We are sorry, our "
+        "phone menu is not available right now, but you can still leave your report. Your "
+        "number is not seen or kept. Please speak after the tone, and press hash when you "
+        "have finished.",
+        "en-GB",
+        "Polly.Amy",
+    ),
+    Spoken(
+        "Croeso i'r Gwasanaeth Adrodd am Lygredd a Chamdriniaeth. Mae'n ddrwg gennym, nid yw "
+        "ein bwydlen ffôn ar gael ar hyn o bryd, ond gallwch adael eich adroddiad o hyd. Nid "
+        "ydym yn gweld nac yn cadw eich rhif. Siaradwch ar ôl y tôn, a phwyswch hash pan "
+        "fyddwch wedi gorffen.",
+        "cy-GB",
+        "Polly.Gwyneth",
+    ),
+)
+FALLBACK_THANKS = (
+    Spoken("Thank you. Your report has been received. Goodbye.", "en-GB", "Polly.Amy"),
+    Spoken("Diolch. Rydym wedi derbyn eich adroddiad. Hwyl fawr.", "cy-GB", "Polly.Gwyneth"),
+)
+FALLBACK_MAX_LENGTH = 600
+
+
+def render_fallback(urls: CallbackUrls) -> str:
+    """TwiML that lets a caller leave a report with nothing but Twilio behind it."""
+    response = VoiceResponse()
+    for utterance in FALLBACK_PROMPTS:
+        _utter(response, utterance, urls)
+    response.record(
+        action=urls.url("fallback-recorded"),
+        method="POST",
+        max_length=FALLBACK_MAX_LENGTH,
+        timeout=10,
+        finish_on_key="#",
+        play_beep=True,
+        trim="trim-silence",
+        recording_status_callback=urls.url("recording-status", part="report", source="fallback"),
+        recording_status_callback_method="POST",
+        recording_status_callback_event=RECORDING_EVENTS,
+    )
+    for utterance in FALLBACK_THANKS:
+        _utter(response, utterance, urls)
+    response.hangup()
+    return str(response)
+
+
+def render_goodbye(urls: CallbackUrls) -> str:
+    response = VoiceResponse()
+    for utterance in FALLBACK_THANKS:
+        _utter(response, utterance, urls)
+    response.hangup()
+    return str(response)

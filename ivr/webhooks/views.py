@@ -1,0 +1,157 @@
+"""Twilio's webhooks: the Voice URL, step callbacks, status callbacks and the fallback.
+
+Each route follows one recipe: the blueprint's ``before_request`` authenticates and
+strips the request (nothing else runs first); the route reads the allow-listed
+parameters, hands them to the call handler, and answers with TwiML. Any failure past
+authentication is answered with the fallback, which still records a report.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, g, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from ivr.calls import FINAL_CALL_STATUSES, CallNotFound
+from ivr.logs import event
+from ivr.models import RecordingPart, ReportSource
+from ivr.reports import RecordingNotice
+from ivr.services import services
+from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
+from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+
+@bp.before_request
+def authenticate_request() -> None:
+    svc = services()
+    try:
+        g.twilio = authenticate(request, svc.validator, svc.config.public_base)
+    except SignatureRefused:
+        event(logger, "webhook.refused", logging.WARNING, path=request.path)
+        abort(403)
+
+
+def _params() -> TwilioParams:
+    params: TwilioParams = g.twilio
+    return params
+
+
+def _urls() -> CallbackUrls:
+    return CallbackUrls(services().config.public_base)
+
+
+def twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _turn_query() -> tuple[str, int]:
+    step = request.args.get("step", "")
+    try:
+        turn = int(request.args.get("n", ""))
+    except ValueError:
+        turn = -1  # never matches: the current step is replayed
+    return step, turn
+
+
+def _part() -> RecordingPart:
+    try:
+        return RecordingPart(request.args.get("part", "report"))
+    except ValueError:
+        return RecordingPart.REPORT
+
+
+def _notice(params: TwilioParams, *, absent: bool = False) -> RecordingNotice | None:
+    sid = params.get("RecordingSid")
+    if not sid:
+        return None
+    duration = params.get("RecordingDuration")
+    return RecordingNotice(
+        recording_sid=sid,
+        recording_url=params.get("RecordingUrl"),
+        call_sid=params.call_sid,
+        duration_seconds=int(duration) if duration.isdigit() else None,
+        ended_by_hangup=params.get("Digits") == "hangup",
+        absent=absent,
+    )
+
+
+@bp.post("/voice")
+def voice() -> Response:
+    return twiml(services().calls.answer(_params().call_sid))
+
+
+@bp.post("/gather")
+def gather() -> Response:
+    step, turn = _turn_query()
+    params = _params()
+    return twiml(services().calls.press(params.call_sid, step, turn, params.get("Digits")))
+
+
+@bp.post("/recorded")
+def recorded() -> Response:
+    step, turn = _turn_query()
+    params = _params()
+    notice = None if request.args.get("nothing") else _notice(params)
+    reply = services().calls.recorded(params.call_sid, step, turn, _part(), notice)
+    # None: the caller hung up, and Twilio does not read this answer.
+    return twiml(reply if reply is not None else render_goodbye(_urls()))
+
+
+@bp.post("/recording-status")
+def recording_status() -> Response:
+    params = _params()
+    status = params.get("RecordingStatus")
+    notice = _notice(params, absent=status == "absent")
+    if notice is not None and status in {"completed", "absent", "failed"}:
+        source = (
+            ReportSource.FALLBACK if request.args.get("source") == "fallback" else ReportSource.MENU
+        )
+        services().calls.recording_status(params.call_sid, _part(), notice, source)
+    return Response(status=204)
+
+
+@bp.post("/status")
+def call_status() -> Response:
+    params = _params()
+    if params.get("CallStatus") in FINAL_CALL_STATUSES:
+        services().calls.ended(params.call_sid)
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    # Twilio calls this when the Voice URL failed: depend on nothing but the request.
+    event(logger, "call.fallback", logging.WARNING)
+    return twiml(render_fallback(_urls()))
+
+
+@bp.post("/fallback-recorded")
+def fallback_recorded() -> Response:
+    notice = _notice(_params())
+    if notice is not None:
+        try:
+            services().calls.recording_status(
+                _params().call_sid, RecordingPart.REPORT, notice, ReportSource.FALLBACK
+            )
+        except Exception:
+            # The recording is safe at Twilio; reconciliation will bring it in.
+            logger.exception("fallback.register_failed")
+    return twiml(render_goodbye(_urls()))
+
+
+@bp.errorhandler(Exception)
+def answer_with_fallback(error: Exception) -> ResponseReturnValue:
+    """Never leave a caller on a dead line: on any failure, still take the report."""
+    if isinstance(error, HTTPException):
+        return error.get_response()
+    if isinstance(error, CallNotFound):
+        event(logger, "call.unknown", logging.WARNING, path=request.path)
+    else:
+        current_app.logger.exception("webhook.failed path=%s", request.path)
+    return twiml(render_fallback(_urls()))
