@@ -1,0 +1,23 @@
+"""The ``ivr`` command: run, migrate, check flows, place test calls."""
+
+from __future__ import annotations
+
+import click
+
+from ivr.cli.calls import call, simulate
+from ivr.cli.db import db
+from ivr.cli.flows import flows
+from ivr.cli.serve import serve, twilio_emulator
+
+
+@click.group()
+def main() -> None:
+    """The anonymous reporting hotline's telephony backend."""
+
+
+main.add_command(db)
+main.add_command(serve)
+main.add_command(twilio_emulator)
+main.add_command(call)
+main.add_command(flows)
+flows.add_command(simulate)

@@ -1,0 +1,139 @@
+"""``ivr call`` and ``ivr flows simulate``: walk a call without a phone."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from flask.testing import FlaskClient
+
+from ivr.config import Config
+from ivr.phone import (
+    DEFAULT_CALLER,
+    EmulatorMedia,
+    HeldMedia,
+    HttpTransport,
+    Phone,
+    PhoneError,
+    keyboard_keys,
+    scripted_keys,
+)
+
+KEYS_HELP = (
+    "Keys to press in order, e.g. 1,1,2,#. An empty entry presses nothing (a timeout); "
+    "'hangup' hangs up. At a recording, '#' finishes and nothing after the list hangs up. "
+    "Without --keys you are asked for each key."
+)
+
+
+def _audio(path: Path | None) -> bytes:
+    if path is not None:
+        return path.read_bytes()
+    return resources.files("ivr").joinpath("samples/report-en.wav").read_bytes()
+
+
+def _keys(script: str | None) -> object:
+    if script is None:
+        return keyboard_keys(lambda prompt: click.prompt(prompt, default="", show_default=False))
+    return scripted_keys(script, click.echo)
+
+
+@click.command()
+@click.option("--keys", default=None, help=KEYS_HELP)
+@click.option(
+    "--audio",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="WAV file to speak at a recording (default: a short sample report).",
+)
+@click.option("--url", default=None, help="Base URL of the service (default: IVR_PUBLIC_URL).")
+@click.option(
+    "--caller",
+    default=DEFAULT_CALLER,
+    show_default=True,
+    help="The number the call appears to come from (it must never be kept).",
+)
+def call(keys: str | None, audio: Path | None, url: str | None, caller: str) -> None:
+    """Call a running service as Twilio would, and print what the caller hears."""
+    config = Config.from_env()
+    phone = Phone(
+        HttpTransport(),
+        EmulatorMedia(config.twilio_api_url),
+        public_base=url or config.public_base,
+        account_sid=config.twilio_account_sid,
+        auth_token=config.twilio_auth_token,
+        keys=_keys(keys),  # type: ignore[arg-type]
+        audio=_audio(audio),
+        caller=caller,
+        show=click.echo,
+    )
+    try:
+        log = phone.call()
+    except (PhoneError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Recordings made: {len(log.recordings)}")
+
+
+class AppTransport:
+    """Deliver the phone's requests to an app in this process, as Twilio would over HTTP."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def post(self, url: str, params: Mapping[str, str], signature: str) -> str:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = self._client.post(
+            path, data=dict(params), headers={"X-Twilio-Signature": signature}
+        )
+        if response.status_code >= 400:
+            raise PhoneError(f"{parts.path} answered HTTP {response.status_code}")
+        return response.get_data(as_text=True)
+
+
+@click.command()
+@click.argument("flow")
+@click.option("--keys", default=None, help=KEYS_HELP)
+@click.option(
+    "--audio",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="WAV file to speak at a recording (default: a short sample report).",
+)
+def simulate(flow: str, keys: str | None, audio: Path | None) -> None:
+    """Walk FLOW (a name under call_flows/ or a file) offline and print the transcript."""
+    from ivr.app import create_app
+    from ivr.db import Base, Database
+    from ivr.flows.loader import FlowInvalid
+
+    base = Config.from_env()
+    path = Path(flow) if flow.endswith((".yaml", ".yml")) else base.flows_dir / f"{flow}.yaml"
+    # A throwaway in-memory database: nothing from a simulation is kept.
+    config = dataclasses.replace(
+        base,
+        database_url="sqlite://",
+        flow=str(path),
+        log_level="WARNING",
+        public_url="http://simulated.invalid",
+    )
+    database = Database.from_url(config.database_url)
+    Base.metadata.create_all(database.engine)
+    try:
+        app = create_app(config, db=database)
+    except FlowInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from None
+    phone = Phone(
+        AppTransport(app.test_client()),
+        HeldMedia(config.twilio_account_sid),
+        public_base=config.public_base,
+        account_sid=config.twilio_account_sid,
+        auth_token=config.twilio_auth_token,
+        keys=_keys(keys),  # type: ignore[arg-type]
+        audio=_audio(audio),
+        show=click.echo,
+    )
+    phone.call()

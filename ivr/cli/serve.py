@@ -1,0 +1,63 @@
+"""``ivr serve`` and ``ivr twilio-emulator``: the long-running processes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ivr.config import Config
+
+
+@click.command()
+@click.option("--workers", default=2, show_default=True, help="Web worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+def serve(workers: int, threads: int) -> None:
+    """Serve the webhooks with gunicorn on IVR_BIND."""
+    from gunicorn.app.base import BaseApplication
+
+    from ivr.app import create_app
+    from ivr.flows.loader import FlowInvalid
+
+    config = Config.from_env()
+    try:
+        app = create_app(config)
+    except FlowInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException("the call flow is invalid; fix it and start again") from None
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings: dict[str, Any] = {
+                "bind": config.bind,
+                "workers": workers,
+                "threads": threads,
+                # ivr.access logs each request by path only; gunicorn's would add queries.
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": config.log_level.lower(),
+                "proc_name": "ivr",
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
+    Server().run()
+
+
+@click.command("twilio-emulator")
+@click.option("--port", default=8010, show_default=True)
+def twilio_emulator(port: int) -> None:
+    """Run the loopback Twilio emulator (media and REST) for development."""
+    from werkzeug.serving import run_simple
+
+    from ivr.twilio_emulator import create_emulator
+
+    config = Config.from_env()
+    app = create_emulator(config.twilio_account_sid, config.twilio_auth_token)
+    click.echo(f"Twilio emulator on http://127.0.0.1:{port}")
+    run_simple("127.0.0.1", port, app, threaded=True)
