@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  make run  |  make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Development default: Twilio's REST and media side is the loopback emulator.
+export IVR_TWILIO_API_URL ?= http://127.0.0.1:8010
+EMULATOR_PORT := 8010
+
+.PHONY: run test lint typecheck install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: set up, migrate and serve the hotline on the embedded default (SQLite, local store)
+run: $(VENV)/.installed
+	$(BIN)/ivr db upgrade
+	$(BIN)/ivr flows validate
+	@if [ "$$IVR_TWILIO_API_URL" = "http://127.0.0.1:$(EMULATOR_PORT)" ]; then \
+	  $(BIN)/ivr twilio-emulator --port $(EMULATOR_PORT) & emulator=$$!; \
+	  trap 'kill $$emulator 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/ivr serve; \
+	else \
+	  $(BIN)/ivr serve; \
+	fi
+
+## test: set up, then lint, type-check and run every test (SQLite and PostgreSQL)
+test: $(VENV)/.installed-test lint typecheck
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""Fixtures: config -> database -> app -> client -> phone.
+
+Every test that uses the database runs twice, on SQLite and on PostgreSQL (a fresh
+schema per test). Outside CI a missing PostgreSQL skips its half with a reason; under
+``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr.app import create_app
+from ivr.cli.calls import AppTransport
+from ivr.config import Config
+from ivr.db import Base, Database
+from ivr.phone import CallLog, HeldMedia, Phone, scripted_keys
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "ivr" / "samples"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PUBLIC_URL = "https://hotline.example.org"
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token"
+# The planted caller: a number from Ofcom's drama range that must be found nowhere.
+PLANTED_NUMBER = "+447700900461"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def require_postgres() -> None:
+    if postgres_available():
+        return
+    if IN_CI:
+        pytest.fail("PostgreSQL at 127.0.0.1:5432 is required under CI=true")
+    pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections all use a fresh, empty schema (dropped afterwards)."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    """A private copy of call_flows/, so a test may edit the flow file."""
+    target = tmp_path / "call_flows"
+    target.mkdir()
+    for source in (REPO / "call_flows").iterdir():
+        if source.is_file():
+            (target / source.name).write_bytes(source.read_bytes())
+    return target
+
+
+@pytest.fixture
+def config(database_url: str, flows_dir: Path, tmp_path: Path) -> Config:
+    return Config(
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        secret_key=b"k" * 32,
+        twilio_api_url="http://127.0.0.1:9",
+        flows_dir=flows_dir,
+        storage_url=str(tmp_path / "recordings"),
+        log_level="DEBUG",
+    )
+
+
+@pytest.fixture
+def db(config: Config) -> Iterator[Database]:
+    database = Database.from_url(config.database_url)
+    Base.metadata.create_all(database.engine)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def app(config: Config, db: Database) -> Flask:
+    return create_app(config, db=db)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Caller:
+    """Places calls against the test app through the text-mode phone."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.media = HeldMedia(ACCOUNT_SID)
+
+    def call(self, keys: str, audio: str | None = "report-en.wav") -> CallLog:
+        phone = Phone(
+            AppTransport(self.app.test_client()),
+            self.media,
+            public_base=PUBLIC_URL,
+            account_sid=ACCOUNT_SID,
+            auth_token=AUTH_TOKEN,
+            keys=scripted_keys(keys, lambda line: None),
+            audio=(SAMPLES / audio).read_bytes() if audio else None,
+            caller=PLANTED_NUMBER,
+        )
+        return phone.call()
+
+
+@pytest.fixture
+def caller(app: Flask) -> Caller:
+    return Caller(app)

@@ -1,0 +1,104 @@
+"""The engine leads a caller through the national flow, whatever they press."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.flows.engine import AskKeys, CallState, EndCall, Engine, RecordAudio, Turn
+from ivr.flows.loader import load_flow_file
+
+HOTLINE = Path(__file__).resolve().parents[2] / "call_flows" / "hotline.yaml"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_flow_file(HOTLINE).flow)
+
+
+def heard(turn: Turn) -> str:
+    return " ".join(getattr(u, "text", "") for u in turn.said)
+
+
+def walk(engine: Engine, keys: list[str]) -> tuple[CallState, Turn]:
+    state, turn = engine.begin()
+    for key in keys:
+        turn = engine.press(state, key)
+    return state, turn
+
+
+def test_the_welcome_offers_welsh_in_welsh(engine: Engine) -> None:
+    _, turn = engine.begin()
+    assert [(u.language, u.voice) for u in turn.said][1] == ("cy-GB", "Polly.Gwyneth")  # type: ignore[union-attr]
+    assert "pwyswch 9" in heard(turn)
+    assert turn.action == AskKeys("welcome", 4, ("1", "9", "*"))
+
+
+def test_pressing_9_continues_the_whole_call_in_welsh(engine: Engine) -> None:
+    state, turn = walk(engine, ["9"])
+    assert state.language == "cy-GB"
+    assert "ffoniwch 999" in heard(turn)
+    assert {u.voice for u in turn.said} == {"Polly.Gwyneth"}  # type: ignore[union-attr]
+
+
+def test_a_silent_caller_is_still_led_to_leave_a_report(engine: Engine) -> None:
+    # No key at all, at every menu: welcome, main menu (x3), category (x2), anonymity (x2).
+    state, turn = walk(engine, [""] * 8)
+    assert isinstance(turn.action, RecordAudio)
+    assert state.step == "record_report"
+    assert "You will stay completely anonymous" in heard(turn)
+
+
+def test_reprompts_escalate_before_the_safe_destination(engine: Engine) -> None:
+    state, _ = walk(engine, ["1"])
+    first = engine.press(state, "7")
+    second = engine.press(state, "")
+    assert heard(first).startswith("Sorry, I didn't get that.")
+    assert "stay on the line" in heard(second)
+    assert state.step == "main_menu"
+    third = engine.press(state, "")
+    assert state.step == "report_about"
+    assert "What is your report about?" in heard(third)
+
+
+def test_the_repeat_key_repeats_without_using_a_retry(engine: Engine) -> None:
+    state, _ = walk(engine, ["1"])
+    engine.press(state, "7")  # one wrong key uses one retry
+    again = engine.press(state, "*")
+    assert heard(again).startswith("To report corruption or abuse by a police officer")
+    assert (state.step, state.retries) == ("main_menu", 1)
+
+
+def test_menu_choices_are_remembered_for_the_report(engine: Engine) -> None:
+    state, _ = walk(engine, ["1", "1", "4", "2"])
+    assert state.choices == {
+        "language": "en-GB",
+        "category": "relationship_abuse",
+        "anonymity": "contact",
+    }
+
+
+def test_contact_details_are_asked_for_only_when_chosen(engine: Engine) -> None:
+    for anonymity_key, next_step in (("1", "thanks"), ("2", "record_contact")):
+        state, _ = walk(engine, ["1", "1", "1", anonymity_key])
+        engine.recorded(state, got_audio=True)
+        turn = engine.press(state, "1")  # send
+        assert state.step == next_step
+        assert isinstance(turn.action, EndCall if next_step == "thanks" else RecordAudio)
+
+
+def test_nothing_recorded_twice_ends_politely(engine: Engine) -> None:
+    state, _ = walk(engine, ["1", "1", "1", "1"])
+    retry = engine.recorded(state, got_audio=False)
+    assert "We didn't hear anything" in heard(retry)
+    end = engine.recorded(state, got_audio=False)
+    assert isinstance(end.action, EndCall)
+    assert "You can call this number again" in heard(end)
+
+
+def test_replay_changes_nothing(engine: Engine) -> None:
+    state, turn = walk(engine, ["1", "1"])
+    before = (state.step, state.turn, dict(state.choices))
+    assert engine.replay(state).action == turn.action
+    assert (state.step, state.turn, state.choices) == before

@@ -1,0 +1,104 @@
+"""The product's promise: after complete calls, the caller's number is nowhere.
+
+Calls are placed with a planted number (and the caller's name and town, as Twilio
+sends them); then every store we control is searched: every row of every table,
+every log line, every file written under the service's folders.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Date, DateTime, inspect, select
+
+from ivr.config import Config
+from ivr.db import Base, Database
+from ivr.logs import configure_logging
+from tests.conftest import PLANTED_NUMBER, Caller
+
+# The number as it might be written anywhere: international, national, bare digits.
+TRACES = [
+    PLANTED_NUMBER,
+    PLANTED_NUMBER.removeprefix("+"),
+    "0" + PLANTED_NUMBER.removeprefix("+44"),
+    PLANTED_NUMBER.removeprefix("+44"),
+    "JANE CALLER",  # CallerName
+    "LEEDS",  # FromCity / CallerCity
+    "TN-Validation-Passed",  # StirVerstat
+]
+
+
+@pytest.fixture
+def service_log() -> Iterator[io.StringIO]:
+    """Capture what the service logs, through its own configured handler."""
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    yield stream
+    configure_logging("INFO")
+
+
+def dump_database(db: Database) -> str:
+    lines = []
+    with db.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                lines.append(f"{table.name}: {tuple(row)}")
+    return "\n".join(lines)
+
+
+def files_written(*folders: Path) -> Iterator[tuple[Path, bytes]]:
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                yield path, path.read_bytes()
+
+
+def test_complete_calls_leave_no_trace_of_the_caller(
+    caller: Caller, db: Database, config: Config, tmp_path: Path, service_log: io.StringIO
+) -> None:
+    # Given three callers' journeys: English anonymous, Welsh with contact details, a hang-up
+    logs = [
+        caller.call("1,1,2,1,#,1"),
+        caller.call("9,1,4,2,#,1,#", audio="report-cy.wav"),
+        caller.call("1,1,1,1"),
+    ]
+    assert sum(len(log.recordings) for log in logs) == 4
+
+    # Then the database holds reports...
+    dump = dump_database(db)
+    assert dump.count("reports: (") == 3
+    # ...but no trace of who called, in any row,
+    for trace in TRACES:
+        assert trace not in dump
+    # in any log line,
+    logged = service_log.getvalue()
+    assert "call.started" in logged and "report.recording_registered" in logged
+    for trace in TRACES:
+        assert trace not in logged
+    # or in any file the service wrote (its database file included).
+    for path, content in files_written(tmp_path):
+        for trace in TRACES:
+            assert trace.encode() not in content, f"{trace} found in {path}"
+
+
+def test_reports_keep_the_day_not_the_time(db: Database) -> None:
+    columns = inspect(db.engine).get_columns("reports")
+    assert [c["name"] for c in columns if isinstance(c["type"], Date | DateTime)] == ["received_on"]
+    assert not isinstance(next(c for c in columns if c["name"] == "received_on")["type"], DateTime)
+
+
+def test_a_phone_number_that_slips_into_a_log_is_redacted(service_log: io.StringIO) -> None:
+    logger = logging.getLogger("ivr.test")
+    logger.info("a careless line with %s in it", PLANTED_NUMBER)
+    try:
+        raise ValueError(f"caller 0{PLANTED_NUMBER.removeprefix('+44')} was not found")
+    except ValueError:
+        logger.exception("failed for CA%s", "ab" * 16)
+    logged = service_log.getvalue()
+    for trace in TRACES[:4]:
+        assert trace not in logged
+    assert "[redacted-number]" in logged and "CA[redacted]" in logged

@@ -1,0 +1,251 @@
+"""Calls from the first ring to the report they leave, as Twilio drives them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from ivr.app import create_app
+from ivr.config import Config
+from ivr.db import Database
+from ivr.models import (
+    Anonymity,
+    CallSession,
+    FlowVersion,
+    JobState,
+    RecordingPart,
+    Report,
+    ReportSource,
+    ReportStatus,
+)
+from tests.conftest import Caller
+from tests.webhooks.helpers import row_counts, signed_post, twilio_params
+
+
+def reports(db: Database) -> list[Report]:
+    with db.transaction() as session:
+        found = list(session.scalars(select(Report)))
+        for report in found:
+            _ = report.recordings
+        return found
+
+
+def test_an_english_report_is_created_with_the_callers_choices(
+    caller: Caller, db: Database
+) -> None:
+    # Given a caller who reports misuse of position, staying anonymous
+    log = caller.call("1,1,2,1,#,1")
+    # Then they hear the whole journey and are thanked
+    assert "Your report has been received" in log.text()
+    (report,) = reports(db)
+    assert (report.language, report.category, report.anonymity) == (
+        "en-GB",
+        "personal_advantage",
+        Anonymity.ANONYMOUS,
+    )
+    assert report.source is ReportSource.MENU and report.status is ReportStatus.AWAITING_AUDIO
+    assert report.received_on == datetime.now(UTC).date()
+    (job,) = report.recordings
+    assert (job.part, job.state, job.duration_seconds) == (
+        RecordingPart.REPORT,
+        JobState.PENDING,
+        19,
+    )
+    assert job.recording_sid == log.recordings[0] and job.recording_url and job.call_ended
+    # And the call's state is gone once the call has ended
+    assert row_counts(db)["call_sessions"] == 0
+
+
+def test_a_welsh_caller_hears_welsh_and_leaves_a_welsh_report(caller: Caller, db: Database) -> None:
+    log = caller.call("9,1,5,1,#,1", audio="report-cy.wav")
+    assert "Rydym wedi derbyn eich adroddiad" in log.text()
+    assert all(language == "cy-GB" for language, _ in log.heard[3:])
+    (report,) = reports(db)
+    assert (report.language, report.category) == ("cy-GB", "discrimination")
+
+
+def test_hanging_up_during_the_recording_still_makes_a_report(caller: Caller, db: Database) -> None:
+    log = caller.call("1,1,1,1")  # keys run out while recording: the caller hangs up
+    (report,) = reports(db)
+    (job,) = report.recordings
+    assert job.ended_by_hangup and job.recording_sid == log.recordings[0]
+
+
+def test_contact_details_are_a_separate_recording(caller: Caller, db: Database) -> None:
+    caller.call("1,1,4,2,#,1,#")
+    (report,) = reports(db)
+    assert report.anonymity is Anonymity.CONTACT and report.contact_left
+    assert [job.part for job in report.recordings] == [RecordingPart.REPORT, RecordingPart.CONTACT]
+
+
+def test_recording_again_replaces_the_earlier_take(caller: Caller, db: Database) -> None:
+    caller.call("1,1,1,1,#,2,#,1")
+    (report,) = reports(db)
+    assert [(job.take, job.state) for job in report.recordings] == [
+        (1, JobState.DISCARDED),
+        (2, JobState.PENDING),
+    ]
+
+
+def test_adding_more_keeps_both_takes(caller: Caller, db: Database) -> None:
+    caller.call("1,1,1,1,#,3,#,1")
+    (report,) = reports(db)
+    assert [job.state for job in report.recordings] == [JobState.PENDING, JobState.PENDING]
+
+
+def recording_callbacks(call_sid: str) -> tuple[dict[str, str], dict[str, str]]:
+    recording = {
+        "RecordingSid": "RE" + "9" * 32,
+        "RecordingDuration": "42",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9",
+    }
+    action = twilio_params(call_sid, Digits="#", **recording)
+    status = {
+        "AccountSid": action["AccountSid"],
+        "CallSid": call_sid,
+        "RecordingStatus": "completed",
+        **recording,
+    }
+    return action, status
+
+
+def walk_to_recording(client: FlaskClient, call_sid: str) -> int:
+    signed_post(client, "/twilio/voice", twilio_params(call_sid))
+    for turn, (step, key) in enumerate(
+        [("welcome", "1"), ("main_menu", "1"), ("report_about", "6"), ("anonymity_choice", "1")], 1
+    ):
+        signed_post(
+            client, f"/twilio/gather?step={step}&n={turn}", twilio_params(call_sid, Digits=key)
+        )
+    return 5
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+def test_duplicate_and_out_of_order_recording_callbacks_make_one_job(
+    client: FlaskClient, db: Database, status_first: bool
+) -> None:
+    call_sid = "CA" + "7" * 32
+    turn = walk_to_recording(client, call_sid)
+    action, status = recording_callbacks(call_sid)
+    action_path = f"/twilio/recorded?step=record_report&n={turn}&part=report"
+    posts = [("/twilio/recording-status?part=report", status), (action_path, action)]
+    for path, params in (posts if status_first else posts[::-1]) * 2:
+        assert signed_post(client, path, params).status_code in {200, 204}
+    (report,) = reports(db)
+    (job,) = report.recordings
+    assert (report.category, job.duration_seconds) == ("other", 42)
+
+
+def test_a_repeated_key_callback_replays_instead_of_skipping_ahead(
+    client: FlaskClient, db: Database
+) -> None:
+    call_sid = "CA" + "6" * 32
+    signed_post(client, "/twilio/voice", twilio_params(call_sid))
+    first = signed_post(
+        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
+    )
+    again = signed_post(
+        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
+    )
+    assert first.get_data() == again.get_data()
+    with db.transaction() as session:
+        (state,) = session.scalars(select(CallSession))
+        assert (state.step, state.turn) == ("main_menu", 2)
+
+
+def test_a_call_stays_on_the_flow_version_it_started_on(
+    client: FlaskClient, db: Database, flows_dir: Path
+) -> None:
+    call_sid = "CA" + "5" * 32
+    signed_post(client, "/twilio/voice", twilio_params(call_sid))
+    flow_file = flows_dir / "hotline.yaml"
+    flow_file.write_text(
+        flow_file.read_text().replace(
+            "To hear these options again", "NEW WORDING. To hear these options again"
+        )
+    )
+
+    in_progress = signed_post(
+        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
+    )
+    assert "NEW WORDING" not in in_progress.get_data(as_text=True)
+    fresh = signed_post(client, "/twilio/voice", twilio_params("CA" + "4" * 32))
+    fresh_menu = signed_post(
+        client, "/twilio/gather?step=welcome&n=1", twilio_params("CA" + "4" * 32, Digits="1")
+    )
+    assert "<Gather" in fresh.get_data(as_text=True)
+    assert "NEW WORDING" in fresh_menu.get_data(as_text=True)
+    with db.transaction() as session:
+        assert len(session.scalars(select(FlowVersion)).all()) == 2
+
+
+def test_an_invalid_flow_edit_is_refused_and_the_last_valid_flow_keeps_serving(
+    client: FlaskClient, flows_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    flow_file = flows_dir / "hotline.yaml"
+    flow_file.write_text(flow_file.read_text().replace("next: main_menu", "next: main_men", 1))
+    with caplog.at_level(logging.ERROR):
+        response = signed_post(client, "/twilio/voice", twilio_params("CA" + "3" * 32))
+    assert "Anti-Corruption and Abuse Reporting Service" in response.get_data(as_text=True)
+    assert "refers to missing step 'main_men'" in caplog.text
+
+
+def test_the_fallback_url_still_takes_a_report(client: FlaskClient, db: Database) -> None:
+    call_sid = "CA" + "2" * 32
+    body = signed_post(client, "/twilio/fallback", twilio_params(call_sid)).get_data(as_text=True)
+    assert "<Record" in body and "/twilio/fallback-recorded" in body and 'language="cy-GB"' in body
+    action, _ = recording_callbacks(call_sid)
+    thanks = signed_post(client, "/twilio/fallback-recorded", action).get_data(as_text=True)
+    assert "<Hangup" in thanks
+    (report,) = reports(db)
+    assert report.source is ReportSource.FALLBACK
+
+
+def test_a_failure_mid_call_leads_to_the_fallback_not_a_dead_line(
+    client: FlaskClient, db: Database
+) -> None:
+    call_sid = "CA" + "1" * 32
+    signed_post(client, "/twilio/voice", twilio_params(call_sid))
+    with db.engine.begin() as connection:  # the database loses the call's state table
+        connection.execute(text("DROP TABLE call_sessions"))
+    response = signed_post(
+        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
+    )
+    assert response.status_code == 200
+    assert "<Record" in response.get_data(as_text=True)
+
+
+def test_a_callback_for_an_unknown_call_is_answered_with_the_fallback(client: FlaskClient) -> None:
+    response = signed_post(
+        client, "/twilio/gather?step=main_menu&n=3", twilio_params("CA" + "0" * 32, Digits="1")
+    )
+    assert "<Record" in response.get_data(as_text=True)
+
+
+def test_an_absent_recording_is_marked_as_having_no_audio(
+    client: FlaskClient, db: Database
+) -> None:
+    call_sid = "CA" + "8" * 32
+    walk_to_recording(client, call_sid)
+    _, status = recording_callbacks(call_sid)
+    signed_post(
+        client,
+        "/twilio/recording-status?part=report",
+        {**status, "RecordingStatus": "absent", "RecordingDuration": "0"},
+    )
+    (report,) = reports(db)
+    assert report.recordings[0].duration_seconds == 0
+
+
+def test_healthz_reports_the_database(client: FlaskClient, config: Config) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    unreachable = Database.from_url(
+        "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    )
+    down = create_app(config, db=unreachable).test_client().get("/healthz")
+    assert (down.status_code, down.get_json()) == (503, {"status": "database unreachable"})
