@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,8 +39,34 @@ class CallNotFound(LookupError):
     """No state for this call: it ended, expired, or never started here."""
 
 
+@dataclass
+class StoredCall:
+    """One call's row, read with a lock and written back once per callback."""
+
+    key: str
+    flow_hash: str
+    state: CallState
+    report_id: str | None
+    last_reply: str
+
+
+_calls = cast(Table, CallSession.__table__)
+_STATE_COLUMNS = ("step", "language", "retries", "turn", "choices", "report_id", "last_reply")
+# Built once: constructing statements per request was a third of a menu step's cost.
+_LOAD = select(_calls).where(_calls.c.call_key == bindparam("key")).with_for_update()
+_WRITE = (
+    update(_calls)
+    .where(_calls.c.call_key == bindparam("key"))
+    .values({name: bindparam(name) for name in _STATE_COLUMNS})
+)
+
+
 class CallHandler:
-    """Apply Twilio callbacks to calls and decide what each caller hears next."""
+    """Apply Twilio callbacks to calls and decide what each caller hears next.
+
+    The call's row is read and written with Core statements: it is one flat record per
+    callback, on the webhook hot path, where the ORM's unit of work buys nothing.
+    """
 
     def __init__(
         self,
@@ -60,19 +87,23 @@ class CallHandler:
         flow = self._flows.current()
 
         def attempt(session: Session) -> str:
-            row = self._lock(session, call_sid)
-            if row is not None:
-                return row.last_reply or self._render(self._engine(row).replay(_state_of(row)))
-            engine = self._flows.engine(flow.content_hash)
-            state, turn = engine.begin()
-            row = CallSession(
-                call_key=self._key(call_sid),
-                flow_hash=flow.content_hash,
-                expires_at=datetime.now(UTC) + self._state_ttl,
+            stored = self._load(session, call_sid)
+            if stored is not None:
+                return stored.last_reply or self._replay(stored)
+            state, turn = self._flows.engine(flow.content_hash).begin()
+            reply = self._render(turn)
+            session.execute(
+                insert(_calls).values(
+                    call_key=self._key(call_sid),
+                    flow_hash=flow.content_hash,
+                    **_columns(state),
+                    report_id=None,
+                    last_reply=reply,
+                    expires_at=datetime.now(UTC) + self._state_ttl,
+                )
             )
-            session.add(row)
             event(logger, "call.started", flow=flow.content_hash[:12])
-            return self._save(row, state, turn)
+            return reply
 
         return self._transaction(attempt)
 
@@ -80,14 +111,13 @@ class CallHandler:
         """Apply the keys pressed at ``step`` during ``turn``."""
 
         def attempt(session: Session) -> str:
-            row = self._require(session, call_sid)
-            stale = self._stale(row, step, turn)
+            stored = self._require(session, call_sid)
+            stale = self._stale(stored, step, turn)
             if stale is not None:
                 return stale
-            state = _state_of(row)
-            reply = self._engine(row).press(state, digits)
-            event(logger, "call.keys", step=step, moved_on=state.step != step)
-            return self._save(row, state, reply)
+            reply = self._engine(stored).press(stored.state, digits)
+            event(logger, "call.keys", step=step, moved_on=stored.state.step != step)
+            return self._save(session, stored, reply)
 
         return self._transaction(attempt)
 
@@ -105,19 +135,20 @@ class CallHandler:
         """
 
         def attempt(session: Session) -> str | None:
-            row = self._lock(session, call_sid)
+            stored = self._load(session, call_sid)
             if notice is not None:
-                register_recording(session, self._secret, notice, call=row, part=part)
+                self._register(session, stored, notice, part, ReportSource.MENU)
             if notice is not None and notice.ended_by_hangup:
                 return None
-            if row is None:
+            if stored is None:
                 raise CallNotFound()
-            stale = self._stale(row, step, turn)
+            stale = self._stale(stored, step, turn)
             if stale is not None:
                 return stale
-            state = _state_of(row)
             got_audio = notice is not None and notice.has_audio
-            return self._save(row, state, self._engine(row).recorded(state, got_audio))
+            return self._save(
+                session, stored, self._engine(stored).recorded(stored.state, got_audio)
+            )
 
         return self._transaction(attempt)
 
@@ -131,10 +162,37 @@ class CallHandler:
         """Feed the recording status callback into the same job as the action."""
 
         def attempt(session: Session) -> None:
-            row = self._lock(session, call_sid)
-            register_recording(session, self._secret, notice, call=row, part=part, source=source)
+            self._register(session, self._load(session, call_sid), notice, part, source)
 
         self._transaction(attempt)
+
+    def _register(
+        self,
+        session: Session,
+        stored: StoredCall | None,
+        notice: RecordingNotice,
+        part: RecordingPart,
+        source: ReportSource,
+    ) -> None:
+        job = register_recording(
+            session,
+            self._secret,
+            notice,
+            call=stored.state if stored is not None else None,
+            report_id=stored.report_id if stored is not None else None,
+            part=part,
+            source=source,
+        )
+        if stored is None:
+            return
+        changed = stored.report_id != job.report_id
+        stored.report_id = job.report_id
+        if "take" in stored.state.choices:
+            # A take choice ("record again" or "add more") applies to the next recording only.
+            del stored.state.choices["take"]
+            changed = True
+        if changed:
+            self._write(session, stored)
 
     def ended(self, call_sid: str) -> None:
         """Forget the call's state; its recordings' call logs may now be erased."""
@@ -173,47 +231,60 @@ class CallHandler:
     def _key(self, call_sid: str) -> str:
         return keyed_hash(self._secret, call_sid)
 
-    def _lock(self, session: Session, call_sid: str) -> CallSession | None:
-        return session.scalars(
-            select(CallSession).where(CallSession.call_key == self._key(call_sid)).with_for_update()
-        ).first()
-
-    def _require(self, session: Session, call_sid: str) -> CallSession:
-        row = self._lock(session, call_sid)
+    def _load(self, session: Session, call_sid: str) -> StoredCall | None:
+        row = session.connection().execute(_LOAD, {"key": self._key(call_sid)}).first()
         if row is None:
-            raise CallNotFound()
-        return row
-
-    def _engine(self, row: CallSession) -> Engine:
-        return self._flows.engine(row.flow_hash)
-
-    def _stale(self, row: CallSession, step: str, turn: int) -> str | None:
-        """Return the answer to a callback for an earlier turn, or None if it is current."""
-        if (row.step, row.turn) == (step, turn):
             return None
-        if turn == row.turn - 1 and row.last_reply:
-            return row.last_reply  # Twilio repeated the request we answered last
-        return self._render(self._engine(row).replay(_state_of(row)))
-
-    def _save(self, row: CallSession, state: CallState, turn: Turn) -> str:
-        """Store the call's new state and the answer given; return that answer."""
-        row.step, row.language, row.retries, row.turn = (
-            state.step,
-            state.language,
-            state.retries,
-            state.turn,
+        state = CallState(
+            step=row.step,
+            language=row.language,
+            retries=row.retries,
+            turn=row.turn,
+            choices=dict(row.choices or {}),
         )
-        # Reassign, not mutate: the JSON column only notices a new object.
-        row.choices = dict(state.choices)
-        row.last_reply = self._render(turn)
-        return row.last_reply
+        return StoredCall(row.call_key, row.flow_hash, state, row.report_id, row.last_reply)
+
+    def _require(self, session: Session, call_sid: str) -> StoredCall:
+        stored = self._load(session, call_sid)
+        if stored is None:
+            raise CallNotFound()
+        return stored
+
+    def _engine(self, stored: StoredCall) -> Engine:
+        return self._flows.engine(stored.flow_hash)
+
+    def _replay(self, stored: StoredCall) -> str:
+        return self._render(self._engine(stored).replay(stored.state))
+
+    def _stale(self, stored: StoredCall, step: str, turn: int) -> str | None:
+        """Return the answer to a callback for an earlier turn, or None if it is current."""
+        if (stored.state.step, stored.state.turn) == (step, turn):
+            return None
+        if turn == stored.state.turn - 1 and stored.last_reply:
+            return stored.last_reply  # Twilio repeated the request we answered last
+        return self._replay(stored)
+
+    def _save(self, session: Session, stored: StoredCall, turn: Turn) -> str:
+        """Store the call's new state and the answer given; return that answer."""
+        stored.last_reply = self._render(turn)
+        self._write(session, stored)
+        return stored.last_reply
+
+    def _write(self, session: Session, stored: StoredCall) -> None:
+        session.execute(
+            update(_calls)
+            .where(_calls.c.call_key == stored.key)
+            .values(
+                **_columns(stored.state), report_id=stored.report_id, last_reply=stored.last_reply
+            )
+        )
 
 
-def _state_of(row: CallSession) -> CallState:
-    return CallState(
-        step=row.step,
-        language=row.language,
-        retries=row.retries,
-        turn=row.turn,
-        choices=dict(row.choices or {}),
-    )
+def _columns(state: CallState) -> dict[str, Any]:
+    return {
+        "step": state.step,
+        "language": state.language,
+        "retries": state.retries,
+        "turn": state.turn,
+        "choices": dict(state.choices),
+    }

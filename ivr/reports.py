@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.flows.engine import CallState
 from ivr.logs import event
 from ivr.models import (
     Anonymity,
-    CallSession,
     JobState,
     RecordingJob,
     RecordingPart,
@@ -52,18 +52,24 @@ def register_recording(
     secret: bytes,
     notice: RecordingNotice,
     *,
-    call: CallSession | None,
+    call: CallState | None,
+    report_id: str | None,
     part: RecordingPart,
     source: ReportSource = ReportSource.MENU,
 ) -> RecordingJob:
-    """Create (once) the report and the job for ``notice``; return the job."""
+    """Create (once) the report and the job for ``notice``; return the job.
+
+    ``call`` is the state of the call the recording belongs to (its choices fill in the
+    report), or None when the call's state is gone; ``report_id`` is the call's report,
+    if an earlier recording already created it.
+    """
     key = keyed_hash(secret, notice.recording_sid)
     job = session.scalars(select(RecordingJob).where(RecordingJob.recording_key == key)).first()
     if job is not None:
         _merge(job, notice)
         return job
 
-    report = _report_for(session, call, source)
+    report = _report_for(session, call, report_id, source)
     earlier = (
         session.scalar(
             select(func.count()).where(
@@ -90,9 +96,6 @@ def register_recording(
     session.add(job)
     if part is RecordingPart.CONTACT and notice.has_audio:
         report.contact_left = True
-    if call is not None and "take" in call.choices:
-        # A take choice applies to the next recording only.
-        call.choices = {k: v for k, v in call.choices.items() if k != "take"}
     event(
         logger,
         "report.recording_registered",
@@ -115,9 +118,11 @@ def _merge(job: RecordingJob, notice: RecordingNotice) -> None:
         job.duration_seconds = 0
 
 
-def _report_for(session: Session, call: CallSession | None, source: ReportSource) -> Report:
-    if call is not None and call.report_id is not None:
-        existing = session.get(Report, call.report_id)
+def _report_for(
+    session: Session, call: CallState | None, report_id: str | None, source: ReportSource
+) -> Report:
+    if report_id is not None:
+        existing = session.get(Report, report_id)
         if existing is not None:
             return existing
     choices = call.choices if call is not None else {}
@@ -134,8 +139,6 @@ def _report_for(session: Session, call: CallSession | None, source: ReportSource
     )
     session.add(report)
     session.flush()
-    if call is not None:
-        call.report_id = report.id
     return report
 
 
