@@ -24,13 +24,14 @@ install: $(VENV)/.installed
 ## run: set up, migrate and serve the hotline on the embedded default (SQLite, local store)
 run: $(VENV)/.installed
 	$(BIN)/ivr db upgrade
+	$(BIN)/ivr keys init
 	$(BIN)/ivr flows validate
 	@if [ "$$IVR_TWILIO_API_URL" = "http://127.0.0.1:$(EMULATOR_PORT)" ]; then \
 	  $(BIN)/ivr twilio-emulator --port $(EMULATOR_PORT) & emulator=$$!; \
 	  trap 'kill $$emulator 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/ivr serve; \
+	  $(BIN)/ivr serve --with-worker; \
 	else \
-	  $(BIN)/ivr serve; \
+	  $(BIN)/ivr serve --with-worker; \
 	fi
 
 ## test: set up, then lint, type-check and run every test (SQLite and PostgreSQL)

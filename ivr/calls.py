@@ -208,14 +208,6 @@ class CallHandler:
         self._transaction(attempt)
         event(logger, "call.ended")
 
-    def sweep_expired(self, now: datetime | None = None) -> int:
-        """Delete state of calls whose end was never reported to us."""
-        with self._db.transaction() as session:
-            result = session.execute(
-                delete(CallSession).where(CallSession.expires_at < (now or datetime.now(UTC)))
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
-
     def _transaction(self, attempt: Callable[[Session], T]) -> T:
         # Two first callbacks for one call or one recording can race to insert the same
         # key; the loser sees the winner's row on its second attempt.
@@ -288,3 +280,12 @@ def _columns(state: CallState) -> dict[str, Any]:
         "turn": state.turn,
         "choices": dict(state.choices),
     }
+
+
+def sweep_expired_calls(db: Database, now: datetime | None = None) -> int:
+    """Delete the state of calls whose end was never reported to us."""
+    with db.transaction() as session:
+        result = session.execute(
+            delete(CallSession).where(CallSession.expires_at < (now or datetime.now(UTC)))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
 
 # Twilio account SIDs are "AC" + 32 hex digits; this one is obviously not real.
 DEV_ACCOUNT_SID = "AC" + "0" * 32
@@ -30,7 +33,22 @@ class Config:
     flow: str = "hotline"
     flows_dir: Path = field(default_factory=lambda: Path("call_flows"))
     storage_url: str = "recordings"
+    s3_endpoint_url: str = ""
+    key_service: str = "local"
+    keys_dir: Path = field(default_factory=lambda: Path("var/keys"))
+    kms_key_id: str = ""
+    kms_endpoint_url: str = ""
+    aws_region: str = "eu-west-2"
     log_level: str = "INFO"
+    # Fetch jobs: attempts before a job is parked as failed, and how retries back off.
+    job_max_attempts: int = 10
+    job_lease_seconds: int = 300
+    job_retry_base_seconds: float = 5.0
+    job_retry_max_seconds: float = 3600.0
+    worker_poll_seconds: float = 1.0
+    # Reconciliation looks at Twilio for recordings no callback told us about.
+    reconcile_interval_seconds: int = 600
+    reconcile_grace_seconds: int = 600
     # How long a call's server-side state may live if Twilio never tells us the call ended.
     call_state_ttl_seconds: int = 4 * 3600
 
@@ -41,6 +59,12 @@ class Config:
             raise ConfigError("IVR_TWILIO_AUTH_TOKEN must not be empty")
         if len(self.secret_key) < 32:
             raise ConfigError("IVR_SECRET_KEY must hold at least 32 bytes")
+        if self.key_service not in {"local", "kms"}:
+            raise ConfigError(f"IVR_KEY_SERVICE must be local or kms, not {self.key_service!r}")
+        if self.key_service == "kms" and not self.kms_key_id:
+            raise ConfigError("IVR_KEY_SERVICE=kms needs IVR_KMS_KEY_ID")
+        if self.job_max_attempts < 1 or self.job_lease_seconds < 1:
+            raise ConfigError("IVR_JOB_MAX_ATTEMPTS and IVR_JOB_LEASE_SECONDS must be at least 1")
 
     @property
     def public_base(self) -> str:
@@ -95,8 +119,29 @@ class Config:
             flow=get("FLOW", "hotline"),
             flows_dir=Path(get("FLOWS_DIR", str(root / "call_flows"))),
             storage_url=get("STORAGE_URL", str(root / "recordings")),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", ""),
+            key_service=get("KEY_SERVICE", "local"),
+            keys_dir=Path(get("KEYS_DIR", str(var / "keys"))),
+            kms_key_id=get("KMS_KEY_ID", ""),
+            kms_endpoint_url=get("KMS_ENDPOINT_URL", ""),
+            aws_region=get("AWS_REGION", "eu-west-2"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            job_max_attempts=_number(get, "JOB_MAX_ATTEMPTS", 10),
+            job_lease_seconds=_number(get, "JOB_LEASE_SECONDS", 300),
+            job_retry_base_seconds=float(_number(get, "JOB_RETRY_BASE_SECONDS", 5.0)),
+            job_retry_max_seconds=float(_number(get, "JOB_RETRY_MAX_SECONDS", 3600.0)),
+            worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),
+            reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
+            reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
         )
+
+
+def _number(get: Callable[[str, str], str], name: str, default: T) -> T:
+    text = get(name, str(default))
+    try:
+        return type(default)(text)
+    except ValueError:
+        raise ConfigError(f"IVR_{name} must be a number, not {text!r}") from None
 
 
 def _local_secret(path: Path, nbytes: int) -> str:

@@ -17,8 +17,10 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -65,7 +67,17 @@ class JobState(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"  # parked after too many attempts; retried by hand
-    DISCARDED = "discarded"  # the caller recorded this take again
+    DISCARDED = "discarded"  # the caller recorded this take again: erase, do not keep
+
+
+class JobStage(enum.StrEnum):
+    """How far a job has got; each stage is persisted before the next begins."""
+
+    FETCH = "fetch"  # fetch, clean, encrypt and store the audio
+    STORED = "stored"  # the object is written; read it back to verify
+    VERIFIED = "verified"  # our copy is safe; erase the recording at Twilio
+    ERASED = "erased"  # erased at Twilio; erase the call log, then queue the report
+    FINISHED = "finished"
 
 
 class FlowVersion(Base):
@@ -113,6 +125,9 @@ class Report(Base):
     anonymity: Mapped[Anonymity | None] = mapped_column(_enum(Anonymity))
     contact_left: Mapped[bool] = mapped_column(default=False)
     has_audio: Mapped[bool] = mapped_column(default=True)
+    # Set when the report is queued: total length of what the caller said, in seconds.
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    silent: Mapped[bool] = mapped_column(default=False)
 
     recordings: Mapped[list[RecordingJob]] = relationship(
         back_populates="report", order_by="RecordingJob.id"
@@ -132,22 +147,52 @@ class RecordingJob(Base):
     part: Mapped[RecordingPart] = mapped_column(_enum(RecordingPart))
     take: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[JobState] = mapped_column(_enum(JobState), index=True)
+    stage: Mapped[JobStage] = mapped_column(_enum(JobStage), default=JobStage.FETCH)
+    # Chosen and saved before the upload starts, so a retry overwrites the same object.
+    object_name: Mapped[str | None] = mapped_column(String(64))
+    audio_id: Mapped[str | None] = mapped_column(ForeignKey("audio_objects.id"))
     # The caller hung up during this recording: still a report.
     ended_by_hangup: Mapped[bool] = mapped_column(default=False)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
     # Twilio references: held only until the audio is stored, verified and erased there.
+    # The media URL is not kept: it is rebuilt from the SID and the configured API URL,
+    # so a callback can never point the worker at another host.
     recording_sid: Mapped[str | None] = mapped_column(String(64))
-    recording_url: Mapped[str | None] = mapped_column(String(500))
     call_sid: Mapped[str | None] = mapped_column(String(64))
     call_ended: Mapped[bool] = mapped_column(default=False)
 
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None]
     lease_expires: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
 
     report: Mapped[Report] = relationship(back_populates="recordings")
+    audio: Mapped[AudioObject | None] = relationship()
+
+
+class AudioObject(Base):
+    """One encrypted recording in the object store, and the wrapped key that opens it.
+
+    Deleting this row destroys the only copy of the wrapped data key: the object can
+    then never be decrypted, even from a backup of the store.
+    """
+
+    __tablename__ = "audio_objects"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    part: Mapped[RecordingPart] = mapped_column(_enum(RecordingPart))
+    object_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    key_ref: Mapped[str] = mapped_column(String(200))
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    silent: Mapped[bool] = mapped_column(default=False)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 # Unambiguous characters, so a handler can read a reference aloud or type it.

@@ -19,6 +19,7 @@ from ivr.flows.engine import CallState
 from ivr.logs import event
 from ivr.models import (
     Anonymity,
+    JobStage,
     JobState,
     RecordingJob,
     RecordingPart,
@@ -36,7 +37,6 @@ class RecordingNotice:
     """What one callback says about a recording."""
 
     recording_sid: str
-    recording_url: str
     call_sid: str
     duration_seconds: int | None
     ended_by_hangup: bool = False
@@ -85,7 +85,6 @@ def register_recording(
         take=earlier + 1,
         state=JobState.PENDING,
         recording_sid=notice.recording_sid,
-        recording_url=notice.recording_url or None,
         call_sid=notice.call_sid or None,
         attempts=0,
     )
@@ -108,8 +107,6 @@ def register_recording(
 
 
 def _merge(job: RecordingJob, notice: RecordingNotice) -> None:
-    if notice.recording_url and job.recording_sid and not job.recording_url:
-        job.recording_url = notice.recording_url
     if notice.duration_seconds is not None:
         job.duration_seconds = notice.duration_seconds
     if notice.ended_by_hangup:
@@ -148,7 +145,10 @@ def _discard_earlier_takes(session: Session, report: Report, part: RecordingPart
         select(RecordingJob).where(
             RecordingJob.report_id == report.id,
             RecordingJob.part == part,
-            RecordingJob.state == JobState.PENDING,
+            RecordingJob.state.in_((JobState.PENDING, JobState.DONE)),
         )
     ):
+        if earlier.stage is JobStage.FINISHED:
+            # Already stored by the worker: it must come back and delete our copy.
+            earlier.stage = JobStage.VERIFIED
         earlier.state = JobState.DISCARDED

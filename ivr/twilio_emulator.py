@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
@@ -29,7 +31,8 @@ class EmulatorState:
 
     account_sid: str
     auth_token: str
-    recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # sid -> (call, wav)
+    # sid -> (call sid, wav, created): what the account holds, as Twilio keeps it
+    recordings: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
     deleted_calls: list[str] = field(default_factory=list)
     media_fetches: int = 0
@@ -74,7 +77,11 @@ def upload() -> ResponseReturnValue:
     """Keep a caller's audio as Twilio would (the phone's side of the emulator)."""
     sid = new_sid("RE")
     with _state().lock:
-        _state().recordings[sid] = (request.args.get("call_sid", ""), request.get_data())
+        _state().recordings[sid] = (
+            request.args.get("call_sid", ""),
+            request.get_data(),
+            datetime.now(UTC),
+        )
     return jsonify(sid=sid, url=_media_url(sid)), 201
 
 
@@ -124,9 +131,10 @@ def list_recordings(account: str) -> ResponseReturnValue:
             "call_sid": call,
             "account_sid": account,
             "status": "completed",
+            "date_created": format_datetime(created, usegmt=True),
             "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
         }
-        for sid, (call, _) in sorted(_state().recordings.items())
+        for sid, (call, _, created) in sorted(_state().recordings.items())
     ]
     return jsonify(recordings=items, next_page_uri=None, page=0, page_size=len(items))
 

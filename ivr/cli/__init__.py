@@ -8,6 +8,7 @@ from ivr.cli.calls import call, simulate
 from ivr.cli.db import db
 from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
+from ivr.cli.worker import jobs, keys, reconcile, worker
 
 
 @click.group()
@@ -20,4 +21,8 @@ main.add_command(serve)
 main.add_command(twilio_emulator)
 main.add_command(call)
 main.add_command(flows)
+main.add_command(worker)
+main.add_command(jobs)
+main.add_command(reconcile)
+main.add_command(keys)
 flows.add_command(simulate)

@@ -12,7 +12,12 @@ from ivr.config import Config
 @click.command()
 @click.option("--workers", default=2, show_default=True, help="Web worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
-def serve(workers: int, threads: int) -> None:
+@click.option(
+    "--with-worker",
+    is_flag=True,
+    help="Also run a job worker in each web process (the embedded default).",
+)
+def serve(workers: int, threads: int, with_worker: bool) -> None:
     """Serve the webhooks with gunicorn on IVR_BIND."""
     from gunicorn.app.base import BaseApplication
 
@@ -39,11 +44,23 @@ def serve(workers: int, threads: int) -> None:
                 "loglevel": config.log_level.lower(),
                 "proc_name": "ivr",
             }
+            settings["post_worker_init"] = _after_fork
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
             return app
+
+    def _after_fork(_web_worker: Any) -> None:
+        # Connections must not cross a fork: each web process opens its own.
+        from ivr.services import services
+
+        db = services(app).db
+        db.engine.dispose(close=False)
+        if with_worker:
+            from ivr.cli.worker import start_worker_thread
+
+            start_worker_thread(config, db)
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()

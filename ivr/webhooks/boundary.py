@@ -26,7 +26,6 @@ ALLOWED_FIELDS = frozenset(
         "CallStatus",
         "Digits",
         "RecordingSid",
-        "RecordingUrl",
         "RecordingDuration",
         "RecordingStatus",
         "ErrorCode",

@@ -73,7 +73,6 @@ def _notice(params: TwilioParams, *, absent: bool = False) -> RecordingNotice | 
     duration = params.get("RecordingDuration")
     return RecordingNotice(
         recording_sid=sid,
-        recording_url=params.get("RecordingUrl"),
         call_sid=params.call_sid,
         duration_seconds=int(duration) if duration.isdigit() else None,
         ended_by_hangup=params.get("Digits") == "hangup",

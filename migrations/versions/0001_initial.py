@@ -138,7 +138,6 @@ def upgrade() -> None:
         sa.Column("ended_by_hangup", sa.Boolean(), nullable=False),
         sa.Column("duration_seconds", sa.Integer(), nullable=True),
         sa.Column("recording_sid", sa.String(length=64), nullable=True),
-        sa.Column("recording_url", sa.String(length=500), nullable=True),
         sa.Column("call_sid", sa.String(length=64), nullable=True),
         sa.Column("call_ended", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),

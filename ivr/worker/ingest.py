@@ -1,0 +1,272 @@
+"""Carry one recording from Twilio into the handlers' queue, one saved stage at a time.
+
+fetch -> clean -> encrypt -> store  (saved: STORED, with the object and its wrapped key)
+verify the stored object            (saved: VERIFIED)
+erase the recording at Twilio       (saved: ERASED; only ever after VERIFIED)
+erase the call log, drop our copy of Twilio's references, queue the report (FINISHED)
+
+Each stage is idempotent and is saved before the next begins, so a worker killed at any
+point leaves a job another worker finishes, writing the same single object.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import audio
+from ivr.crypto import envelope
+from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
+from ivr.db import Database
+from ivr.logs import event
+from ivr.models import (
+    AudioObject,
+    JobStage,
+    JobState,
+    RecordingJob,
+    RecordingPart,
+    Report,
+    ReportStatus,
+)
+from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
+from ivr.twilio_api import TwilioApi, TwilioUnavailable
+from ivr.worker.queue import JobQueue, LeaseLost
+
+logger = logging.getLogger(__name__)
+
+# Longer than any recording the flow allows (an hour of 8 kHz, 16-bit audio is 58 MB).
+MAX_MEDIA_BYTES = 256 * 1024 * 1024
+RETRYABLE = (TwilioUnavailable, StoreUnavailable, KeyServiceError, OSError)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a stage needs to know about its job, read under the lease."""
+
+    id: int
+    stage: JobStage
+    discarded: bool
+    recording_sid: str | None
+    call_sid: str | None
+    object_name: str | None
+    duration_seconds: int | None
+    report_id: str
+    part: RecordingPart
+    audio_id: str | None
+
+
+class Ingester:
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        twilio: TwilioApi,
+        store: ObjectStore,
+        keys: KeyWrapper,
+        chunk_size: int = envelope.DEFAULT_CHUNK,
+    ) -> None:
+        self._db = db
+        self._queue = queue
+        self._twilio = twilio
+        self._store = store
+        self._keys = keys
+        self._chunk_size = chunk_size
+
+    def run(self, job_id: int, owner: str) -> None:
+        """Take the job through its remaining stages; on failure, schedule a retry."""
+        try:
+            job = self._view(job_id, owner)
+            while job.stage is not JobStage.FINISHED:
+                if job.stage is JobStage.ERASED:
+                    self._finish(job, owner)  # releases the lease: nothing may follow
+                    return
+                self._advance(job, owner)
+                job = self._view(job_id, owner)
+        except LeaseLost:
+            event(logger, "job.lease_lost", logging.WARNING, job=job_id)
+        except audio.AudioRejected as rejected:
+            self._queue.park(job_id, owner, f"the recording is not usable audio: {rejected}")
+        except RETRYABLE as error:
+            self._queue.retry_later(job_id, owner, f"{type(error).__name__}: {error}")
+
+    def _view(self, job_id: int, owner: str) -> JobView:
+        with self._db.transaction() as session:
+            job = self._queue.fenced(session, job_id, owner)
+            return JobView(
+                job.id,
+                job.stage,
+                job.state is JobState.DISCARDED,
+                job.recording_sid,
+                job.call_sid,
+                job.object_name,
+                job.duration_seconds,
+                job.report_id,
+                job.part,
+                job.audio_id,
+            )
+
+    def _advance(self, job: JobView, owner: str) -> None:
+        if job.stage is JobStage.FETCH:
+            if job.discarded:
+                self._forget_audio(job, owner)  # the caller chose to record again
+            elif job.duration_seconds == 0:
+                self._save(job, owner, stage=JobStage.VERIFIED)  # absent: nothing to fetch
+            else:
+                self._fetch_and_store(job, owner)
+        elif job.stage is JobStage.STORED:
+            self._verify(job, owner)
+        elif job.stage is JobStage.VERIFIED:
+            if job.discarded and job.audio_id:
+                self._forget_audio(job, owner)
+                return
+            if job.recording_sid:
+                self._twilio.delete_recording(job.recording_sid)  # False: already gone
+            self._save(job, owner, stage=JobStage.ERASED)
+
+    def _fetch_and_store(self, job: JobView, owner: str) -> None:
+        name = job.object_name
+        if name is None:
+            name = new_object_name()
+            self._save(job, owner, object_name=name)
+        assert job.recording_sid is not None
+        media = bytearray()
+        for chunk in self._twilio.media(job.recording_sid):
+            media += chunk
+            if len(media) > MAX_MEDIA_BYTES:
+                raise audio.AudioRejected("the recording is larger than any call can make")
+        cleaned = audio.clean(bytes(media))
+        del media
+        data_key = self._keys.generate(object_context(name))
+        wav = cleaned.wav
+        chunks = (wav[i : i + self._chunk_size] for i in range(0, len(wav), self._chunk_size))
+        stored = self._store.put(
+            name, envelope.encrypt(data_key.plaintext, chunks, self._chunk_size)
+        )
+        with self._db.transaction() as session:
+            row = self._queue.fenced(session, job.id, owner)
+            # A previous attempt that stored but died before this point left no row.
+            audio_row = AudioObject(
+                report_id=job.report_id,
+                part=job.part,
+                object_name=name,
+                size=stored.size,
+                sha256=stored.sha256,
+                wrapped_key=data_key.wrapped,
+                key_ref=data_key.key_ref,
+                chunk_size=self._chunk_size,
+                duration_seconds=cleaned.duration_seconds,
+                silent=cleaned.silent,
+                gain_db=cleaned.gain_db,
+            )
+            session.add(audio_row)
+            session.flush()
+            row.audio_id = audio_row.id
+            row.stage = JobStage.STORED
+        event(
+            logger,
+            "job.stored",
+            job=job.id,
+            bytes=stored.size,
+            silent=cleaned.silent,
+            seconds=round(cleaned.duration_seconds),
+        )
+
+    def _verify(self, job: JobView, owner: str) -> None:
+        with self._db.transaction() as session:
+            expected = session.get(AudioObject, job.audio_id)
+            assert expected is not None
+            name, size, digest = expected.object_name, expected.size, expected.sha256
+        try:
+            found = checksum(self._store, name)
+        except FileNotFoundError:
+            found = None
+        if found is not None and (found.size, found.sha256) == (size, digest):
+            self._save(job, owner, stage=JobStage.VERIFIED)
+            return
+        # Not what we wrote (lost, or overwritten by a stalled worker): store it again.
+        event(logger, "job.verify_failed", logging.ERROR, job=job.id)
+        with self._db.transaction() as session:
+            row = self._queue.fenced(session, job.id, owner)
+            row.audio_id, row.stage = None, JobStage.FETCH
+            session.flush()
+            session.delete(session.get(AudioObject, job.audio_id))
+
+    def _forget_audio(self, job: JobView, owner: str) -> None:
+        """Drop a take the caller replaced: our copy first (if any), then Twilio's."""
+        if job.audio_id:
+            with self._db.transaction() as session:
+                found = session.get(AudioObject, job.audio_id)
+                name = found.object_name if found is not None else None
+            if name is not None:
+                self._store.delete(name)  # deleting a missing object is not an error
+            with self._db.transaction() as session:
+                self._queue.fenced(session, job.id, owner).audio_id = None
+                session.flush()
+                found = session.get(AudioObject, job.audio_id)
+                if found is not None:
+                    session.delete(found)
+        self._save(job, owner, stage=JobStage.VERIFIED)
+
+    def _finish(self, job: JobView, owner: str) -> None:
+        if job.call_sid and self._call_is_done_with(job):
+            self._twilio.delete_call(job.call_sid)  # False: already gone
+        with self._db.transaction() as session:
+            row = self._queue.fenced(session, job.id, owner)
+            row.recording_sid = row.call_sid = None
+            row.stage = JobStage.FINISHED
+            if row.state is JobState.PENDING:
+                row.state = JobState.DONE
+            # Nothing kept says when this job ran: timestamps could date the call.
+            row.not_before = row.lease_expires = None
+            row.lease_owner = None
+            row.last_error = None
+            session.flush()
+            _queue_report_if_complete(session, job.report_id)
+        event(logger, "job.finished", job=job.id)
+
+    def _call_is_done_with(self, job: JobView) -> bool:
+        """True when no other recording of this call still needs the call at Twilio."""
+        with self._db.transaction() as session:
+            waiting = session.scalar(
+                select(RecordingJob.id)
+                .where(
+                    RecordingJob.call_sid == job.call_sid,
+                    RecordingJob.id != job.id,
+                    RecordingJob.stage.in_((JobStage.FETCH, JobStage.STORED, JobStage.VERIFIED)),
+                )
+                .limit(1)
+            )
+        return waiting is None
+
+    def _save(self, job: JobView, owner: str, **values: object) -> None:
+        with self._db.transaction() as session:
+            row = self._queue.fenced(session, job.id, owner)
+            for name, value in values.items():
+                setattr(row, name, value)
+
+
+def _queue_report_if_complete(session: Session, report_id: str) -> None:
+    """Queue the report for handlers once every recording of it has been dealt with."""
+    jobs = list(session.scalars(select(RecordingJob).where(RecordingJob.report_id == report_id)))
+    if any(job.stage is not JobStage.FINISHED for job in jobs):
+        return
+    report = session.get(Report, report_id)
+    assert report is not None
+    kept = list(session.scalars(select(AudioObject).where(AudioObject.report_id == report_id)))
+    spoken = [item for item in kept if item.part is RecordingPart.REPORT]
+    report.has_audio = bool(spoken)
+    report.silent = bool(spoken) and all(item.silent for item in spoken)
+    report.duration_seconds = round(sum(item.duration_seconds for item in spoken))
+    report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
+    report.status = ReportStatus.QUEUED
+    event(
+        logger,
+        "report.queued",
+        report=report.reference,
+        seconds=report.duration_seconds,
+        silent=report.silent,
+        has_audio=report.has_audio,
+    )

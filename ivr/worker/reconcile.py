@@ -1,0 +1,61 @@
+"""The safety net: ingest recordings held at Twilio that no callback told us about.
+
+A callback can be lost, and the fallback URL can take a report while our database is
+down. Every recording still at Twilio that we have no job for becomes a report marked
+"received without menu choices", unless its call is still live (the callbacks are
+probably on their way) or it is younger than a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ivr.db import Database, utcnow
+from ivr.logs import event
+from ivr.models import CallSession, RecordingJob, RecordingPart, ReportSource
+from ivr.reports import RecordingNotice, register_recording
+from ivr.twilio_api import TwilioApi
+from ivr.webhooks.boundary import keyed_hash
+
+logger = logging.getLogger(__name__)
+
+
+def reconcile(db: Database, twilio: TwilioApi, secret: bytes, grace: timedelta) -> int:
+    """Create a report and a job for each unknown recording at Twilio; return how many."""
+    now = utcnow()
+    found = 0
+    for listing in twilio.recordings():
+        if listing.status not in {"completed", ""}:
+            continue  # still being recorded or processed at Twilio
+        if listing.created is not None and now - listing.created < grace:
+            continue
+        with db.transaction() as session:
+            known = session.scalar(
+                select(RecordingJob.id).where(
+                    RecordingJob.recording_key == keyed_hash(secret, listing.sid)
+                )
+            )
+            live = listing.call_sid and session.scalar(
+                select(CallSession.call_key).where(
+                    CallSession.call_key == keyed_hash(secret, listing.call_sid)
+                )
+            )
+            if known is not None or live:
+                continue
+            job = register_recording(
+                session,
+                secret,
+                RecordingNotice(listing.sid, listing.call_sid, duration_seconds=None),
+                call=None,
+                report_id=None,
+                part=RecordingPart.REPORT,
+                source=ReportSource.RECONCILED,
+            )
+            job.call_ended = True
+            found += 1
+    if found:
+        event(logger, "reconcile.ingested", logging.WARNING, recordings=found)
+    return found

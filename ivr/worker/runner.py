@@ -1,0 +1,104 @@
+"""The worker process: claim and run fetch jobs; now and then reconcile and sweep."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from ivr import adapters
+from ivr.calls import sweep_expired_calls
+from ivr.config import Config
+from ivr.db import Database
+from ivr.logs import event
+from ivr.twilio_api import TwilioUnavailable
+from ivr.worker.ingest import Ingester
+from ivr.worker.queue import JobQueue, RetryPolicy
+from ivr.worker.reconcile import reconcile
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        ingester: Ingester,
+        *,
+        poll_seconds: float = 1.0,
+        periodic: list[tuple[float, Callable[[], object]]] | None = None,
+    ) -> None:
+        self.owner = secrets.token_hex(8)
+        self._queue = queue
+        self._ingester = ingester
+        self._poll = poll_seconds
+        # (interval in seconds, task): reconciliation, sweeping stale call state.
+        self._periodic = [(interval, task, 0.0) for interval, task in (periodic or [])]
+
+    def run_once(self) -> bool:
+        """Run one due job to its end (or its next retry); return False if none was due."""
+        job_id = self._queue.claim(self.owner)
+        if job_id is None:
+            return False
+        self._ingester.run(job_id, self.owner)
+        return True
+
+    def drain(self) -> int:
+        """Run jobs until none is due; return how many were run."""
+        count = 0
+        while self.run_once():
+            count += 1
+        return count
+
+    def run_forever(self, stop: threading.Event) -> None:
+        event(logger, "worker.started", owner=self.owner)
+        while not stop.is_set():
+            self._run_periodic()
+            try:
+                busy = self.run_once()
+            except Exception:
+                logger.exception("worker.loop_failed")
+                busy = False
+            if not busy:
+                stop.wait(self._poll)
+        event(logger, "worker.stopped", owner=self.owner)
+
+    def _run_periodic(self) -> None:
+        now = time.monotonic()
+        for index, (interval, task, last) in enumerate(self._periodic):
+            if now - last >= interval:
+                self._periodic[index] = (interval, task, now)
+                try:
+                    task()
+                except TwilioUnavailable as error:
+                    event(logger, "worker.periodic_postponed", logging.WARNING, error=str(error))
+                except Exception:
+                    logger.exception("worker.periodic_failed")
+
+
+def build_worker(config: Config, db: Database) -> Worker:
+    """Assemble a worker from config: its store, key wrapper and Twilio client."""
+    queue = JobQueue(
+        db,
+        timedelta(seconds=config.job_lease_seconds),
+        RetryPolicy(
+            config.job_max_attempts, config.job_retry_base_seconds, config.job_retry_max_seconds
+        ),
+    )
+    twilio = adapters.twilio_api(config)
+    ingester = Ingester(
+        db, queue, twilio, adapters.object_store(config), adapters.key_wrapper(config)
+    )
+    periodic: list[tuple[float, Callable[[], object]]] = [
+        (
+            config.reconcile_interval_seconds,
+            lambda: reconcile(
+                db, twilio, config.secret_key, timedelta(seconds=config.reconcile_grace_seconds)
+            ),
+        ),
+        (600.0, lambda: sweep_expired_calls(db)),
+    ]
+    return Worker(queue, ingester, poll_seconds=config.worker_poll_seconds, periodic=periodic)
