@@ -74,6 +74,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Zero deleted content, so a dropped Twilio reference does not linger in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -93,6 +95,17 @@ class Database:
         """Yield a session inside one transaction, committed on success."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def scrub(self) -> None:
+        """Make deleted data unrecoverable from the database's own files, where we can.
+
+        SQLite keeps old page images in its write-ahead log until a checkpoint; truncating
+        it after references are dropped means they do not outlive the rows. (PostgreSQL
+        reclaims dead rows by autovacuum; its disks are encrypted in production.)
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def is_reachable(self) -> bool:
         try:

@@ -77,4 +77,6 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # The dev server's access log prints query strings; ours (ivr.access) prints paths only.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # HTTP client libraries log request lines (media URLs, object names) when debugging.
+    for noisy in ("werkzeug", "urllib3", "botocore", "boto3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

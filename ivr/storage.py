@@ -77,6 +77,9 @@ class LocalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, then rename: a reader never sees half an object, and
         # a crash leaves only a ".partial" file that the next attempt replaces.
+        # A worker killed mid-write left a partial file for this object: it is replaced.
+        for stale in path.parent.glob(f".{name}.*.partial"):
+            stale.unlink(missing_ok=True)
         partial = path.with_name(f".{name}.{secrets.token_hex(4)}.partial")
         digest = hashlib.sha256()
         size = 0

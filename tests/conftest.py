@@ -7,6 +7,7 @@ schema per test). Outside CI a missing PostgreSQL skips its half with a reason; 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ from ivr.app import create_app
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
 from ivr.db import Base, Database
-from ivr.phone import CallLog, HeldMedia, Phone, scripted_keys
+from ivr.phone import CallLog, EmulatorMedia, HeldMedia, Phone, scripted_keys
+from ivr.twilio_emulator import RunningEmulator
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "ivr" / "samples"
@@ -140,3 +142,63 @@ class Caller:
 @pytest.fixture
 def caller(app: Flask) -> Caller:
     return Caller(app)
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    """Twilio's REST and media side, over HTTP on loopback."""
+    with RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """An S3- and KMS-compatible server (moto) over HTTP on loopback, for the whole run."""
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-2",
+        }.items():
+            patch.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def ingest_config(config: Config, emulator: RunningEmulator, tmp_path: Path) -> Config:
+    """The service's config with Twilio at the emulator and retries that come at once."""
+    return dataclasses.replace(
+        config,
+        twilio_api_url=emulator.url,
+        keys_dir=tmp_path / "keys",
+        job_retry_base_seconds=0.001,
+        job_retry_max_seconds=0.01,
+        job_max_attempts=4,
+        reconcile_grace_seconds=0,
+    )
+
+
+class EmulatorCaller(Caller):
+    """Places calls whose recordings are held by the emulator, as Twilio holds them."""
+
+    def __init__(self, app: Flask, emulator: RunningEmulator) -> None:
+        super().__init__(app)
+        self.media = EmulatorMedia(emulator.url)  # type: ignore[assignment]
+
+
+@pytest.fixture
+def ingest_app(ingest_config: Config, db: Database) -> Flask:
+    return create_app(ingest_config, db=db)
+
+
+@pytest.fixture
+def emulator_caller(ingest_app: Flask, emulator: RunningEmulator) -> EmulatorCaller:
+    return EmulatorCaller(ingest_app, emulator)

@@ -18,7 +18,9 @@ from sqlalchemy import Date, DateTime, inspect, select
 from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.logs import configure_logging
-from tests.conftest import PLANTED_NUMBER, Caller
+from ivr.worker.runner import build_worker
+from tests.conftest import PLANTED_NUMBER, Caller, EmulatorCaller
+from tests.worker.conftest import settle
 
 # The number as it might be written anywhere: international, national, bare digits.
 TRACES = [
@@ -102,3 +104,31 @@ def test_a_phone_number_that_slips_into_a_log_is_redacted(service_log: io.String
     for trace in TRACES[:4]:
         assert trace not in logged
     assert "[redacted-number]" in logged and "CA[redacted]" in logged
+
+
+def test_after_processing_neither_the_caller_nor_twilios_references_remain(
+    emulator_caller: EmulatorCaller,
+    ingest_config: Config,
+    db: Database,
+    tmp_path: Path,
+    service_log: io.StringIO,
+) -> None:
+    # Given calls whose reports have been fetched, stored and erased at Twilio
+    logs = [
+        emulator_caller.call("1,1,2,2,#,1,#"),
+        emulator_caller.call("9,1,1,1,#,1", audio="report-cy.wav"),
+    ]
+    settle(build_worker(ingest_config, db), db)
+    references = [sid for log in logs for sid in (log.call_sid, *log.recordings)]
+    assert len(references) == 5
+    # Then no SID, and nothing about the caller, is left in the database, the logs or any file
+    dump = dump_database(db)
+    assert dump.count("reports: (") == 2 and "queued" in dump
+    logged = service_log.getvalue()
+    assert "job.finished" in logged
+    for trace in [*TRACES, *references]:
+        assert trace not in dump, trace
+        assert trace not in logged, trace
+    for path, content in files_written(tmp_path):
+        for trace in [*TRACES, *references]:
+            assert trace.encode() not in content, f"{trace} found in {path}"

@@ -225,6 +225,7 @@ class Ingester:
             row.last_error = None
             session.flush()
             _queue_report_if_complete(session, job.report_id)
+        self._db.scrub()
         event(logger, "job.finished", job=job.id)
 
     def _call_is_done_with(self, job: JobView) -> bool:

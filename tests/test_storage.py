@@ -1,0 +1,102 @@
+"""Both object stores keep ciphertext under random names and say clearly when they fail."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from ivr.storage import (
+    LocalStore,
+    ObjectStore,
+    S3Store,
+    StoreUnavailable,
+    checksum,
+    new_object_name,
+    store_from_url,
+)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield LocalStore(tmp_path / "recordings")
+        return
+    endpoint = request.getfixturevalue("aws_endpoint")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-2")
+    bucket = f"rec-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    yield S3Store(s3, bucket, "reports/")
+
+
+def test_an_object_is_written_read_back_and_deleted(store: ObjectStore) -> None:
+    data = os.urandom(9 * 1024 * 1024 + 123)  # more than one S3 part
+    name = new_object_name()
+    written = store.put(name, (data[i : i + 100_000] for i in range(0, len(data), 100_000)))
+    assert (written.size, store.size(name)) == (len(data), len(data))
+    assert checksum(store, name) == written
+    assert b"".join(store.read(name, 1000, 1010)) == data[1000:1010]
+    assert b"".join(store.read(name, len(data) - 5)) == data[-5:]
+    store.delete(name)
+    store.delete(name)  # deleting twice is fine
+    with pytest.raises(FileNotFoundError):
+        b"".join(store.read(name))
+    with pytest.raises(FileNotFoundError):
+        store.size(name)
+
+
+def test_writing_again_replaces_the_object(store: ObjectStore) -> None:
+    name = new_object_name()
+    store.put(name, [b"first attempt, interrupted" * 10])
+    store.put(name, [b"second"])
+    assert b"".join(store.read(name)) == b"second"
+
+
+def test_names_are_random_and_safe(tmp_path: Path) -> None:
+    names = {new_object_name() for _ in range(1000)}
+    assert len(names) == 1000 and all(len(n) == 32 and n.isalnum() for n in names)
+    with pytest.raises(ValueError):
+        LocalStore(tmp_path).put("../escape", [b""])
+
+
+def test_a_local_write_leaves_no_partial_file_behind(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+
+    def broken() -> Iterator[bytes]:
+        yield b"half an object"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(StoreUnavailable, match="No space left"):
+        store.put("ab" * 16, broken())
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_unreachable_s3_is_store_unavailable() -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="eu-west-2",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    with pytest.raises(StoreUnavailable):
+        S3Store(s3, "bucket").put("ab" * 16, [b"x"])
+
+
+def test_the_storage_url_chooses_the_store(tmp_path: Path) -> None:
+    assert isinstance(store_from_url(str(tmp_path)), LocalStore)
+    assert isinstance(store_from_url(f"file://{tmp_path}"), LocalStore)
+    assert isinstance(store_from_url("s3://bucket/prefix", s3_client=object()), S3Store)
+    with pytest.raises(ValueError, match="unknown storage URL scheme 'ftp'"):
+        store_from_url("ftp://x")
+
+
+@pytest.mark.parametrize("implementation", [LocalStore, S3Store])
+def test_each_store_implements_the_interface(implementation: type) -> None:
+    for name in ("put", "read", "size", "delete"):
+        wanted = inspect.signature(getattr(ObjectStore, name)).parameters.keys()
+        assert inspect.signature(getattr(implementation, name)).parameters.keys() == wanted

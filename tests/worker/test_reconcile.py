@@ -1,0 +1,90 @@
+"""Recordings no callback announced are still found, fetched and queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ivr import adapters
+from ivr.cli import main
+from ivr.config import Config
+from ivr.db import Database
+from ivr.models import JobState, RecordingJob, Report, ReportSource, ReportStatus
+from ivr.phone import EmulatorMedia
+from ivr.twilio_emulator import RunningEmulator
+from ivr.worker.reconcile import reconcile
+from ivr.worker.runner import Worker
+from tests.conftest import SAMPLES
+from tests.webhooks.helpers import signed_post, twilio_params
+from tests.worker.conftest import settle
+
+SPEECH = (SAMPLES / "report-en.wav").read_bytes()
+
+
+def test_a_recording_whose_callbacks_were_lost_becomes_a_report(
+    emulator: RunningEmulator, worker: Worker, db: Database, ingest_config: Config
+) -> None:
+    # Given a recording at Twilio whose callbacks never reached us (e.g. the fallback URL
+    # took it while our database was down)
+    sid, _ = EmulatorMedia(emulator.url).store("CA" + "3" * 32, SPEECH)
+    twilio = adapters.twilio_api(ingest_config)
+    # When reconciliation runs (twice: it must not double up)
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 0
+    settle(worker, db)
+    # Then it is queued like any report, marked as received without menu choices
+    with db.transaction() as session:
+        (report,) = session.scalars(select(Report))
+    assert (report.source, report.status, report.category) == (
+        ReportSource.RECONCILED,
+        ReportStatus.QUEUED,
+        None,
+    )
+    assert emulator.state.deleted_recordings == [sid]
+
+
+def test_recordings_of_live_or_very_recent_calls_are_left_to_their_callbacks(
+    emulator: RunningEmulator, db: Database, ingest_config: Config, client: FlaskClient
+) -> None:
+    live_call = "CA" + "4" * 32
+    signed_post(client, "/twilio/voice", twilio_params(live_call))  # the call is still going
+    EmulatorMedia(emulator.url).store(live_call, SPEECH)
+    twilio = adapters.twilio_api(ingest_config)
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 0
+    EmulatorMedia(emulator.url).store("CA" + "5" * 32, SPEECH)
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(minutes=10)) == 0
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
+
+
+def test_the_commands_show_and_retry_failed_jobs(
+    emulator: RunningEmulator, db: Database, ingest_config: Config
+) -> None:
+    env = {
+        "IVR_DATABASE_URL": ingest_config.database_url,
+        "IVR_TWILIO_API_URL": emulator.url,
+        "IVR_TWILIO_ACCOUNT_SID": ingest_config.twilio_account_sid,
+        "IVR_TWILIO_AUTH_TOKEN": ingest_config.twilio_auth_token,
+        "IVR_SECRET_KEY": "k" * 32,
+        "IVR_STORAGE_URL": ingest_config.storage_url,
+        "IVR_KEYS_DIR": str(ingest_config.keys_dir),
+        "IVR_JOB_MAX_ATTEMPTS": "1",
+        "IVR_LOG_LEVEL": "WARNING",
+    }
+    runner = CliRunner(env=env)
+    emulator.state.faults["media_5xx"] = 1
+    EmulatorMedia(emulator.url).store("CA" + "6" * 32, SPEECH)
+    assert (
+        "1 recording(s) found at Twilio"
+        in runner.invoke(main, ["reconcile", "--grace", "0"]).output
+    )
+    assert "Ran 1 jobs." in runner.invoke(main, ["worker", "--drain"]).output
+    listing = runner.invoke(main, ["jobs", "--state", "failed"]).output
+    assert "failed" in listing and "gave up after 1 attempts" in listing and "HTTP 503" in listing
+    assert "ivr jobs retry --all-failed" in listing
+    assert "1 job(s) queued again." in runner.invoke(main, ["jobs", "retry", "--all-failed"]).output
+    runner.invoke(main, ["worker", "--drain"])
+    with db.transaction() as session:
+        assert session.scalars(select(RecordingJob)).one().state is JobState.DONE

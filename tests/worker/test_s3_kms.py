@@ -1,0 +1,110 @@
+"""Production's stores: S3 with SSE-KMS for objects, KMS for data keys, over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from sqlalchemy import select
+
+from ivr import adapters
+from ivr.config import Config
+from ivr.db import Database
+from ivr.models import AudioObject, RecordingJob, Report, ReportStatus
+from ivr.twilio_emulator import RunningEmulator
+from ivr.worker.runner import build_worker
+from tests.conftest import EmulatorCaller
+from tests.functional.servers import free_port
+from tests.worker.conftest import decrypted, settle
+
+
+def production_config(
+    ingest_config: Config, endpoint: str, kms_endpoint: str | None = None
+) -> Config:
+    kms_endpoint = kms_endpoint or endpoint
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-2")
+    kms = boto3.client("kms", endpoint_url=kms_endpoint, region_name="eu-west-2")
+    bucket = f"hotline-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    return dataclasses.replace(
+        ingest_config,
+        storage_url=f"s3://{bucket}/recordings",
+        s3_endpoint_url=endpoint,
+        key_service="kms",
+        kms_key_id=kms.create_key()["KeyMetadata"]["KeyId"],
+        kms_endpoint_url=kms_endpoint,
+    )
+
+
+def test_a_report_is_stored_in_s3_under_kms(
+    aws_endpoint: str,
+    ingest_config: Config,
+    db: Database,
+    emulator_caller: EmulatorCaller,
+    emulator: RunningEmulator,
+) -> None:
+    config = production_config(ingest_config, aws_endpoint)
+    log = emulator_caller.call("9,1,2,1,#,1", audio="report-cy.wav")
+    settle(build_worker(config, db), db)
+    with db.transaction() as session:
+        (stored,) = session.scalars(select(AudioObject))
+        (report,) = session.scalars(select(Report))
+    assert report.status is ReportStatus.QUEUED and stored.key_ref.startswith("kms:")
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="eu-west-2")
+    bucket = config.storage_url.split("/")[2]
+    head = s3.head_object(Bucket=bucket, Key=f"recordings/{stored.object_name}")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert decrypted(config, adapters.object_store(config), stored)[:4] == b"RIFF"
+    assert emulator.state.deleted_recordings == log.recordings
+
+
+@pytest.fixture
+def flaky_s3() -> Iterator[tuple[str, ThreadedMotoServer, int]]:
+    """An S3 endpoint of its own, which a test may stop and start again on the same port."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}", server, port
+    server.stop()
+
+
+def test_the_object_store_failing_for_a_while_loses_nothing(
+    flaky_s3: tuple[str, ThreadedMotoServer, int],
+    aws_endpoint: str,
+    ingest_config: Config,
+    db: Database,
+    emulator_caller: EmulatorCaller,
+    emulator: RunningEmulator,
+) -> None:
+    endpoint, server, port = flaky_s3
+    config = dataclasses.replace(
+        production_config(ingest_config, endpoint, kms_endpoint=aws_endpoint), job_max_attempts=10
+    )
+    worker = build_worker(config, db)
+    # Given the object store goes down just as a report comes in
+    server.stop()
+    emulator_caller.call("1,1,1,1,#,1")
+    for _ in range(3):
+        worker.run_once()
+        time.sleep(0.02)
+    with db.transaction() as session:
+        (job,) = session.scalars(select(RecordingJob))
+        assert job.attempts >= 2 and "StoreUnavailable" in (job.last_error or "")
+    assert emulator.state.deleted_recordings == []  # Twilio keeps its copy meanwhile
+    # When it comes back (moto keeps its buckets in this process)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        settle(worker, db)
+    finally:
+        server.stop()
+    with db.transaction() as session:
+        (report,) = session.scalars(select(Report))
+        assert report.status is ReportStatus.QUEUED
+        assert len(session.scalars(select(AudioObject)).all()) == 1
+    assert len(emulator.state.deleted_recordings) == 1
