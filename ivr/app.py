@@ -16,6 +16,7 @@ from ivr.config import Config
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging, event
+from ivr.metrics import registry_for
 from ivr.services import EXTENSION_KEY, Services
 from ivr.webhooks.twiml import CallbackUrls, render_turn
 
@@ -44,11 +45,15 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
         ),
     )
 
+    app.extensions["ivr_metrics"] = registry_for(database)
+
     from ivr.health import bp as health_bp
+    from ivr.metrics import bp as metrics_bp
     from ivr.prompts import bp as prompts_bp
     from ivr.webhooks.views import bp as twilio_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(prompts_bp)
     app.register_blueprint(twilio_bp)
     app.before_request(_start_timer)

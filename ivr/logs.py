@@ -12,8 +12,9 @@ import re
 import sys
 from typing import Any
 
-# Seven or more digits, possibly with a leading + and separators: phone-shaped.
-PHONE_SHAPED = re.compile(r"(?<![\w/])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w/])")
+# Seven or more digits, possibly with a leading + and separators: phone-shaped
+# (but not a port and what follows it, as in "127.0.0.1:8000 (pid 4013)").
+PHONE_SHAPED = re.compile(r"(?<![\w/:])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w/])")
 # Call, recording and account SIDs: references we keep only briefly, never in logs.
 TWILIO_SID = re.compile(r"\b(CA|RE|AC)[0-9a-fA-F]{32}\b")
 # Twilio media URLs carry SIDs as path segments.

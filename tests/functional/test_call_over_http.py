@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -14,15 +17,46 @@ from tests.functional.servers import free_port, ivr, running
 pytestmark = pytest.mark.slow
 
 
-def test_reports_in_english_and_welsh_over_http(tmp_path: Path) -> None:
-    # Given the service and the Twilio emulator, started as `make run` starts them
+def storage_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    if kind == "local":
+        return {"IVR_STORAGE_URL": str(tmp_path / "recordings")}
+    endpoint = request.getfixturevalue("aws_endpoint")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-2")
+    kms = boto3.client("kms", endpoint_url=endpoint, region_name="eu-west-2")
+    bucket = f"hotline-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    return {
+        "IVR_STORAGE_URL": f"s3://{bucket}/recordings",
+        "IVR_S3_ENDPOINT_URL": endpoint,
+        "IVR_KEY_SERVICE": "kms",
+        "IVR_KMS_KEY_ID": kms.create_key()["KeyMetadata"]["KeyId"],
+        "IVR_KMS_ENDPOINT_URL": endpoint,
+    }
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the worker")
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("storage", ["local", "s3+kms"])
+def test_reports_in_english_and_welsh_over_http(
+    tmp_path: Path, storage: str, request: pytest.FixtureRequest
+) -> None:
+    # Given the service (with its worker) and the Twilio emulator, started as `make run` does
     web, emulator = free_port(), free_port()
+    database = tmp_path / "var" / "ivr.sqlite3"
     env = {
-        "IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'ivr.sqlite3'}",
+        "IVR_DATABASE_URL": f"sqlite:///{database}",
         "IVR_BIND": f"127.0.0.1:{web}",
         "IVR_PUBLIC_URL": f"http://127.0.0.1:{web}",
         "IVR_TWILIO_API_URL": f"http://127.0.0.1:{emulator}",
         "IVR_FLOWS_DIR": str(REPO / "call_flows"),
+        "IVR_WORKER_POLL_SECONDS": "0.2",
+        **storage_settings(storage, tmp_path, request),
     }
     migrated = ivr(["db", "upgrade"], env, tmp_path)
     assert migrated.returncode == 0, migrated.stderr
@@ -35,7 +69,7 @@ def test_reports_in_english_and_welsh_over_http(tmp_path: Path) -> None:
             tmp_path / "emulator.log",
         ),
         running(
-            ["serve", "--workers", "2"],
+            ["serve", "--workers", "2", "--with-worker"],
             env,
             tmp_path,
             f"http://127.0.0.1:{web}/healthz",
@@ -57,7 +91,16 @@ def test_reports_in_english_and_welsh_over_http(tmp_path: Path) -> None:
             env,
             tmp_path,
         )
-        held = requests.get(f"http://127.0.0.1:{emulator}/_emulator/state", timeout=5).json()
+
+        # And the worker inside the service has fetched, stored and erased every recording
+        def twilio() -> dict[str, list[str]]:
+            state: dict[str, list[str]] = requests.get(
+                f"http://127.0.0.1:{emulator}/_emulator/state", timeout=5
+            ).json()
+            return state
+
+        wait_for(lambda: not twilio()["recordings"] and len(twilio()["deleted_calls"]) == 2)
+        held = twilio()
 
     # Then each hears the whole journey in their language and is thanked
     assert english.returncode == 0, english.stderr
@@ -65,19 +108,21 @@ def test_reports_in_english_and_welsh_over_http(tmp_path: Path) -> None:
     assert welsh.returncode == 0, welsh.stderr
     assert "[cy-GB] Diolch. Rydym wedi derbyn eich adroddiad." in welsh.stdout
     assert "Recordings made: 2" in welsh.stdout
-    # And three recordings wait at "Twilio" for the worker to fetch
-    assert len(held["recordings"]) == 3
-    # And two reports are queued for fetching, with their choices but not their callers
-    with sqlite3.connect(tmp_path / "var" / "ivr.sqlite3") as database:
-        rows = database.execute(
-            "SELECT language, category, anonymity, contact_left FROM reports ORDER BY language"
+    assert len(held["deleted_recordings"]) == 3
+    # And two reports are queued for handlers, with their choices but not their callers
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT language, category, anonymity, contact_left, status FROM reports ORDER BY language"
         ).fetchall()
         assert rows == [
-            ("cy-GB", "sexual_purpose", "contact", 1),
-            ("en-GB", "information_for_reward", "anonymous", 0),
+            ("cy-GB", "sexual_purpose", "contact", 1, "queued"),
+            ("en-GB", "information_for_reward", "anonymous", 0, "queued"),
         ]
-        assert database.execute("SELECT count(*) FROM recording_jobs").fetchone() == (3,)
-        assert database.execute("SELECT count(*) FROM call_sessions").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM audio_objects").fetchone() == (3,)
+        assert db.execute(
+            "SELECT count(*) FROM recording_jobs WHERE recording_sid IS NOT NULL OR call_sid IS NOT NULL"
+        ).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM call_sessions").fetchone() == (0,)
     # And the server's own log never printed the caller's number
     server_log = (tmp_path / "server.log").read_text()
     assert "call.started" in server_log

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from click.testing import CliRunner
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -88,3 +89,19 @@ def test_the_commands_show_and_retry_failed_jobs(
     runner.invoke(main, ["worker", "--drain"])
     with db.transaction() as session:
         assert session.scalars(select(RecordingJob)).one().state is JobState.DONE
+
+
+def test_failed_jobs_are_counted_in_metrics(
+    emulator: RunningEmulator,
+    worker: Worker,
+    db: Database,
+    ingest_config: Config,
+    ingest_app: Flask,
+) -> None:
+    emulator.state.faults["media_5xx"] = 100
+    EmulatorMedia(emulator.url).store("CA" + "7" * 32, SPEECH)
+    reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    settle(worker, db)
+    scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'ivr_recording_jobs{state="failed"} 1.0' in scraped
+    assert 'ivr_reports{status="awaiting_audio"} 1.0' in scraped

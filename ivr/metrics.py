@@ -1,0 +1,65 @@
+"""Prometheus metrics: queue health, read from the database at each scrape.
+
+Counting in the database (not in per-process counters) gives the same answer whichever
+web process is scraped and includes jobs run by separate worker processes. Labels are
+states and stages only: nothing about a caller or a call can become a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from ivr.db import Database
+from ivr.models import JobState, RecordingJob, Report, ReportStatus
+
+bp = Blueprint("metrics", __name__)
+
+
+class QueueCollector(Collector):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        jobs = GaugeMetricFamily(
+            "ivr_recording_jobs",
+            "Fetch jobs by state (failed: parked, needs a person).",
+            labels=["state"],
+        )
+        reports = GaugeMetricFamily("ivr_reports", "Reports by status.", labels=["status"])
+        with self._db.transaction() as session:
+            job_counts: dict[JobState, int] = {
+                state: count
+                for state, count in session.execute(
+                    select(RecordingJob.state, func.count()).group_by(RecordingJob.state)
+                ).tuples()
+            }
+            report_counts: dict[ReportStatus, int] = {
+                status: count
+                for status, count in session.execute(
+                    select(Report.status, func.count()).group_by(Report.status)
+                ).tuples()
+            }
+        for state in JobState:
+            jobs.add_metric([state.value], job_counts.get(state, 0))
+        for status in ReportStatus:
+            reports.add_metric([status.value], report_counts.get(status, 0))
+        yield jobs
+        yield reports
+
+
+def registry_for(db: Database) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueCollector(db))
+    return registry
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry: CollectorRegistry = current_app.extensions["ivr_metrics"]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
