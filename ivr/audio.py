@@ -12,9 +12,11 @@ import audioop
 import io
 import math
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pydub import AudioSegment
+from pydub.utils import db_to_float
 
 WINDOW_MS = 50
 # Below this a window is silence: phone-line hiss sits around -60 dBFS.
@@ -33,31 +35,69 @@ class AudioRejected(ValueError):
 
 @dataclass(frozen=True)
 class CleanAudio:
-    wav: bytes
+    header: bytes  # a WAV header for ``pcm``
+    pcm: bytes
     duration_seconds: float  # of the original recording
     silent: bool
     gain_db: float
 
+    @property
+    def wav(self) -> bytes:
+        return self.header + self.pcm
 
-def clean(data: bytes) -> CleanAudio:
-    """Return the recording trimmed, normalised and re-encoded as WAV."""
+    def wav_chunks(self, size: int) -> Iterator[bytes]:
+        """Yield the WAV file in pieces, without building it whole in memory."""
+        yield self.header
+        view = memoryview(self.pcm)
+        for start in range(0, len(view), size):
+            yield bytes(view[start : start + size])
+
+
+def clean(media: bytes | Iterable[bytes]) -> CleanAudio:
+    """Return the recording trimmed and normalised, as WAV.
+
+    Memory matters for hour-long recordings: the media is joined once, decoded, and
+    trimmed and amplified in a single pass, so at most two copies exist at a time.
+    """
+    data = media if isinstance(media, bytes) else b"".join(media)
     segment = _decode(data)
-    del data
+    del data, media
     duration = len(segment) / 1000
-    voiced = _voiced_windows(segment)
+    levels = _window_levels(segment)
+    floor = _dbfs_to_rms(SILENCE_DBFS, segment.sample_width)
+    voiced = [level > floor for level in levels]
     if sum(voiced) * WINDOW_MS < MIN_SPEECH_MS:
-        return CleanAudio(_wav(segment), duration, silent=True, gain_db=0.0)
+        return CleanAudio(
+            _wav_header(segment, len(segment.raw_data)),
+            segment.raw_data,
+            duration,
+            silent=True,
+            gain_db=0.0,
+        )
 
     first = voiced.index(True)
     last = len(voiced) - 1 - voiced[::-1].index(True)
-    start = max(0, first * WINDOW_MS - PAD_MS)
-    end = min(len(segment), (last + 1) * WINDOW_MS + PAD_MS)
-    speech = segment[start:end]
-    del segment
-    gain = _gain_for(speech)
-    if gain:
-        speech = speech.apply_gain(gain)
-    return CleanAudio(_wav(speech), duration, silent=False, gain_db=round(gain, 1))
+    bytes_per_ms = segment.frame_rate * segment.frame_width / 1000
+    start = (
+        int(max(0, first * WINDOW_MS - PAD_MS) * bytes_per_ms)
+        // segment.frame_width
+        * segment.frame_width
+    )
+    end = (
+        int(min(len(segment), (last + 1) * WINDOW_MS + PAD_MS) * bytes_per_ms)
+        // segment.frame_width
+        * segment.frame_width
+    )
+    speech = memoryview(segment.raw_data)[start:end]
+    gain = _gain_for(
+        [level for level in levels[first : last + 1] if level > floor], speech, segment
+    )
+    # Trim and amplify in one pass (audioop reads the slice in place).
+    pcm = audioop.mul(speech, segment.sample_width, db_to_float(gain)) if gain else bytes(speech)
+    speech.release()
+    return CleanAudio(
+        _wav_header(segment, len(pcm)), pcm, duration, silent=False, gain_db=round(gain, 1)
+    )
 
 
 def _decode(data: bytes) -> AudioSegment:
@@ -80,28 +120,20 @@ def _decode(data: bytes) -> AudioSegment:
     return segment.set_channels(1) if channels > 1 else segment
 
 
-def _voiced_windows(segment: AudioSegment) -> list[bool]:
+def _window_levels(segment: AudioSegment) -> list[int]:
+    """Return the RMS level of each 50 ms window: one pass serves trimming and gain."""
     raw = segment.raw_data
     width = segment.sample_width
     step = int(segment.frame_rate * WINDOW_MS / 1000) * segment.frame_width
-    floor = _dbfs_to_rms(SILENCE_DBFS, width)
-    return [audioop.rms(raw[i : i + step], width) > floor for i in range(0, len(raw), step)]
+    return [audioop.rms(raw[i : i + step], width) for i in range(0, len(raw), step)]
 
 
-def _gain_for(speech: AudioSegment) -> float:
-    width = speech.sample_width
-    raw = speech.raw_data
-    step = int(speech.frame_rate * WINDOW_MS / 1000) * speech.frame_width
-    floor = _dbfs_to_rms(SILENCE_DBFS, width)
+def _gain_for(speech_levels: list[int], speech: memoryview, segment: AudioSegment) -> float:
+    width = segment.sample_width
     # The level of the speech itself, not of the pauses between words.
-    levels = [
-        rms
-        for i in range(0, len(raw), step)
-        if (rms := audioop.rms(raw[i : i + step], width)) > floor
-    ]
-    mean_square = sum(level * level for level in levels) / len(levels)
+    mean_square = sum(level * level for level in speech_levels) / len(speech_levels)
     speech_dbfs = 20 * math.log10(math.sqrt(mean_square) / _full_scale(width))
-    peak_dbfs = speech.max_dBFS
+    peak_dbfs = 20 * math.log10(max(1, audioop.max(speech, width)) / _full_scale(width))
     gain = min(TARGET_SPEECH_DBFS - speech_dbfs, PEAK_CEILING_DBFS - peak_dbfs, MAX_GAIN_DB)
     return gain if abs(gain) >= 0.5 else 0.0
 
@@ -114,7 +146,15 @@ def _dbfs_to_rms(dbfs: float, width: int) -> float:
     return _full_scale(width) * 10 ** (dbfs / 20)
 
 
-def _wav(segment: AudioSegment) -> bytes:
+def _wav_header(segment: AudioSegment, pcm_size: int) -> bytes:
     out = io.BytesIO()
-    segment.export(out, format="wav")
-    return out.getvalue()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(segment.sample_width)
+        writer.setframerate(segment.frame_rate)
+        writer.setnframes(pcm_size // segment.sample_width)
+    # wave writes a header for zero frames when closed empty; patch in the real sizes.
+    header = bytearray(out.getvalue())
+    header[4:8] = (36 + pcm_size).to_bytes(4, "little")
+    header[40:44] = pcm_size.to_bytes(4, "little")
+    return bytes(header)

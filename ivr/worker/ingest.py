@@ -12,6 +12,7 @@ point leaves a job another worker finishes, writing the same single object.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -132,16 +133,9 @@ class Ingester:
             name = new_object_name()
             self._save(job, owner, object_name=name)
         assert job.recording_sid is not None
-        media = bytearray()
-        for chunk in self._twilio.media(job.recording_sid):
-            media += chunk
-            if len(media) > MAX_MEDIA_BYTES:
-                raise audio.AudioRejected("the recording is larger than any call can make")
-        cleaned = audio.clean(bytes(media))
-        del media
+        cleaned = audio.clean(_bounded(self._twilio.media(job.recording_sid)))
         data_key = self._keys.generate(object_context(name))
-        wav = cleaned.wav
-        chunks = (wav[i : i + self._chunk_size] for i in range(0, len(wav), self._chunk_size))
+        chunks = cleaned.wav_chunks(self._chunk_size)
         stored = self._store.put(
             name, envelope.encrypt(data_key.plaintext, chunks, self._chunk_size)
         )
@@ -247,6 +241,15 @@ class Ingester:
             row = self._queue.fenced(session, job.id, owner)
             for name, value in values.items():
                 setattr(row, name, value)
+
+
+def _bounded(media: Iterator[bytes]) -> Iterator[bytes]:
+    size = 0
+    for chunk in media:
+        size += len(chunk)
+        if size > MAX_MEDIA_BYTES:
+            raise audio.AudioRejected("the recording is larger than any call can make")
+        yield chunk
 
 
 def _queue_report_if_complete(session: Session, report_id: str) -> None:
