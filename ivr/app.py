@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -57,8 +58,22 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
     app.register_blueprint(prompts_bp)
     app.register_blueprint(twilio_bp)
     app.before_request(_start_timer)
+    if config.console:
+        from ivr.console import load_user, register_console, secure_headers
+
+        register_console(app, config)
+        app.before_request(_only_for_console(load_user))
+        app.after_request(secure_headers)
     app.after_request(_log_access)
     return app
+
+
+def _only_for_console(hook: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        if request.path.startswith("/console"):
+            hook()
+
+    return run
 
 
 def _start_timer() -> None:

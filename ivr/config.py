@@ -49,6 +49,18 @@ class Config:
     # Reconciliation looks at Twilio for recordings no callback told us about.
     reconcile_interval_seconds: int = 600
     reconcile_grace_seconds: int = 600
+    # The handlers' console: off on the internet-facing deployment, which holds no key
+    # that can decrypt audio.
+    console: bool = True
+    session_idle_minutes: int = 15
+    claim_minutes: int = 30
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    audio_retention_days: int = 30  # after dissemination
+    text_retention_days: int = 365  # after dissemination
+    smtp_url: str = ""  # smtp://host:port; empty: messages go to outbox_dir
+    mail_from: str = "hotline@localhost"
+    outbox_dir: Path = field(default_factory=lambda: Path("var/outbox"))
     # How long a call's server-side state may live if Twilio never tells us the call ended.
     call_state_ttl_seconds: int = 4 * 3600
 
@@ -78,6 +90,10 @@ class Config:
         if candidate.suffix in {".yaml", ".yml"}:
             return candidate
         return self.flows_dir / f"{self.flow}.yaml"
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @property
     def bind_host(self) -> str:
@@ -133,6 +149,16 @@ class Config:
             worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),
             reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
+            console=get("CONSOLE", "on").lower() not in {"off", "0", "false", "no"},
+            session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
+            claim_minutes=_number(get, "CLAIM_MINUTES", 30),
+            lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
+            lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
+            audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),
+            text_retention_days=_number(get, "TEXT_RETENTION_DAYS", 365),
+            smtp_url=get("SMTP_URL", ""),
+            mail_from=get("MAIL_FROM", "hotline@localhost"),
+            outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
         )
 
 

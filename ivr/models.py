@@ -51,6 +51,24 @@ class ReportSource(enum.StrEnum):
 class ReportStatus(enum.StrEnum):
     AWAITING_AUDIO = "awaiting_audio"  # recorded at Twilio, not yet stored here
     QUEUED = "queued"  # audio stored and encrypted; waiting for a handler
+    SUBMITTED = "submitted"  # transcribed and sanitised; waiting for a supervisor
+    RETURNED = "returned"  # sent back by a supervisor with a comment
+    APPROVED = "approved"  # ready to disseminate
+    DISSEMINATED = "disseminated"  # passed to the force's Counter Corruption Unit
+    CLOSED = "closed"  # its text retention has passed; only the reference remains
+
+
+class Urgency(enum.StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    RISK_TO_LIFE = "risk_to_life"  # risk to life or of serious harm: supervisors at once
+
+
+class Role(enum.StrEnum):
+    HANDLER = "handler"
+    SUPERVISOR = "supervisor"
+    OPS = "ops"
+    ADMIN = "admin"
 
 
 class Anonymity(enum.StrEnum):
@@ -128,6 +146,26 @@ class Report(Base):
     # Set when the report is queued: total length of what the caller said, in seconds.
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     silent: Mapped[bool] = mapped_column(default=False)
+    # Order in the handlers' queue (not a time): set when the report is queued.
+    queue_position: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    # The handler's work on it.
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claim_expires: Mapped[datetime | None]
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    transcript: Mapped[str] = mapped_column(Text, default="")
+    contact_transcript: Mapped[str] = mapped_column(Text, default="")
+    force: Mapped[str | None] = mapped_column(String(100))
+    handler_category: Mapped[str | None] = mapped_column(String(50))
+    people: Mapped[str] = mapped_column(Text, default="")
+    what: Mapped[str] = mapped_column(Text, default="")
+    when_text: Mapped[str] = mapped_column(Text, default="")
+    where_text: Mapped[str] = mapped_column(Text, default="")
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency), default=Urgency.ROUTINE)
+    sanitised: Mapped[bool] = mapped_column(default=False)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    disseminated_on: Mapped[date | None] = mapped_column(Date)
+    audio_purged: Mapped[bool] = mapped_column(default=False)
 
     recordings: Mapped[list[RecordingJob]] = relationship(
         back_populates="report", order_by="RecordingJob.id"
@@ -193,6 +231,72 @@ class AudioObject(Base):
     duration_seconds: Mapped[float] = mapped_column(Float)
     silent: Mapped[bool] = mapped_column(default=False)
     gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class User(Base):
+    """A member of the charity's staff. Nothing about callers is ever linked to one."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # A one-time enrolment link: only its hash is kept.
+    enrolment_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolment_expires: Mapped[datetime | None]
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    # Raising this signs the user out of every session at once.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Force(Base):
+    """A UK police force and the address of its Counter Corruption Unit."""
+
+    __tablename__ = "forces"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ccu_email: Mapped[str | None] = mapped_column(String(200))
+
+
+class Dissemination(Base):
+    """A report passed to a force: by whom, how, on which day."""
+
+    __tablename__ = "disseminations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    force: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(20))  # email, pdf, text
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    on: Mapped[date] = mapped_column(Date)
+
+
+class AuditEvent(Base):
+    """Who did what to which report, and when; chained by hash so tampering shows."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    report_reference: Mapped[str | None] = mapped_column(String(16), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The newest hash of the audit chain, one row, locked while an event is appended."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 # Unambiguous characters, so a handler can read a reference aloud or type it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ivr.cli.calls import call, simulate
+from ivr.cli.console import audit_group, forces, purge, users
 from ivr.cli.db import db
 from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
@@ -25,4 +26,8 @@ main.add_command(worker)
 main.add_command(jobs)
 main.add_command(reconcile)
 main.add_command(keys)
+main.add_command(users)
+main.add_command(purge)
+main.add_command(audit_group)
+main.add_command(forces)
 flows.add_command(simulate)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from ivr import adapters
 from ivr.calls import sweep_expired_calls
 from ivr.config import Config
+from ivr.console.work import purge
 from ivr.db import Database
 from ivr.logs import event
 from ivr.twilio_api import TwilioUnavailable
@@ -89,9 +90,8 @@ def build_worker(config: Config, db: Database) -> Worker:
         ),
     )
     twilio = adapters.twilio_api(config)
-    ingester = Ingester(
-        db, queue, twilio, adapters.object_store(config), adapters.key_wrapper(config)
-    )
+    store = adapters.object_store(config)
+    ingester = Ingester(db, queue, twilio, store, adapters.key_wrapper(config))
     periodic: list[tuple[float, Callable[[], object]]] = [
         (
             config.reconcile_interval_seconds,
@@ -100,5 +100,11 @@ def build_worker(config: Config, db: Database) -> Worker:
             ),
         ),
         (600.0, lambda: sweep_expired_calls(db)),
+        (
+            86400.0,
+            lambda: purge(
+                db, store, "(retention)", config.audio_retention_days, config.text_retention_days
+            ),
+        ),
     ]
     return Worker(queue, ingester, poll_seconds=config.worker_poll_seconds, periodic=periodic)

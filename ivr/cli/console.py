@@ -1,0 +1,157 @@
+"""``ivr users``, ``ivr purge``, ``ivr audit`` and ``ivr forces``: running the console."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from ivr import adapters
+from ivr.config import Config
+from ivr.console import audit
+from ivr.console.accounts import AccountError, add_user, new_enrolment, sign_out_everywhere
+from ivr.console.work import purge as purge_reports
+from ivr.db import Database
+from ivr.models import Force, Role, User
+
+
+def _db(config: Config) -> Database:
+    return Database.from_url(config.database_url)
+
+
+def _link(config: Config, token: str) -> str:
+    return f"{config.public_base}/console/enrol/{token}"
+
+
+@click.group()
+def users() -> None:
+    """Manage console users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def users_add(name: str, role: str) -> None:
+    """Add a user and print their one-time enrolment link."""
+    config = Config.from_env()
+    try:
+        with _db(config).transaction() as session:
+            enrolment = add_user(session, name, Role(role))
+            audit.record(
+                session, "(command line)", "user_add", detail=f"{enrolment.name} as {role}"
+            )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Added {enrolment.name} ({role}). One-time enrolment link, valid 72 hours:")
+    click.echo(_link(config, enrolment.token))
+
+
+@users.command("ensure-admin")
+def users_ensure_admin() -> None:
+    """Create a first admin if there are no users yet, and say how to sign in."""
+    config = Config.from_env()
+    with _db(config).transaction() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            return
+        enrolment = add_user(session, "admin", Role.ADMIN)
+        audit.record(session, "(command line)", "user_add", detail="admin as admin")
+    click.echo("\nNo console users yet: created 'admin'. To sign in, open this one-time link,")
+    click.echo("scan the code with an authenticator app and choose a password:")
+    click.echo(f"  {_link(config, enrolment.token)}\n")
+
+
+@users.command("list")
+def users_list() -> None:
+    with _db(Config.from_env()).transaction() as session:
+        for user in session.scalars(select(User).order_by(User.name)):
+            state = (
+                "disabled"
+                if not user.active
+                else ("enrolling" if not user.password_hash else "active")
+            )
+            click.echo(f"{user.name:<24} {user.role.value:<11} {state}")
+
+
+@users.command("re-enrol")
+@click.argument("name")
+def users_re_enrol(name: str) -> None:
+    """Issue a new enrolment link (a lost phone or password); ends their sessions."""
+    config = Config.from_env()
+    with _db(config).transaction() as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise click.ClickException(f"no user called {name!r}")
+        enrolment = new_enrolment(session, user)
+        audit.record(session, "(command line)", "user_re_enrol", detail=name)
+    click.echo(_link(config, enrolment.token))
+
+
+@users.command("sign-out")
+@click.argument("name")
+def users_sign_out(name: str) -> None:
+    """Sign a user out of every session."""
+    with _db(Config.from_env()).transaction() as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise click.ClickException(f"no user called {name!r}")
+        sign_out_everywhere(user)
+        audit.record(session, "(command line)", "user_sign_out", detail=name)
+    click.echo(f"{name} is signed out everywhere.")
+
+
+@click.command()
+def purge() -> None:
+    """Destroy disseminated reports' audio after IVR_AUDIO_RETENTION_DAYS, text later."""
+    config = Config.from_env()
+    result = purge_reports(
+        _db(config),
+        adapters.object_store(config),
+        "(retention)",
+        config.audio_retention_days,
+        config.text_retention_days,
+    )
+    click.echo(
+        f"Destroyed {result.audio_destroyed} recording(s); closed {result.reports_closed} report(s)."
+    )
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check that no audit event was changed or removed."""
+    verdict = audit.verify(_db(Config.from_env()))
+    if verdict.ok:
+        click.echo(f"The audit chain of {verdict.events} events is intact.")
+        return
+    where = f" at event {verdict.first_bad}" if verdict.first_bad else ""
+    raise click.ClickException(f"the audit chain is broken{where}: {verdict.reason}")
+
+
+@click.group()
+def forces() -> None:
+    """Police forces and their Counter Corruption Unit addresses."""
+
+
+@forces.command("set-email")
+@click.argument("force")
+@click.argument("address")
+def forces_set_email(force: str, address: str) -> None:
+    if "@" not in address:
+        raise click.ClickException(f"{address!r} is not an email address")
+    with _db(Config.from_env()).transaction() as session:
+        found = session.get(Force, force)
+        if found is None:
+            raise click.ClickException(f"no force called {force!r} (see: ivr forces list)")
+        found.ccu_email = address
+        audit.record(session, "(command line)", "force_email", detail=f"{force}: {address}")
+    click.echo(f"{force}: {address}")
+
+
+@forces.command("list")
+def forces_list() -> None:
+    with _db(Config.from_env()).transaction() as session:
+        for force in session.scalars(select(Force).order_by(Force.name)):
+            click.echo(f"{force.name:<45} {force.ccu_email or '(no address)'}")

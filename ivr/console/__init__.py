@@ -1,0 +1,118 @@
+"""The handlers' console: server-rendered pages in their own blueprints.
+
+Registered only where ``IVR_CONSOLE`` is on. The internet-facing webhook deployment turns
+it off and never loads the key that decrypts audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ivr.config import Config
+from ivr.console.permissions import Action, can
+from ivr.db import utcnow
+from ivr.models import User
+from ivr.services import services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def register_console(app: Flask, config: Config) -> None:
+    from ivr.console.views_admin import bp as admin_bp
+    from ivr.console.views_auth import bp as auth_bp
+    from ivr.console.views_reports import bp as reports_bp
+
+    # Cookies are signed with a key derived for this purpose only.
+    app.secret_key = hmac.new(config.secret_key, b"console-sessions", hashlib.sha256).hexdigest()
+    app.config.update(
+        SESSION_COOKIE_NAME="console",
+        SESSION_COOKIE_SECURE=config.cookies_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.session_idle_minutes),
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
+    )
+    csrf = CSRFProtect(app)
+    from ivr.webhooks.views import bp as twilio_bp
+
+    csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
+    app.register_error_handler(CSRFError, _csrf_refused)
+
+
+def secure_headers(response: Response) -> Response:
+    """No caching of anything the console shows or plays; a strict CSP; no framing."""
+    if request.path.startswith("/console"):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def _csrf_refused(error: CSRFError) -> Response:
+    flash("The form had expired or was not sent from this console. Please try again.", "error")
+    response = redirect(request.referrer or url_for("auth.sign_in"))
+    response.status_code = 303
+    return response  # type: ignore[return-value]
+
+
+def load_user() -> None:
+    """Find the signed-in user, ending sessions that idled out or were revoked."""
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is None:
+        return
+    now = utcnow().timestamp()
+    idle = services().config.session_idle_minutes * 60
+    with services().db.transaction() as db_session:
+        user = db_session.get(User, user_id)
+        if (
+            user is None
+            or not user.active
+            or user.session_epoch != session.get("epoch")
+            or now - float(session.get("seen", 0)) > idle
+        ):
+            session.clear()
+            g.session_expired = True
+            return
+        db_session.expunge(user)
+    session["seen"] = now
+    g.user = user
+
+
+def signed_in(action: Action | None = None) -> Callable[[F], F]:
+    """Require a signed-in user (and, if given, permission for ``action``)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.get("user") is None:
+                if g.get("session_expired"):
+                    flash("You were signed out after a while without activity.", "info")
+                return redirect(url_for("auth.sign_in", next=request.path))
+            if action is not None and not can(g.user.role, action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

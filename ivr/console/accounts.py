@@ -1,0 +1,167 @@
+"""Staff accounts: enrolment links, Argon2id passwords, TOTP codes, lockout, sign-out.
+
+Nothing here knows about callers. Secrets are compared in constant time, the enrolment
+token and the password are kept only as hashes, and a sign-in that fails for any reason
+says the same thing, so the form cannot be used to find out who has an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.db import utcnow
+from ivr.models import Role, User
+
+ISSUER = "Hotline console"
+MIN_PASSWORD = 12
+ENROLMENT_VALID = timedelta(hours=72)
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+
+
+class AccountError(ValueError):
+    """A clear, safe message for the person at the form."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    user_id: int
+    name: str
+    token: str  # shown once, in the link; only its hash is stored
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(session: Session, name: str, role: Role) -> Enrolment:
+    """Create an account that can only be used after enrolling through its link."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("a name of 1 to 100 characters is needed")
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise AccountError(f"there is already a user called {name!r}")
+    user = User(name=name, role=role, failed_sign_ins=0, session_epoch=0, active=True)
+    session.add(user)
+    session.flush()
+    return new_enrolment(session, user)
+
+
+def new_enrolment(session: Session, user: User) -> Enrolment:
+    """Issue a fresh one-time enrolment link (also to reset a lost phone or password)."""
+    token = secrets.token_urlsafe(24)
+    user.enrolment_token_hash = _token_hash(token)
+    user.enrolment_expires = utcnow() + ENROLMENT_VALID
+    user.password_hash = None
+    user.totp_secret = pyotp.random_base32()
+    user.session_epoch += 1
+    return Enrolment(user.id, user.name, token)
+
+
+def user_for_enrolment(session: Session, token: str) -> User:
+    user = session.scalars(
+        select(User).where(User.enrolment_token_hash == _token_hash(token))
+    ).first()
+    if (
+        user is None
+        or not user.active
+        or user.enrolment_expires is None
+        or user.enrolment_expires < utcnow()
+    ):
+        raise AccountError(
+            "this enrolment link is not valid (it may have been used or expired); ask an admin for a new one"
+        )
+    return user
+
+
+def provisioning_qr_svg(user: User) -> str:
+    """The authenticator QR code as an SVG document (shown as an image: no script)."""
+    assert user.totp_secret is not None
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.name, issuer_name=ISSUER)
+    out = io.BytesIO()
+    qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    return out.getvalue().decode()
+
+
+def complete_enrolment(
+    session: Session, token: str, password: str, confirm: str, code: str
+) -> User:
+    user = user_for_enrolment(session, token)
+    if password != confirm:
+        raise AccountError("the two passwords differ")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"choose a password of at least {MIN_PASSWORD} characters")
+    if not _code_ok(user, code):
+        raise AccountError(
+            "that code does not match: check the authenticator app and the phone's clock"
+        )
+    user.password_hash = _hasher.hash(password)
+    user.enrolment_token_hash = None
+    user.enrolment_expires = None
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    return user
+
+
+def _code_ok(user: User, code: str) -> bool:
+    if not user.totp_secret:
+        return False
+    # One step either side allows for a phone clock a little out.
+    return pyotp.TOTP(user.totp_secret).verify(code.strip().replace(" ", ""), valid_window=1)
+
+
+SIGN_IN_REFUSED = "the name, password or code is not right, or the account is locked"
+
+
+def sign_in(
+    session: Session, name: str, password: str, code: str, attempts: int, lockout: timedelta
+) -> User | None:
+    """Check name, password and code; lock the account after ``attempts`` failures.
+
+    Returns None when refused. It does not raise, so that the caller's transaction
+    commits the failure count (a rolled-back count would never lock anyone out).
+    """
+    user = session.scalars(select(User).where(User.name == name.strip()).with_for_update()).first()
+    if user is None or not user.active or not user.password_hash:
+        _hasher.hash(password)  # spend the same time as a real check
+        return None
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        return None
+    password_ok: bool
+    try:
+        password_ok = _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        password_ok = False
+    if not (password_ok and _code_ok(user, code)):
+        user.failed_sign_ins += 1
+        if user.failed_sign_ins >= attempts:
+            user.locked_until = now + lockout
+            user.failed_sign_ins = 0
+        return None
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session the user has: their cookies carry the old epoch."""
+    user.session_epoch += 1
+
+
+def constant_time_equal(left: str, right: str) -> bool:
+    return hmac.compare_digest(left.encode(), right.encode())

@@ -1,0 +1,99 @@
+"""Signing in and out, and enrolling with a one-time link."""
+
+from __future__ import annotations
+
+from base64 import b64encode
+from datetime import timedelta
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from ivr.console import audit, signed_in
+from ivr.console.accounts import (
+    SIGN_IN_REFUSED,
+    AccountError,
+    complete_enrolment,
+    provisioning_qr_svg,
+    user_for_enrolment,
+)
+from ivr.console.accounts import (
+    sign_in as check_sign_in,
+)
+from ivr.db import utcnow
+from ivr.services import services
+
+bp = Blueprint("auth", __name__, url_prefix="/console")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("console/sign_in.html")
+    config = services().config
+    name = request.form.get("name", "")
+    with services().db.transaction() as db_session:
+        user = check_sign_in(
+            db_session,
+            name,
+            request.form.get("password", ""),
+            request.form.get("code", ""),
+            config.lockout_attempts,
+            timedelta(minutes=config.lockout_minutes),
+        )
+        if user is None:
+            audit.record(db_session, name.strip()[:100] or "(blank)", "sign_in_failed")
+        else:
+            audit.record(db_session, user.name, "sign_in")
+            user_id, epoch = user.id, user.session_epoch
+    if user is None:
+        flash(SIGN_IN_REFUSED, "error")
+        return render_template("console/sign_in.html", name=name), 401
+    session.clear()  # a fresh session: nothing carried over from before signing in
+    session.update(user_id=user_id, epoch=epoch, seen=utcnow().timestamp())
+    session.permanent = True
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/console/") else url_for("reports.queue_page"))
+
+
+@bp.post("/sign-out")
+@signed_in()
+def sign_out() -> ResponseReturnValue:
+    with services().db.transaction() as db_session:
+        audit.record(db_session, g.user.name, "sign_out")
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+def enrol(token: str) -> ResponseReturnValue:
+    if request.method == "POST":
+        try:
+            with services().db.transaction() as db_session:
+                user = complete_enrolment(
+                    db_session,
+                    token,
+                    request.form.get("password", ""),
+                    request.form.get("confirm", ""),
+                    request.form.get("code", ""),
+                )
+                audit.record(db_session, user.name, "enrol")
+        except AccountError as error:
+            flash(str(error), "error")
+            return _enrolment_page(token, 400)
+        flash("You are enrolled. Sign in with your password and a code from the app.", "info")
+        return redirect(url_for("auth.sign_in"))
+    return _enrolment_page(token, 200)
+
+
+def _enrolment_page(token: str, status: int) -> ResponseReturnValue:
+    try:
+        with services().db.transaction() as db_session:
+            user = user_for_enrolment(db_session, token)
+            name, secret, qr = user.name, user.totp_secret, provisioning_qr_svg(user)
+    except AccountError as error:
+        flash(str(error), "error")
+        return render_template("console/message.html", title="Enrolment link not valid"), 404
+    # The QR code is an SVG shown as a data: image; the CSP allows no inline script.
+    image = b64encode(qr.encode()).decode()
+    return render_template("console/enrol.html", name=name, secret=secret, qr=image), status

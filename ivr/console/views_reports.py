@@ -1,0 +1,288 @@
+"""The queue, a report's page, its audio, review and dissemination."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import adapters
+from ivr.console import audit, signed_in, work
+from ivr.console.dissemination import CATEGORIES, as_pdf, as_text, sender_for
+from ivr.console.permissions import Action, can
+from ivr.console.playback import RangeNotSatisfiable, open_range
+from ivr.console.sanitise import CHECKLIST, warnings
+from ivr.crypto.keys import object_context
+from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
+from ivr.services import services
+
+bp = Blueprint("reports", __name__, url_prefix="/console")
+
+
+def _report(db_session: Session, reference: str) -> Report:
+    report = db_session.scalars(select(Report).where(Report.reference == reference)).first()
+    if report is None:
+        abort(404)
+    return report
+
+
+def _back(reference: str) -> ResponseReturnValue:
+    return redirect(url_for("reports.report_page", reference=reference), code=303)
+
+
+@bp.get("/")
+@signed_in()
+def queue_page() -> ResponseReturnValue:
+    if not can(g.user.role, Action.VIEW_QUEUE):
+        target = "admin.users_page" if g.user.role is Role.ADMIN else "admin.audit_page"
+        return (
+            redirect(url_for(target))
+            if g.user.role is Role.ADMIN
+            else render_template("console/message.html", title="Nothing for your role here yet")
+        )
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    try:
+        wanted = ReportStatus(status) if status else None
+    except ValueError:
+        flash("That status is not one the queue knows.", "error")
+        wanted = None
+    with services().db.transaction() as db_session:
+        reports = work.queue(db_session, wanted, category)
+        urgent = [
+            r
+            for r in reports
+            if r.urgency is Urgency.RISK_TO_LIFE and r.status is not ReportStatus.DISSEMINATED
+        ]
+        names = {u.id: u.name for u in db_session.scalars(select(User))}
+    return render_template(
+        "console/queue.html",
+        reports=reports,
+        urgent=urgent,
+        names=names,
+        statuses=list(ReportStatus),
+        categories=CATEGORIES,
+        status=status or "",
+        category=category or "",
+    )
+
+
+@bp.post("/take-next")
+@signed_in(Action.CLAIM)
+def take_next() -> ResponseReturnValue:
+    report = work.claim_next(services().db, g.user, services().config.claim_minutes)
+    if report is None:
+        flash("No report is waiting.", "info")
+        return redirect(url_for("reports.queue_page"), code=303)
+    return _back(report.reference)
+
+
+@bp.get("/reports/<reference>")
+@signed_in(Action.VIEW_REPORT)
+def report_page(reference: str) -> ResponseReturnValue:
+    with services().db.transaction() as db_session:
+        report = _report(db_session, reference)
+        audio = list(
+            db_session.scalars(select(AudioObject).where(AudioObject.report_id == report.id))
+        )
+        forces = list(db_session.scalars(select(Force.name).order_by(Force.name)))
+        users = list(
+            db_session.scalars(
+                select(User).where(User.role.in_((Role.HANDLER, Role.SUPERVISOR)), User.active)
+            )
+        )
+        holder = db_session.get(User, report.claimed_by) if report.claimed_by else None
+        audit.record(db_session, g.user.name, "view", report.reference)
+    return render_template(
+        "console/report.html",
+        report=report,
+        holds=work.holds(report, g.user),
+        holder=holder,
+        spoken=[a for a in audio if a.part is RecordingPart.REPORT],
+        contact=[a for a in audio if a.part is RecordingPart.CONTACT],
+        forces=forces,
+        categories=CATEGORIES,
+        urgencies=list(Urgency),
+        users=users,
+        warnings=warnings(
+            "\n".join(
+                (report.transcript, report.people, report.what, report.when_text, report.where_text)
+            )
+        ),
+        checklist=CHECKLIST,
+        can=lambda action: can(g.user.role, Action(action)),
+    )
+
+
+@bp.post("/reports/<reference>/save")
+@signed_in(Action.EDIT_REPORT)
+def save(reference: str) -> ResponseReturnValue:
+    """Save the handler's work; the page's script calls this to autosave."""
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        with services().db.transaction() as db_session:
+            report = _report(db_session, reference)
+            work.save(
+                db_session, report, g.user, request.form.to_dict(), services().config.claim_minutes
+            )
+            found = warnings(
+                "\n".join(
+                    (
+                        report.transcript,
+                        report.people,
+                        report.what,
+                        report.when_text,
+                        report.where_text,
+                    )
+                )
+            )
+    except work.WorkError as error:
+        if wants_json:
+            return jsonify(saved=False, error=str(error)), 409
+        flash(str(error), "error")
+        return _back(reference)
+    if wants_json:
+        return jsonify(saved=True, warnings=[f"{w.kind}: {w.text}" for w in found])
+    flash("Saved.", "info")
+    return _back(reference)
+
+
+@bp.post("/reports/<reference>/submit")
+@signed_in(Action.EDIT_REPORT)
+def submit(reference: str) -> ResponseReturnValue:
+    try:
+        with services().db.transaction() as db_session:
+            report = _report(db_session, reference)
+            work.submit(
+                db_session,
+                report,
+                g.user,
+                len(request.form.getlist("check")),
+                request.form.get("warnings_reviewed") == "yes",
+            )
+    except work.WorkError as error:
+        flash(str(error), "error")
+        return _back(reference)
+    flash(f"{reference} was sent for review.", "info")
+    return redirect(url_for("reports.queue_page"), code=303)
+
+
+@bp.post("/reports/<reference>/release")
+@signed_in(Action.CLAIM)
+def release(reference: str) -> ResponseReturnValue:
+    to_id = request.form.get("to", "")
+    with services().db.transaction() as db_session:
+        report = _report(db_session, reference)
+        own = report.claimed_by == g.user.id
+        if not own and not can(g.user.role, Action.RELEASE_CLAIM):
+            abort(403)
+        target = db_session.get(User, int(to_id)) if to_id.isdigit() else None
+        if target is not None and not can(g.user.role, Action.RELEASE_CLAIM):
+            abort(403)
+        try:
+            work.release(db_session, report, g.user, target, services().config.claim_minutes)
+        except work.WorkError as error:
+            flash(str(error), "error")
+    return _back(reference)
+
+
+@bp.post("/reports/<reference>/review")
+@signed_in(Action.REVIEW)
+def review(reference: str) -> ResponseReturnValue:
+    try:
+        with services().db.transaction() as db_session:
+            report = _report(db_session, reference)
+            work.review(
+                db_session,
+                report,
+                g.user,
+                request.form.get("decision") == "approve",
+                request.form.get("comment", ""),
+            )
+    except work.WorkError as error:
+        flash(str(error), "error")
+    return _back(reference)
+
+
+@bp.post("/reports/<reference>/disseminate")
+@signed_in(Action.DISSEMINATE)
+def disseminate(reference: str) -> ResponseReturnValue:
+    method = request.form.get("method", "")
+    if method not in {"email", "pdf", "text"}:
+        flash("Choose how to disseminate the report.", "error")
+        return _back(reference)
+    try:
+        with services().db.transaction() as db_session:
+            report = _report(db_session, reference)
+            work.record_dissemination(db_session, report, g.user, method)
+            if method == "email":
+                address = work.force_address(db_session, report.force or "")
+                config = services().config
+                sender_for(config.smtp_url, config.outbox_dir, config.mail_from).send(
+                    address,
+                    f"Intelligence report {report.reference}",
+                    as_text(report),
+                    [(f"{report.reference}.pdf", "application/pdf", as_pdf(report))],
+                )
+            body = as_pdf(report) if method == "pdf" else as_text(report).encode()
+    except work.WorkError as error:
+        flash(str(error), "error")
+        return _back(reference)
+    except OSError as error:
+        flash(f"The email could not be sent ({error}); nothing was recorded. Try again.", "error")
+        return _back(reference)
+    if method == "email":
+        flash(f"{reference} was sent to the force's Counter Corruption Unit.", "info")
+        return _back(reference)
+    mime, suffix = (
+        ("application/pdf", "pdf") if method == "pdf" else ("text/plain; charset=utf-8", "txt")
+    )
+    return Response(
+        body,
+        mimetype=mime,
+        headers={"Content-Disposition": f'attachment; filename="{reference}.{suffix}"'},
+    )
+
+
+@bp.get("/reports/<reference>/audio/<audio_id>")
+@signed_in(Action.PLAY_AUDIO)
+def audio(reference: str, audio_id: str) -> ResponseReturnValue:
+    """Decrypt on the fly, honouring Range so the player can seek."""
+    with services().db.transaction() as db_session:
+        report = _report(db_session, reference)
+        item = db_session.get(AudioObject, audio_id)
+        if item is None or item.report_id != report.id:
+            abort(404)
+        name, wrapped, chunk_size = item.object_name, item.wrapped_key, item.chunk_size
+        range_header = request.headers.get("Range")
+        if not range_header or range_header.startswith("bytes=0-"):
+            audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
+    key = adapters.key_unwrapper(services().config).unwrap(wrapped, object_context(name))
+    try:
+        playable = open_range(
+            adapters.object_store(services().config), name, key, chunk_size, range_header
+        )
+    except RangeNotSatisfiable:
+        return Response(status=416, headers={"Content-Range": "bytes */*"})
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(playable.end - playable.start + 1)}
+    if playable.partial:
+        headers["Content-Range"] = f"bytes {playable.start}-{playable.end}/{playable.size}"
+    return Response(
+        playable.body,
+        status=206 if playable.partial else 200,
+        mimetype="audio/wav",
+        headers=headers,
+        direct_passthrough=True,
+    )

@@ -1,0 +1,312 @@
+"""The life of a report in the console: claim, edit, submit, review, disseminate, purge.
+
+Plain functions over a session, so every rule can be tested without HTTP. Each change a
+person makes is audited in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ivr.console import audit
+from ivr.console.sanitise import warnings
+from ivr.db import Database, utcnow
+from ivr.models import (
+    AudioObject,
+    Dissemination,
+    Force,
+    Report,
+    ReportStatus,
+    Role,
+    Urgency,
+    User,
+)
+from ivr.storage import ObjectStore
+
+WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
+EDITABLE_FIELDS = (
+    "transcript",
+    "contact_transcript",
+    "force",
+    "handler_category",
+    "people",
+    "what",
+    "when_text",
+    "where_text",
+    "urgency",
+)
+
+
+class WorkError(ValueError):
+    """A rule of the workflow stopped the action: the message says which."""
+
+
+def queue(
+    session: Session, status: ReportStatus | None = None, category: str | None = None
+) -> list[Report]:
+    """Reports waiting for work, oldest first (by the day received, then queue order)."""
+    query = select(Report).order_by(Report.received_on, Report.queue_position, Report.reference)
+    query = (
+        query.where(Report.status == status)
+        if status
+        else query.where(
+            Report.status.in_((*WORKABLE, ReportStatus.SUBMITTED, ReportStatus.APPROVED))
+        )
+    )
+    if category:
+        query = query.where(or_(Report.handler_category == category, Report.category == category))
+    return list(session.scalars(query.limit(500)))
+
+
+def claim_next(db: Database, user: User, minutes: int) -> Report | None:
+    """Claim the oldest report nobody holds; a claim is a lease that lapses if abandoned.
+
+    On PostgreSQL, ``SKIP LOCKED`` lets many handlers claim at once without waiting on
+    each other; the conditional UPDATE makes a double claim impossible on any backend.
+    """
+    now = utcnow()
+    free = (
+        Report.status.in_(WORKABLE),
+        or_(Report.claimed_by.is_(None), Report.claim_expires < now),
+    )
+    for _ in range(5):
+        with db.transaction() as session:
+            report_id = session.scalar(
+                select(Report.id)
+                .where(*free)
+                .order_by(Report.received_on, Report.queue_position, Report.reference)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if report_id is None:
+                return None
+            claimed = session.execute(
+                update(Report)
+                .where(Report.id == report_id, *free)
+                .values(claimed_by=user.id, claim_expires=now + timedelta(minutes=minutes))
+            )
+            if getattr(claimed, "rowcount", 0) == 1:
+                report = session.get(Report, report_id)
+                assert report is not None
+                audit.record(session, user.name, "claim", report.reference)
+                return report
+    return None
+
+
+def holds(report: Report, user: User) -> bool:
+    return (
+        report.claimed_by == user.id
+        and report.claim_expires is not None
+        and report.claim_expires > utcnow()
+    )
+
+
+def require_claim(report: Report, user: User) -> None:
+    if not holds(report, user):
+        raise WorkError("take this report first (or your claim on it has lapsed)")
+
+
+def release(
+    session: Session, report: Report, actor: User, to: User | None = None, minutes: int = 30
+) -> None:
+    """Release a claim, or hand it to someone else (a supervisor's call)."""
+    if to is not None and to.role not in (Role.HANDLER, Role.SUPERVISOR):
+        raise WorkError(f"{to.name} does not work reports")
+    report.claimed_by = to.id if to else None
+    report.claim_expires = utcnow() + timedelta(minutes=minutes) if to else None
+    audit.record(
+        session,
+        actor.name,
+        "reassign" if to else "release",
+        report.reference,
+        f"to {to.name}" if to else "",
+    )
+
+
+def save(
+    session: Session, report: Report, user: User, fields: dict[str, str], minutes: int
+) -> None:
+    """Save the handler's work (autosave); renews their claim."""
+    require_claim(report, user)
+    if report.status not in WORKABLE:
+        raise WorkError("this report is no longer being written")
+    for name in EDITABLE_FIELDS:
+        if name in fields:
+            value = fields[name].strip() if name != "transcript" else fields[name]
+            if name == "urgency":
+                try:
+                    value = Urgency(value)
+                except ValueError:
+                    raise WorkError("choose an urgency from the list") from None
+                if value is Urgency.RISK_TO_LIFE and report.urgency is not Urgency.RISK_TO_LIFE:
+                    audit.record(
+                        session,
+                        user.name,
+                        "escalate",
+                        report.reference,
+                        "risk to life or of serious harm",
+                    )
+            setattr(report, name, value or (None if name in ("force", "handler_category") else ""))
+    report.sanitised = False  # any change needs the checks again
+    report.claim_expires = utcnow() + timedelta(minutes=minutes)
+    audit.record(session, user.name, "transcript_save", report.reference)
+
+
+@dataclass(frozen=True)
+class SubmitCheck:
+    missing: list[str]
+    flagged: list[str]
+
+
+def submit(
+    session: Session, report: Report, user: User, checked: int, warnings_reviewed: bool
+) -> None:
+    """Send for review: fields filled, sanitisation confirmed, warnings looked at."""
+    require_claim(report, user)
+    missing = [
+        label
+        for label, value in (
+            ("the transcript", report.transcript),
+            ("the force", report.force),
+            ("the category", report.handler_category),
+            ("what happened", report.what),
+        )
+        if not value
+    ]
+    if missing:
+        raise WorkError("fill in " + ", ".join(missing) + " before submitting")
+    from ivr.console.sanitise import CHECKLIST
+
+    if checked < len(CHECKLIST):
+        raise WorkError("confirm every sanitisation check before submitting")
+    flagged = warnings(_report_text(report))
+    if flagged and not warnings_reviewed:
+        raise WorkError(
+            "look at each highlighted detail, remove what could identify the caller, "
+            "then confirm you have reviewed the warnings"
+        )
+    report.sanitised = True
+    report.status = ReportStatus.SUBMITTED
+    report.submitted_by = user.id
+    report.claimed_by = None
+    report.claim_expires = None
+    audit.record(
+        session, user.name, "submit", report.reference, f"{len(flagged)} warnings reviewed"
+    )
+
+
+def _report_text(report: Report) -> str:
+    return "\n".join(
+        (report.transcript, report.people, report.what, report.when_text, report.where_text)
+    )
+
+
+def review(session: Session, report: Report, supervisor: User, approve: bool, comment: str) -> None:
+    if report.status is not ReportStatus.SUBMITTED:
+        raise WorkError("only a submitted report can be reviewed")
+    if report.submitted_by == supervisor.id:
+        raise WorkError("a report is reviewed by someone other than the person who wrote it")
+    if not approve and not comment.strip():
+        raise WorkError("say what needs changing when returning a report")
+    report.status = ReportStatus.APPROVED if approve else ReportStatus.RETURNED
+    report.review_comment = "" if approve else comment.strip()
+    audit.record(
+        session,
+        supervisor.name,
+        "approve" if approve else "return",
+        report.reference,
+        comment.strip(),
+    )
+
+
+def record_dissemination(session: Session, report: Report, user: User, method: str) -> None:
+    if report.status not in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED):
+        raise WorkError("only an approved report can be disseminated")
+    if not report.force or report.force == "Unknown":
+        raise WorkError("choose the force concerned before disseminating")
+    session.add(
+        Dissemination(
+            report_id=report.id, force=report.force, method=method, user_id=user.id, on=date.today()
+        )
+    )
+    if report.status is ReportStatus.APPROVED:
+        report.status = ReportStatus.DISSEMINATED
+        report.disseminated_on = date.today()
+    audit.record(session, user.name, "disseminate", report.reference, f"{method} to {report.force}")
+
+
+def force_address(session: Session, name: str) -> str:
+    force = session.get(Force, name)
+    if force is None or not force.ccu_email:
+        raise WorkError(
+            f"no Counter Corruption Unit address is set for {name}; "
+            f'set it with: ivr forces set-email "{name}" ADDRESS'
+        )
+    return force.ccu_email
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    audio_destroyed: int
+    reports_closed: int
+
+
+def purge(
+    db: Database,
+    store: ObjectStore,
+    actor: str,
+    audio_days: int,
+    text_days: int,
+    today: date | None = None,
+) -> PurgeResult:
+    """Destroy disseminated reports' audio (object and wrapped key), later their text."""
+    today = today or date.today()
+    destroyed = closed = 0
+    with db.transaction() as session:
+        due = list(
+            session.scalars(
+                select(Report).where(
+                    Report.status.in_((ReportStatus.DISSEMINATED, ReportStatus.CLOSED)),
+                    Report.audio_purged.is_(False),
+                    Report.disseminated_on <= today - timedelta(days=audio_days),
+                )
+            )
+        )
+        for report in due:
+            for item in session.scalars(
+                select(AudioObject).where(AudioObject.report_id == report.id)
+            ):
+                store.delete(item.object_name)
+                # Without the wrapped key, any copy of the object (a backup) is unreadable.
+                session.delete(item)
+                destroyed += 1
+            report.audio_purged = True
+            audit.record(session, actor, "purge_audio", report.reference)
+        expired = list(
+            session.scalars(
+                select(Report).where(
+                    Report.status == ReportStatus.DISSEMINATED,
+                    Report.disseminated_on <= today - timedelta(days=text_days),
+                )
+            )
+        )
+        for report in expired:
+            for name in (
+                "transcript",
+                "contact_transcript",
+                "people",
+                "what",
+                "when_text",
+                "where_text",
+                "review_comment",
+            ):
+                setattr(report, name, "")
+            report.status = ReportStatus.CLOSED
+            audit.record(session, actor, "purge_text", report.reference)
+            closed += 1
+    db.scrub()
+    return PurgeResult(destroyed, closed)

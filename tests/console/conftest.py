@@ -1,0 +1,102 @@
+"""Staff users, signed-in clients and a report waiting in the queue."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ivr.console.accounts import add_user, complete_enrolment
+from ivr.db import Database
+from ivr.models import Report, Role
+from ivr.worker.runner import build_worker
+from tests.conftest import EmulatorCaller
+from tests.worker.conftest import settle
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Staff:
+    name: str
+    role: Role
+    secret: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.secret).now()
+
+
+def make_staff(db: Database, name: str, role: Role) -> Staff:
+    with db.transaction() as session:
+        enrolment = add_user(session, name, role)
+        from ivr.models import User
+
+        secret = session.get(User, enrolment.user_id).totp_secret  # type: ignore[union-attr]
+        assert secret is not None
+        complete_enrolment(session, enrolment.token, PASSWORD, PASSWORD, pyotp.TOTP(secret).now())
+    return Staff(name, role, secret)
+
+
+def csrf_token(client: FlaskClient, path: str = "/console/sign-in") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(
+    client: FlaskClient, staff: Staff, password: str = PASSWORD, code: str | None = None
+) -> int:
+    response = client.post(
+        "/console/sign-in",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": staff.name,
+            "password": password,
+            "code": staff.code() if code is None else code,
+        },
+    )
+    return response.status_code
+
+
+def post(
+    client: FlaskClient,
+    path: str,
+    data: dict[str, str] | None = None,
+    page: str = "/console/",
+    **kwargs: object,
+) -> object:
+    """POST a console form as the browser would, with the page's CSRF token."""
+    return client.post(
+        path, data={"csrf_token": csrf_token(client, page), **(data or {})}, **kwargs
+    )
+
+
+@pytest.fixture
+def staff(ingest_app: Flask, db: Database) -> dict[Role, Staff]:
+    """One enrolled user per role (built on the app that can also ingest calls)."""
+    return {role: make_staff(db, f"{role.value}-one", role) for role in Role}
+
+
+@pytest.fixture
+def as_role(ingest_app: Flask, staff: dict[Role, Staff]) -> object:
+    def client_for(role: Role) -> FlaskClient:
+        client = ingest_app.test_client()
+        assert sign_in(client, staff[role]) == 302
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def queued_report(emulator_caller: EmulatorCaller, ingest_config: object, db: Database) -> str:
+    """A report left on the phone, fetched and queued; returns its reference."""
+    emulator_caller.call("1,1,2,2,#,1,#")
+    settle(build_worker(ingest_config, db), db)  # type: ignore[arg-type]
+    with db.transaction() as session:
+        return session.scalars(select(Report.reference)).one()
