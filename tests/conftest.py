@@ -22,6 +22,7 @@ from ivr.app import create_app
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
 from ivr.db import Base, Database
+from ivr.models import Force
 from ivr.phone import CallLog, EmulatorMedia, HeldMedia, Phone, scripted_keys
 from ivr.twilio_emulator import RunningEmulator
 
@@ -104,8 +105,16 @@ def config(database_url: str, flows_dir: Path, tmp_path: Path) -> Config:
 def db(config: Config) -> Iterator[Database]:
     database = Database.from_url(config.database_url)
     Base.metadata.create_all(database.engine)
+    seed_forces(database)
     yield database
     database.engine.dispose()
+
+
+def seed_forces(database: Database) -> None:
+    """The forces the migration seeds, from the same list (tests build tables directly)."""
+    lines = (REPO / "ivr" / "data" / "forces.txt").read_text().splitlines()
+    with database.transaction() as session:
+        session.add_all(Force(name=line) for line in lines if line and not line.startswith("#"))
 
 
 @pytest.fixture

@@ -84,14 +84,18 @@ def as_pdf(report: Report) -> bytes:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     pdf.multi_cell(
-        0, 8, _latin("Intelligence report - Anti-Corruption and Abuse Reporting Service")
+        0,
+        8,
+        _latin("Intelligence report - Anti-Corruption and Abuse Reporting Service"),
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     for title, body in sections(report):
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 11)
-        pdf.multi_cell(0, 6, _latin(title))
+        pdf.multi_cell(0, 6, _latin(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(0, 6, _latin(body.strip() or "-"))
+        pdf.multi_cell(0, 6, _latin(body.strip() or "-"), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

@@ -9,7 +9,7 @@ PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s().-]{0,2}\d){8,}(?![\w])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A caller naming themselves: "my name is Sam Jones", "I'm called Sam", "this is Sam Jones".
 SELF_NAMED = re.compile(
-    r"\b(?:my name is|my name's|i am called|i'm called|this is|i am|i'm)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
+    r"\b(?i:my name is|my name's|i am called|i'm called|this is|i am|i'm)\s+([A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)"
 )
 NOT_NAMES = {
     "I",

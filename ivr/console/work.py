@@ -19,6 +19,7 @@ from ivr.models import (
     AudioObject,
     Dissemination,
     Force,
+    RecordingJob,
     Report,
     ReportStatus,
     Role,
@@ -277,10 +278,16 @@ def purge(
             )
         )
         for report in due:
-            for item in session.scalars(
-                select(AudioObject).where(AudioObject.report_id == report.id)
-            ):
+            kept = list(
+                session.scalars(select(AudioObject).where(AudioObject.report_id == report.id))
+            )
+            for item in kept:
                 store.delete(item.object_name)
+                session.execute(
+                    update(RecordingJob)
+                    .where(RecordingJob.audio_id == item.id)
+                    .values(audio_id=None)
+                )
                 # Without the wrapped key, any copy of the object (a backup) is unreadable.
                 session.delete(item)
                 destroyed += 1

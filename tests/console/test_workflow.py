@@ -1,0 +1,225 @@
+"""A report's life in the console, told through the rules a handler and supervisor meet."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import email
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ivr import adapters
+from ivr.config import Config
+from ivr.console import audit
+from ivr.console.work import purge
+from ivr.db import Database
+from ivr.models import AudioObject, Force, Report, ReportStatus, Role
+from tests.console.conftest import make_staff, post, sign_in
+from tests.functional.servers import free_port
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()
+
+
+def report(db: Database, reference: str) -> Report:
+    with db.transaction() as session:
+        return session.scalars(select(Report).where(Report.reference == reference)).one()
+
+
+FIELDS = {
+    "transcript": "A constable in West Yorkshire Police passes PNC checks to a car dealer for cash.",
+    "force": "West Yorkshire Police",
+    "handler_category": "information_for_reward",
+    "people": "A police constable",
+    "what": "Selling police information",
+    "when_text": "Since March",
+    "where_text": "Leeds",
+    "urgency": "routine",
+    "contact_transcript": "Call Sam on 07700 900123 after 6pm",
+}
+CHECKS = {"check": ["1", "2", "3"]}
+
+
+def write_and_submit(client: FlaskClient, reference: str, transcript: str | None = None) -> Any:
+    page = f"/console/reports/{reference}"
+    fields = {**FIELDS, **({"transcript": transcript} if transcript else {})}
+    assert post(client, f"{page}/save", fields, page=page).status_code == 303  # type: ignore[attr-defined]
+    return post(client, f"{page}/submit", {**CHECKS, "warnings_reviewed": "yes"}, page=page)  # type: ignore[arg-type]
+
+
+def test_take_next_gives_each_handler_a_different_report(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    first, second = as_role(Role.HANDLER), as_role(Role.SUPERVISOR)
+    taken = post(first, "/console/take-next")
+    assert taken.headers["Location"].endswith(f"/console/reports/{queued_report}")  # type: ignore[attr-defined]
+    nothing = post(second, "/console/take-next")
+    assert nothing.headers["Location"].endswith("/console/")  # type: ignore[attr-defined]
+    # An abandoned claim lapses, and then the report can be taken again.
+    with db.transaction() as session:
+        claimed = session.scalars(select(Report)).one()
+        claimed.claim_expires = claimed.claim_expires - timedelta(hours=1)  # type: ignore[operator]
+    again = post(second, "/console/take-next")
+    assert again.headers["Location"].endswith(f"/console/reports/{queued_report}")  # type: ignore[attr-defined]
+
+
+def test_saving_needs_the_claim_and_a_risk_to_life_is_escalated(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    handler, supervisor = as_role(Role.HANDLER), as_role(Role.SUPERVISOR)
+    page = f"/console/reports/{queued_report}"
+    refused = post(
+        handler,
+        f"{page}/save",
+        {"transcript": "x"},
+        page=page,
+        headers={"Accept": "application/json"},
+    )
+    assert refused.status_code == 409 and "take this report first" in refused.get_json()["error"]  # type: ignore[attr-defined]
+    post(handler, "/console/take-next")
+    saved = post(
+        handler,
+        f"{page}/save",
+        {
+            **FIELDS,
+            "urgency": "risk_to_life",
+            "transcript": "My name is Sam Jones, ring me on 07700 900123",
+        },
+        page=page,
+        headers={"Accept": "application/json"},
+    )
+    answer = saved.get_json()  # type: ignore[attr-defined]
+    assert answer["saved"] and {
+        "the caller's name: Sam Jones",
+        "phone number: 07700 900123",
+    } <= set(answer["warnings"])
+    assert "Risk to life or of serious harm" in supervisor.get("/console/").get_data(as_text=True)
+    with db.transaction() as session:
+        assert [e.action for e in audit.events(session, report=queued_report)][:2] == [
+            "transcript_save",
+            "escalate",
+        ]
+
+
+def test_a_report_is_submitted_only_when_complete_and_sanitised(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    handler = as_role(Role.HANDLER)
+    post(handler, "/console/take-next")
+    page = f"/console/reports/{queued_report}"
+    post(handler, f"{page}/save", {**FIELDS, "transcript": "I'm called Sam Jones"}, page=page)
+    unchecked = post(handler, f"{page}/submit", {}, page=page, follow_redirects=True)
+    assert "confirm every sanitisation check" in unchecked.get_data(as_text=True)  # type: ignore[attr-defined]
+    unreviewed = post(handler, f"{page}/submit", CHECKS, page=page, follow_redirects=True)  # type: ignore[arg-type]
+    assert "look at each highlighted detail" in unreviewed.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert report(db, queued_report).status is ReportStatus.QUEUED
+    write_and_submit(handler, queued_report)
+    assert report(db, queued_report).status is ReportStatus.SUBMITTED
+
+
+def test_review_returns_with_a_comment_and_only_another_person_approves(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    supervisor, handler = as_role(Role.SUPERVISOR), as_role(Role.HANDLER)
+    post(supervisor, "/console/take-next")
+    write_and_submit(supervisor, queued_report)
+    page = f"/console/reports/{queued_report}"
+    own = post(
+        supervisor, f"{page}/review", {"decision": "approve"}, page=page, follow_redirects=True
+    )
+    assert "reviewed by someone other than the person who wrote it" in own.get_data(as_text=True)  # type: ignore[attr-defined]
+    second = make_staff(db, "supervisor-two", Role.SUPERVISOR)
+    other = handler.application.test_client()
+    assert sign_in(other, second) == 302
+    blank = post(other, f"{page}/review", {"decision": "return"}, page=page, follow_redirects=True)
+    assert "say what needs changing" in blank.get_data(as_text=True)  # type: ignore[attr-defined]
+    post(
+        other,
+        f"{page}/review",
+        {"decision": "return", "comment": "Remove the street name"},
+        page=page,
+    )
+    assert report(db, queued_report).status is ReportStatus.RETURNED
+    assert "Remove the street name" in handler.get(page).get_data(as_text=True)
+    post(handler, "/console/take-next")
+    write_and_submit(handler, queued_report)
+    post(other, f"{page}/review", {"decision": "approve"}, page=page)
+    assert report(db, queued_report).status is ReportStatus.APPROVED
+
+
+def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
+    as_role: Any,
+    db: Database,
+    queued_report: str,
+    ingest_app: Flask,
+    ingest_config: Config,
+    smtp: tuple[Mailbox, int],
+) -> None:
+    mailbox, port = smtp
+    handler = as_role(Role.HANDLER)
+    post(handler, "/console/take-next")
+    write_and_submit(handler, queued_report)
+    with db.transaction() as session:
+        session.scalars(select(Report)).one().status = ReportStatus.APPROVED
+        session.get(Force, "West Yorkshire Police").ccu_email = "ccu@westyorkshire.police.example"  # type: ignore[union-attr]
+    ingest_app.extensions["ivr"] = dataclasses.replace(
+        ingest_app.extensions["ivr"],
+        config=dataclasses.replace(ingest_config, smtp_url=f"smtp://127.0.0.1:{port}"),
+    )
+    supervisor = as_role(Role.SUPERVISOR)
+    page = f"/console/reports/{queued_report}"
+    sent = post(
+        supervisor, f"{page}/disseminate", {"method": "email"}, page=page, follow_redirects=True
+    )
+    assert "was sent to the force's Counter Corruption Unit" in html.unescape(sent.get_data(as_text=True))  # type: ignore[attr-defined]
+    (message,) = mailbox.messages
+    assert message["To"] == "ccu@westyorkshire.police.example"
+    parts = [part.get_content_type() for part in message.walk()]
+    assert "application/pdf" in parts and not any(kind.startswith("audio/") for kind in parts)
+    body = message.get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index,union-attr]
+    assert (
+        "PNC checks" in body and "Call Sam on 07700 900123" in body
+    )  # the caller agreed to contact
+    text = post(supervisor, f"{page}/disseminate", {"method": "text"}, page=page)
+    assert text.headers["Content-Disposition"] == f'attachment; filename="{queued_report}.txt"'  # type: ignore[attr-defined]
+    assert report(db, queued_report).status is ReportStatus.DISSEMINATED
+
+    # After the retention period, the audio and its keys are destroyed.
+    store = adapters.object_store(ingest_config)
+    with db.transaction() as session:
+        names = list(session.scalars(select(AudioObject.object_name)))
+    assert len(names) == 2
+    early = purge(db, store, "test", audio_days=30, text_days=365)
+    assert early.audio_destroyed == 0
+    later = purge(
+        db, store, "test", audio_days=30, text_days=365, today=date.today() + timedelta(days=30)
+    )
+    assert later.audio_destroyed == 2
+    for name in names:
+        with pytest.raises(FileNotFoundError):
+            store.size(name)
+    with db.transaction() as session:
+        assert session.scalars(select(AudioObject)).all() == []
+    assert audit.verify(db).ok
