@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.db import Database, utcnow
@@ -35,11 +36,7 @@ def record(
     session: Session, actor: str, action: str, report: str | None = None, detail: str = ""
 ) -> None:
     """Append one event to the chain, in the caller's transaction."""
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+    head = _head(session)
     event = AuditEvent(
         at=utcnow(),
         actor=actor,
@@ -52,6 +49,20 @@ def record(
     event.hash = _digest(head.last_hash, event)
     session.add(event)
     head.last_hash = event.hash
+
+
+def _head(session: Session) -> AuditHead:
+    """Lock the chain's head row, creating it once (the migration already does)."""
+    locked = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.scalars(locked).first()
+    if head is None:
+        try:
+            with session.begin_nested():  # two first events may race to create it
+                session.add(AuditHead(id=1, last_hash=GENESIS))
+        except IntegrityError:
+            pass
+        head = session.scalars(locked).one()
+    return head
 
 
 @dataclass(frozen=True)

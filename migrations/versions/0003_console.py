@@ -172,6 +172,8 @@ def upgrade() -> None:
 
     forces = sa.table("forces", sa.column("name", sa.String))
     op.bulk_insert(forces, [{"name": name} for name in _forces()])
+    head = sa.table("audit_head", sa.column("id", sa.Integer), sa.column("last_hash", sa.String))
+    op.bulk_insert(head, [{"id": 1, "last_hash": "0" * 64}])  # the start of the audit chain
 
 
 def _in(values: tuple[str, ...]) -> str:

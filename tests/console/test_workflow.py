@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import email
+import html
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -193,7 +193,9 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     sent = post(
         supervisor, f"{page}/disseminate", {"method": "email"}, page=page, follow_redirects=True
     )
-    assert "was sent to the force's Counter Corruption Unit" in html.unescape(sent.get_data(as_text=True))  # type: ignore[attr-defined]
+    assert "was sent to the force's Counter Corruption Unit" in html.unescape(
+        sent.get_data(as_text=True)
+    )  # type: ignore[attr-defined]
     (message,) = mailbox.messages
     assert message["To"] == "ccu@westyorkshire.police.example"
     parts = [part.get_content_type() for part in message.walk()]

@@ -1,0 +1,140 @@
+"""Audio plays by range for authorised handlers only; the audit trail shows tampering."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+
+from ivr.audio import clean
+from ivr.console import audit
+from ivr.console.playback import RangeNotSatisfiable, parse_range
+from ivr.console.work import claim_next
+from ivr.db import Base, Database
+from ivr.models import AudioObject, AuditEvent, Report, ReportSource, ReportStatus, Role, User
+from tests.conftest import SAMPLES
+
+
+def audio_url(db: Database, reference: str) -> str:
+    with db.transaction() as session:
+        report = session.scalars(select(Report).where(Report.reference == reference)).one()
+        first = session.scalars(
+            select(AudioObject).where(AudioObject.report_id == report.id)
+        ).first()
+        assert first is not None
+        return f"/console/reports/{reference}/audio/{first.id}"
+
+
+def test_the_recording_plays_whole_and_by_range(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    handler = as_role(Role.HANDLER)
+    url = audio_url(db, queued_report)
+    whole = handler.get(url)
+    expected = clean((SAMPLES / "report-en.wav").read_bytes()).wav
+    assert whole.status_code == 200 and whole.data == expected
+    assert (
+        whole.headers["Accept-Ranges"] == "bytes" and whole.headers["Cache-Control"] == "no-store"
+    )
+    size = len(expected)
+    for header, start, end in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=65530-65545", 65530, 65545),  # across a chunk boundary
+        (f"bytes={size - 10}-", size - 10, size - 1),
+        ("bytes=-25", size - 25, size - 1),  # the last 25 bytes
+        (f"bytes=100-{size + 5000}", 100, size - 1),  # an end past the file is cut short
+    ]:
+        part = handler.get(url, headers={"Range": header})
+        assert part.status_code == 206, header
+        assert part.headers["Content-Range"] == f"bytes {start}-{end}/{size}"
+        assert part.data == expected[start : end + 1], header
+    beyond = handler.get(url, headers={"Range": f"bytes={size}-"})
+    assert beyond.status_code == 416
+    assert handler.get(url, headers={"Range": "items=0-1"}).status_code == 416
+
+
+def test_only_handlers_and_supervisors_can_play(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    url = audio_url(db, queued_report)
+    for role in (Role.OPS, Role.ADMIN):
+        assert as_role(role).get(url).status_code == 403
+
+
+@pytest.mark.parametrize("header", ["bytes=", "bytes=5-2", "bytes=a-b", "bytes=0-1,5-6"])
+def test_malformed_ranges_are_refused(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, 1000)
+
+
+def test_tampering_with_the_audit_trail_is_detected(db: Database) -> None:
+    with db.transaction() as session:
+        for index in range(5):
+            audit.record(session, "handler-one", "view", f"R-AAAA-000{index}")
+    assert audit.verify(db).ok and audit.verify(db).events == 5
+    with db.engine.begin() as connection:  # someone edits an event in the database
+        connection.execute(
+            update(AuditEvent).where(AuditEvent.id == 3).values(actor="someone-else")
+        )
+    broken = audit.verify(db)
+    assert (broken.ok, broken.first_bad) == (False, 3) and "changed" in broken.reason
+    with db.engine.begin() as connection:  # ...or puts it back and removes one instead
+        connection.execute(update(AuditEvent).where(AuditEvent.id == 3).values(actor="handler-one"))
+        connection.execute(text("DELETE FROM audit_events WHERE id = 2"))
+    assert (audit.verify(db).ok, audit.verify(db).first_bad) == (False, 3)
+
+
+def test_removing_the_newest_events_is_detected(db: Database) -> None:
+    with db.transaction() as session:
+        for _ in range(3):
+            audit.record(session, "admin-one", "user_add")
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id = 3"))
+    assert "newest events were removed" in audit.verify(db).reason
+
+
+@pytest.mark.postgresql
+def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) -> None:
+    db = Database.from_url(postgres_url)
+    Base.metadata.create_all(db.engine)
+    with db.transaction() as session:
+        handlers = [
+            User(name=f"h{i}", role=Role.HANDLER, failed_sign_ins=0, session_epoch=0, active=True)
+            for i in range(20)
+        ]
+        session.add_all(handlers)
+        session.add_all(
+            Report(
+                received_on=date(2026, 11, 1),
+                source=ReportSource.MENU,
+                status=ReportStatus.QUEUED,
+                queue_position=i,
+            )
+            for i in range(60)
+        )
+    with db.transaction() as session:
+        users = list(session.scalars(select(User)))
+    claims: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(users))
+
+    def claimer(user: User) -> None:
+        own = Database.from_url(postgres_url)
+        start.wait()
+        try:
+            while (report := claim_next(own, user, 30)) is not None:
+                claims.append(report.reference)
+        except BaseException as error:  # surfaced below, in the test's own thread
+            errors.append(error)
+        own.engine.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(claims) == 60 and len(set(claims)) == 60  # every report claimed once, none twice
