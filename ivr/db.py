@@ -64,12 +64,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("poolclass", StaticPool)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would begin a transaction only at the first write, so a read meant to lock
+    # (SELECT ... FOR UPDATE, which SQLite ignores) would run outside it; we begin ourselves.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -77,6 +81,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Zero deleted content, so a dropped Twilio reference does not linger in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Take the write lock as each transaction starts: SQLite then serialises transactions,
+    # which is what row locks give on PostgreSQL (call state, claims, the audit chain).
+    # Reads through Database.reading() take no lock, so they can run beside a writer.
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -96,6 +108,13 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Yield a session for reads only: no transaction, no lock (safe inside another)."""
+        autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with autocommit as connection, Session(bind=connection) as session:
+            yield session
+
     def scrub(self) -> None:
         """Make deleted data unrecoverable from the database's own files, where we can.
 
@@ -104,13 +123,17 @@ class Database:
         reclaims dead rows by autovacuum; its disks are encrypted in production.)
         """
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Outside any transaction (a checkpoint cannot run inside one).
+            raw = self.engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
 
     def is_reachable(self) -> bool:
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            with self.reading() as session:
+                session.execute(text("SELECT 1"))
         except Exception:
             return False
         return True

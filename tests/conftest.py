@@ -24,6 +24,7 @@ from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.models import Force
 from ivr.phone import CallLog, EmulatorMedia, HeldMedia, Phone, scripted_keys
+from ivr.services import services
 from ivr.twilio_emulator import RunningEmulator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,12 +134,13 @@ class Caller:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.media = HeldMedia(ACCOUNT_SID)
+        self.public_base = services(app).config.public_base  # what signatures are checked against
 
     def call(self, keys: str, audio: str | None = "report-en.wav") -> CallLog:
         phone = Phone(
             AppTransport(self.app.test_client()),
             self.media,
-            public_base=PUBLIC_URL,
+            public_base=self.public_base,
             account_sid=ACCOUNT_SID,
             auth_token=AUTH_TOKEN,
             keys=scripted_keys(keys, lambda line: None),

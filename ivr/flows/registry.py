@@ -62,7 +62,8 @@ class FlowRegistry:
         """Return the engine for a stored version (a call's pinned flow)."""
         engine = self._engines.get(content_hash)
         if engine is None:
-            with self._db.transaction() as session:
+            # A read beside the callback's own transaction, which may hold SQLite's lock.
+            with self._db.reading() as session:
                 version = session.get(FlowVersion, content_hash)
                 if version is None:
                     raise UnknownFlowVersion(content_hash)

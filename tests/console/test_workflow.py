@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import email
 import html
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -22,25 +20,13 @@ from ivr.console.work import purge
 from ivr.db import Database
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
 from tests.console.conftest import make_staff, post, sign_in
-from tests.functional.servers import free_port
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from tests.mailbox import Mailbox, smtp_server
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+def smtp() -> Iterator[Mailbox]:
+    with smtp_server() as mailbox:
+        yield mailbox
 
 
 def report(db: Database, reference: str) -> Report:
@@ -175,9 +161,9 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     queued_report: str,
     ingest_app: Flask,
     ingest_config: Config,
-    smtp: tuple[Mailbox, int],
+    smtp: Mailbox,
 ) -> None:
-    mailbox, port = smtp
+    mailbox, port = smtp, smtp.port
     handler = as_role(Role.HANDLER)
     post(handler, "/console/take-next")
     write_and_submit(handler, queued_report)

@@ -1,0 +1,113 @@
+"""Page objects: what a person sees and does on each console page."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+from playwright.sync_api import Page, expect
+
+
+class EnrolPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def enrol(self, link: str, password: str) -> str:
+        """Enrol through ``link``; return the authenticator secret shown on the page."""
+        self.page.goto(link)
+        expect(self.page.locator("img.qr")).to_be_visible()
+        secret = self.page.locator("#totp-secret").inner_text()
+        self.page.fill("input[name=password]", password)
+        self.page.fill("input[name=confirm]", password)
+        self.page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        self.page.click("#enrol button[type=submit]")
+        expect(self.page.locator(".flash")).to_contain_text("You are enrolled")
+        return secret
+
+
+class SignInPage:
+    def __init__(self, page: Page, base: str) -> None:
+        self.page, self.base = page, base
+
+    def sign_in(self, name: str, password: str, secret: str) -> None:
+        self.page.goto(f"{self.base}/console/sign-in")
+        self.page.fill("input[name=name]", name)
+        self.page.fill("input[name=password]", password)
+        self.page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        self.page.click("#sign-in button[type=submit]")
+        expect(self.page.locator(".who")).to_contain_text(name)
+
+
+class QueuePage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def take_next(self) -> str:
+        self.page.click("#take-next")
+        expect(self.page).to_have_url(re.compile(r"/console/reports/R-"))
+        return self.page.locator("#reference").inner_text()
+
+
+class ReportPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.player = page.locator("audio.player").first
+
+    def until(self, script: str, seconds: float = 10) -> object:
+        """Poll the player with ``script`` until it gives a true value.
+
+        Not page.wait_for_function: it evaluates its predicate with eval, which the
+        console's Content-Security-Policy rightly forbids.
+        """
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = self.player.evaluate(script)
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {script}")
+
+    def audio_duration(self) -> float:
+        return float(self.until("a => a.duration > 0 && a.duration"))  # type: ignore[arg-type]
+
+    def seek(self, seconds: float) -> float:
+        return float(
+            self.player.evaluate(
+                """(a, t) => new Promise(done => { a.addEventListener('seeked', () => done(a.currentTime), {once: true}); a.currentTime = t; })""",
+                seconds,
+            )
+        )
+
+    def current_time(self) -> float:
+        return float(self.player.evaluate("a => a.currentTime"))
+
+    def is_playing(self) -> bool:
+        return not bool(self.player.evaluate("a => a.paused"))
+
+    def type_transcript(self, text: str) -> None:
+        self.page.click("#transcript")
+        self.page.keyboard.type(text)
+
+    def press(self, key: str) -> None:
+        self.page.keyboard.press(key)
+
+    def fill_fields(self, force: str, category: str, what: str) -> None:
+        self.page.select_option("#force", force)
+        self.page.select_option("#handler-category", category)
+        self.page.fill("#what", what)
+        expect(self.page.locator("#autosave-state")).to_have_text("Saved", timeout=10_000)
+
+    def submit(self) -> None:
+        for box in self.page.locator("#submit-form input[type=checkbox]").all():
+            box.check()
+        self.page.click("#submit")
+        expect(self.page.locator(".flash")).to_contain_text("was sent for review")
+
+    def approve(self) -> None:
+        self.page.click("#approve")
+        expect(self.page.locator("#status")).to_have_text("approved")
+
+    def email_force(self) -> None:
+        self.page.click("#send-email")
+        expect(self.page.locator(".flash")).to_contain_text("was sent to the force")

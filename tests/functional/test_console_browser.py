@@ -1,0 +1,169 @@
+"""A handler's and a supervisor's day, in a real browser, from a call to its dissemination."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from ivr import adapters
+from ivr.app import create_app
+from ivr.config import Config
+from ivr.console import audit
+from ivr.console.accounts import add_user
+from ivr.console.work import purge
+from ivr.db import Base, Database
+from ivr.models import AudioObject, Force, Report, ReportStatus, Role
+from ivr.twilio_emulator import RunningEmulator
+from ivr.worker.runner import build_worker
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, IN_CI, EmulatorCaller, seed_forces
+from tests.functional.pages import EnrolPage, QueuePage, ReportPage, SignInPage
+from tests.functional.servers import free_port
+from tests.mailbox import Mailbox, smtp_server
+from tests.worker.conftest import settle
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "a long and private passphrase"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-sync",
+                "--disable-component-update",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[str, Config, Database, Mailbox, RunningEmulator]]:
+    """The service with its console, served over HTTP on loopback, with Twilio and SMTP stand-ins."""
+    port = free_port()
+    with smtp_server() as mailbox, RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as emulator:
+        flows = tmp_path / "call_flows"
+        shutil.copytree(Path(__file__).resolve().parents[2] / "call_flows", flows)
+        config = Config(
+            database_url=f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+            public_url=f"http://127.0.0.1:{port}",
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            secret_key=b"k" * 32,
+            twilio_api_url=emulator.url,
+            flows_dir=flows,
+            storage_url=str(tmp_path / "recordings"),
+            keys_dir=tmp_path / "keys",
+            smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
+            log_level="WARNING",
+        )
+        db = Database.from_url(config.database_url)
+        Base.metadata.create_all(db.engine)
+        seed_forces(db)
+        app = create_app(config, db=db)
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        # A caller leaves a report, and the worker queues it.
+        EmulatorCaller(app, emulator).call("1,1,2,2,#,1,#")
+        settle(build_worker(config, db), db)
+        try:
+            yield config.public_base, config, db, mailbox, emulator
+        finally:
+            server.shutdown()
+
+
+def test_from_a_call_to_a_disseminated_report_in_the_browser(browser: Any, console: Any) -> None:
+    base, config, db, mailbox, _ = console
+    with db.transaction() as session:
+        handler_link = add_user(session, "Alex", Role.HANDLER).token
+        supervisor_link = add_user(session, "Sam", Role.SUPERVISOR).token
+        session.get(Force, "West Yorkshire Police").ccu_email = "ccu@wyp.police.example"
+
+    # Given a new handler who enrols with an authenticator app and signs in
+    handler = browser.new_context().new_page()
+    secret = EnrolPage(handler).enrol(f"{base}/console/enrol/{handler_link}", PASSWORD)
+    SignInPage(handler, base).sign_in("Alex", PASSWORD, secret)
+
+    # When they take the next report, the recording plays and seeks
+    reference = QueuePage(handler).take_next()
+    report = ReportPage(handler)
+    assert 18 < report.audio_duration() < 20
+    assert report.seek(5.0) == pytest.approx(5.0, abs=0.1)
+
+    # And they transcribe with the shortcut keys, without leaving the transcript
+    report.type_transcript("A constable passes police checks to a car dealer for cash. ")
+    report.press("Escape")
+    report.until("a => !a.paused")
+    report.press("Escape")
+    assert not report.is_playing()
+    before = report.current_time()
+    report.press("F2")
+    assert report.current_time() == pytest.approx(before + 5, abs=0.3)
+    report.type_transcript("It has happened since March.")
+    report.fill_fields(
+        "West Yorkshire Police", "information_for_reward", "Selling police information"
+    )
+    report.submit()
+
+    # Then a supervisor approves it and emails it to the force, without the audio
+    supervisor = browser.new_context().new_page()
+    secret = EnrolPage(supervisor).enrol(f"{base}/console/enrol/{supervisor_link}", PASSWORD)
+    SignInPage(supervisor, base).sign_in("Sam", PASSWORD, secret)
+    supervisor.goto(f"{base}/console/reports/{reference}")
+    review = ReportPage(supervisor)
+    review.approve()
+    review.email_force()
+    (message,) = mailbox.messages
+    assert message["To"] == "ccu@wyp.police.example"
+    assert not any(part.get_content_type().startswith("audio/") for part in message.walk())
+
+    # And after the retention period the audio and its keys are gone, and the audit holds
+    with db.transaction() as session:
+        assert session.scalars(select(Report)).one().status is ReportStatus.DISSEMINATED
+    result = purge(
+        db,
+        adapters.object_store(config),
+        "(retention)",
+        30,
+        365,
+        today=date.today() + timedelta(days=30),
+    )
+    assert result.audio_destroyed == 2
+    with db.transaction() as session:
+        assert session.scalars(select(AudioObject)).all() == []
+        actions = [event.action for event in audit.events(session, report=reference)]
+    assert {
+        "claim",
+        "view",
+        "play",
+        "transcript_save",
+        "submit",
+        "approve",
+        "disseminate",
+        "purge_audio",
+    } <= set(actions)
+    supervisor.goto(f"{base}/console/audit")
+    assert "is intact" in supervisor.locator("#chain").inner_text()
