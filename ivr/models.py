@@ -19,10 +19,12 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -132,6 +134,17 @@ class Report(Base):
     """A caller's report: what they chose in the menus and the day it arrived."""
 
     __tablename__ = "reports"
+    __table_args__ = (
+        # "Take next": the oldest report nobody holds is the head of this index.
+        Index(
+            "ix_reports_unclaimed",
+            "received_on",
+            "queue_position",
+            "reference",
+            postgresql_where=text("status IN ('queued', 'returned') AND claimed_by IS NULL"),
+            sqlite_where=text("status IN ('queued', 'returned') AND claimed_by IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     reference: Mapped[str] = mapped_column(String(16), unique=True, default=lambda: new_reference())

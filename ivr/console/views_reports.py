@@ -82,11 +82,11 @@ def queue_page() -> ResponseReturnValue:
 @bp.post("/take-next")
 @signed_in(Action.CLAIM)
 def take_next() -> ResponseReturnValue:
-    report = work.claim_next(services().db, g.user, services().config.claim_minutes)
-    if report is None:
+    reference = work.claim_next(services().db, g.user, services().config.claim_minutes)
+    if reference is None:
         flash("No report is waiting.", "info")
         return redirect(url_for("reports.queue_page"), code=303)
-    return _back(report.reference)
+    return _back(reference)
 
 
 @bp.get("/reports/<reference>")

@@ -63,38 +63,36 @@ def queue(
     return list(session.scalars(query.limit(500)))
 
 
-def claim_next(db: Database, user: User, minutes: int) -> Report | None:
-    """Claim the oldest report nobody holds; a claim is a lease that lapses if abandoned.
+def claim_next(db: Database, user: User, minutes: int) -> str | None:
+    """Claim the oldest report nobody holds; return its reference. A claim is a lease.
 
-    On PostgreSQL, ``SKIP LOCKED`` lets many handlers claim at once without waiting on
-    each other; the conditional UPDATE makes a double claim impossible on any backend.
+    One statement picks and claims: on PostgreSQL its ``FOR UPDATE SKIP LOCKED`` lets
+    many handlers claim at once without waiting on each other, and the row lock makes a
+    double claim impossible (on SQLite, transactions are serialised). Reports nobody
+    holds come from the head of a partial index; lapsed claims are the rare second choice.
     """
     now = utcnow()
-    free = (
-        Report.status.in_(WORKABLE),
-        or_(Report.claimed_by.is_(None), Report.claim_expires < now),
-    )
-    for _ in range(5):
-        with db.transaction() as session:
-            report_id = session.scalar(
+    order = (Report.received_on, Report.queue_position, Report.reference)
+    unclaimed = (Report.status.in_(WORKABLE), Report.claimed_by.is_(None))
+    lapsed = (Report.status.in_(WORKABLE), Report.claim_expires < now)
+    with db.transaction() as session:
+        for free in (unclaimed, lapsed):
+            oldest = (
                 select(Report.id)
                 .where(*free)
-                .order_by(Report.received_on, Report.queue_position, Report.reference)
+                .order_by(*order)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
-            if report_id is None:
-                return None
-            claimed = session.execute(
+            reference = session.execute(
                 update(Report)
-                .where(Report.id == report_id, *free)
+                .where(Report.id == oldest.scalar_subquery())
                 .values(claimed_by=user.id, claim_expires=now + timedelta(minutes=minutes))
-            )
-            if getattr(claimed, "rowcount", 0) == 1:
-                report = session.get(Report, report_id)
-                assert report is not None
-                audit.record(session, user.name, "claim", report.reference)
-                return report
+                .returning(Report.reference)
+            ).scalar()
+            if reference is not None:
+                audit.record(session, user.name, "claim", reference)
+                return str(reference)
     return None
 
 

@@ -170,6 +170,15 @@ def upgrade() -> None:
         batch_op.drop_constraint(op.f("ck_reports_reportstatus"), type_="check")
         batch_op.create_check_constraint(op.f("ck_reports_reportstatus"), _in(STATUSES))
 
+    unclaimed = sa.text("status IN ('queued', 'returned') AND claimed_by IS NULL")
+    op.create_index(
+        "ix_reports_unclaimed",
+        "reports",
+        ["received_on", "queue_position", "reference"],
+        postgresql_where=unclaimed,
+        sqlite_where=unclaimed,
+    )
+
     forces = sa.table("forces", sa.column("name", sa.String))
     op.bulk_insert(forces, [{"name": name} for name in _forces()])
     head = sa.table("audit_head", sa.column("id", sa.Integer), sa.column("last_hash", sa.String))
@@ -186,6 +195,7 @@ def _forces() -> list[str]:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reports_unclaimed", table_name="reports")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_reports_reportstatus"), type_="check")
         batch_op.create_check_constraint(op.f("ck_reports_reportstatus"), _in(STATUSES[:2]))

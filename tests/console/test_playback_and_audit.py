@@ -126,7 +126,7 @@ def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) 
         start.wait()
         try:
             while (report := claim_next(own, user, 30)) is not None:
-                claims.append(report.reference)
+                claims.append(report)
         except BaseException as error:  # surfaced below, in the test's own thread
             errors.append(error)
         own.engine.dispose()
