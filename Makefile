@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr keys init
+	$(BIN)/ivr users ensure-admin
 	$(BIN)/ivr flows validate
 	@if [ "$$IVR_TWILIO_API_URL" = "http://127.0.0.1:$(EMULATOR_PORT)" ]; then \
 	  $(BIN)/ivr twilio-emulator --port $(EMULATOR_PORT) & emulator=$$!; \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -56,13 +57,22 @@ def _keys(script: str | None) -> object:
     show_default=True,
     help="The number the call appears to come from (it must never be kept).",
 )
-def call(keys: str | None, audio: Path | None, url: str | None, caller: str) -> None:
+@click.option(
+    "--twilio-api-url",
+    default=None,
+    help="Where the Twilio emulator keeps recordings (default: IVR_TWILIO_API_URL, or "
+    "make run's emulator at http://127.0.0.1:8010 when calling a service on this machine).",
+)
+def call(
+    keys: str | None, audio: Path | None, url: str | None, caller: str, twilio_api_url: str | None
+) -> None:
     """Call a running service as Twilio would, and print what the caller hears."""
     config = Config.from_env()
+    target = url or config.public_base
     phone = Phone(
         HttpTransport(),
-        EmulatorMedia(config.twilio_api_url),
-        public_base=url or config.public_base,
+        EmulatorMedia(twilio_api_url or _emulator_for(target, config)),
+        public_base=target,
         account_sid=config.twilio_account_sid,
         auth_token=config.twilio_auth_token,
         keys=_keys(keys),  # type: ignore[arg-type]
@@ -75,6 +85,20 @@ def call(keys: str | None, audio: Path | None, url: str | None, caller: str) -> 
     except (PhoneError, OSError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Recordings made: {len(log.recordings)}")
+
+
+DEV_EMULATOR = "http://127.0.0.1:8010"
+
+
+def _emulator_for(target: str, config: Config) -> str:
+    """The emulator the service uses: as configured, or make run's own for a local service.
+
+    A second terminal does not inherit the IVR_TWILIO_API_URL that `make run` sets.
+    """
+    if "IVR_TWILIO_API_URL" in os.environ:  # the command line is the edge: read it here
+        return config.twilio_api_url
+    local = urlsplit(target).hostname in {"127.0.0.1", "localhost", "::1"}
+    return DEV_EMULATOR if local else config.twilio_api_url
 
 
 class AppTransport:
