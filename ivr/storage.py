@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from ivr.chunks import rechunk
+
 READ_CHUNK = 256 * 1024
 S3_PART = 8 * 1024 * 1024  # S3's minimum part is 5 MiB (except the last)
 
@@ -243,14 +245,10 @@ class S3Store:
 
 
 def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    buffer = bytearray()
-    for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+    """S3 parts: full-size ones, then the rest (an empty rest only if it is all there is)."""
+    for number, part in enumerate(rechunk(chunks, size)):
+        if part or number == 0:
+            yield part
 
 
 def _code(error: Any) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ivr.chunks import rechunk
+
 MAGIC = b"IVRAE1"
 HEADER = struct.Struct(">6sI7s")
 TAG_SIZE = 16
@@ -39,16 +41,6 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">IB", index, 1 if last else 0)
 
 
-def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
-    buffer = bytearray()
-    for piece in pieces:
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    yield bytes(buffer)  # the last chunk: possibly short, possibly empty
-
-
 def encrypt(
     data_key: bytes, plaintext: Iterable[bytes], chunk_size: int = DEFAULT_CHUNK
 ) -> Iterator[bytes]:
@@ -57,7 +49,8 @@ def encrypt(
     header = HEADER.pack(MAGIC, chunk_size, os.urandom(7))
     prefix = header[-7:]
     yield header
-    chunks = _rechunk(plaintext, chunk_size)
+    # The last chunk may be short or empty: it is always there, sealed as the last.
+    chunks = rechunk(plaintext, chunk_size)
     current = next(chunks)
     index = 0
     for following in chunks:

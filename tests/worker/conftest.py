@@ -45,6 +45,21 @@ def decrypted(config: Config, store: ObjectStore, stored: AudioObject) -> bytes:
     return b"".join(envelope.decrypt(key, store.read(stored.object_name)))
 
 
+def cli_env(config: Config, **extra: str) -> dict[str, str]:
+    """The environment that points the ivr command at a test's config."""
+    return {
+        "IVR_DATABASE_URL": config.database_url,
+        "IVR_TWILIO_API_URL": config.twilio_api_url,
+        "IVR_TWILIO_ACCOUNT_SID": config.twilio_account_sid,
+        "IVR_TWILIO_AUTH_TOKEN": config.twilio_auth_token,
+        "IVR_SECRET_KEY": config.secret_key.decode(),
+        "IVR_STORAGE_URL": config.storage_url,
+        "IVR_KEYS_DIR": str(config.keys_dir),
+        "IVR_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 @pytest.fixture
 def worker(ingest_config: Config, db: Database) -> Worker:
     return build_worker(ingest_config, db)

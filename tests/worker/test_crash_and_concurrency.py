@@ -24,6 +24,7 @@ from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, SAMPLES
+from tests.worker.conftest import cli_env
 
 SPEECH = (SAMPLES / "report-cy.wav").read_bytes()
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -88,18 +89,13 @@ def test_a_worker_killed_at_any_point_leaves_jobs_another_worker_finishes(
     emulator.state.faults["slow_seconds"] = 0.15  # every fetch takes a moment: kills land mid-job
     env = {
         **os.environ,
-        "IVR_DATABASE_URL": ingest_config.database_url,
-        "IVR_TWILIO_API_URL": emulator.url,
-        "IVR_TWILIO_ACCOUNT_SID": ingest_config.twilio_account_sid,
-        "IVR_TWILIO_AUTH_TOKEN": ingest_config.twilio_auth_token,
-        "IVR_SECRET_KEY": "k" * 32,
-        "IVR_STORAGE_URL": ingest_config.storage_url,
-        "IVR_KEYS_DIR": str(ingest_config.keys_dir),
-        "IVR_JOB_LEASE_SECONDS": "1",
-        "IVR_WORKER_POLL_SECONDS": "0.05",
-        "IVR_JOB_RETRY_BASE_SECONDS": "0.01",
-        "IVR_RECONCILE_INTERVAL_SECONDS": "3600",
-        "IVR_LOG_LEVEL": "WARNING",
+        **cli_env(
+            ingest_config,
+            IVR_JOB_LEASE_SECONDS="1",
+            IVR_WORKER_POLL_SECONDS="0.05",
+            IVR_JOB_RETRY_BASE_SECONDS="0.01",
+            IVR_RECONCILE_INTERVAL_SECONDS="3600",
+        ),
     }
     chaos = random.Random(20261129)
     kills = 0

@@ -20,7 +20,7 @@ from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import SAMPLES
 from tests.webhooks.helpers import signed_post, twilio_params
-from tests.worker.conftest import settle
+from tests.worker.conftest import cli_env, settle
 
 SPEECH = (SAMPLES / "report-en.wav").read_bytes()
 
@@ -63,17 +63,7 @@ def test_recordings_of_live_or_very_recent_calls_are_left_to_their_callbacks(
 def test_the_commands_show_and_retry_failed_jobs(
     emulator: RunningEmulator, db: Database, ingest_config: Config
 ) -> None:
-    env = {
-        "IVR_DATABASE_URL": ingest_config.database_url,
-        "IVR_TWILIO_API_URL": emulator.url,
-        "IVR_TWILIO_ACCOUNT_SID": ingest_config.twilio_account_sid,
-        "IVR_TWILIO_AUTH_TOKEN": ingest_config.twilio_auth_token,
-        "IVR_SECRET_KEY": "k" * 32,
-        "IVR_STORAGE_URL": ingest_config.storage_url,
-        "IVR_KEYS_DIR": str(ingest_config.keys_dir),
-        "IVR_JOB_MAX_ATTEMPTS": "1",
-        "IVR_LOG_LEVEL": "WARNING",
-    }
+    env = cli_env(ingest_config, IVR_JOB_MAX_ATTEMPTS="1")
     runner = CliRunner(env=env)
     emulator.state.faults["media_5xx"] = 1
     EmulatorMedia(emulator.url).store("CA" + "6" * 32, SPEECH)
