@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.console import audit
-from ivr.console.sanitise import warnings
+from ivr.console.sanitise import CHECKLIST, warnings
 from ivr.db import Database, utcnow
 from ivr.models import (
     AudioObject,
@@ -178,8 +178,6 @@ def submit(
     ]
     if missing:
         raise WorkError("fill in " + ", ".join(missing) + " before submitting")
-    from ivr.console.sanitise import CHECKLIST
-
     if checked < len(CHECKLIST):
         raise WorkError("confirm every sanitisation check before submitting")
     flagged = warnings(_report_text(report))
