@@ -10,17 +10,31 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from functools import cached_property, wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ivr import adapters
 from ivr.config import Config
 from ivr.console.permissions import Action, can
+from ivr.crypto.keys import KeyUnwrapper
 from ivr.db import utcnow
 from ivr.models import User
 from ivr.services import services
+from ivr.storage import ObjectStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +43,30 @@ CONTENT_SECURITY_POLICY = (
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+class ConsoleServices:
+    """What only the console uses, built once per process on first use.
+
+    Lazily: the key pair may be created after the app (by ``ivr keys init`` or the worker),
+    and a console that never plays audio never loads the private key.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return adapters.object_store(self._config)
+
+    @cached_property
+    def unwrapper(self) -> KeyUnwrapper:
+        return adapters.key_unwrapper(self._config)
+
+
+def console_services() -> ConsoleServices:
+    found: ConsoleServices = current_app.extensions["ivr_console"]
+    return found
 
 
 def register_console(app: Flask, config: Config) -> None:
@@ -46,6 +84,7 @@ def register_console(app: Flask, config: Config) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.session_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
+    app.extensions["ivr_console"] = ConsoleServices(config)
     csrf = CSRFProtect(app)
     from ivr.webhooks.views import bp as twilio_bp
 

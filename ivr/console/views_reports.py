@@ -18,8 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import adapters
-from ivr.console import audit, signed_in, work
+from ivr.console import audit, console_services, signed_in, work
 from ivr.console.dissemination import CATEGORIES, as_pdf, as_text, sender_for
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
@@ -266,11 +265,9 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
         range_header = request.headers.get("Range")
         if not range_header or range_header.startswith("bytes=0-"):
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
-    key = adapters.key_unwrapper(services().config).unwrap(wrapped, object_context(name))
+    key = console_services().unwrapper.unwrap(wrapped, object_context(name))
     try:
-        playable = open_range(
-            adapters.object_store(services().config), name, key, chunk_size, range_header
-        )
+        playable = open_range(console_services().store, name, key, chunk_size, range_header)
     except RangeNotSatisfiable:
         return Response(status=416, headers={"Content-Range": "bytes */*"})
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(playable.end - playable.start + 1)}
