@@ -31,7 +31,7 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
     # Never let Flask render a debugger or a traceback to the internet.
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
     database = db or Database.from_url(config.database_url)
-    flows = FlowRegistry(config.flow_path, database)
+    flows = FlowRegistry(config.flow_path, database, config.flow_poll_seconds)
     app.extensions[EXTENSION_KEY] = Services(
         config=config,
         db=database,

@@ -49,6 +49,8 @@ class Config:
     # Reconciliation looks at Twilio for recordings no callback told us about.
     reconcile_interval_seconds: int = 600
     reconcile_grace_seconds: int = 600
+    # How often each process looks for a newly published flow version.
+    flow_poll_seconds: float = 2.0
     # The handlers' console: off on the internet-facing deployment, which holds no key
     # that can decrypt audio.
     console: bool = True
@@ -149,6 +151,7 @@ class Config:
             worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),
             reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
+            flow_poll_seconds=float(_number(get, "FLOW_POLL_SECONDS", 2.0)),
             console=get("CONSOLE", "on").lower() not in {"off", "0", "false", "no"},
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             claim_minutes=_number(get, "CLAIM_MINUTES", 30),

@@ -100,14 +100,37 @@ class JobStage(enum.StrEnum):
     FINISHED = "finished"
 
 
+class FlowState(enum.StrEnum):
+    DRAFT = "draft"  # saved, not heard by callers
+    PUBLISHED = "published"  # what new calls hear (one per flow)
+    RETIRED = "retired"  # published once; calls pinned to it still finish on it
+
+
 class FlowVersion(Base):
     """An immutable version of a call flow, identified by the hash of its content."""
 
     __tablename__ = "flow_versions"
+    __table_args__ = (
+        # One published version per flow: two publishes at once cannot both win.
+        Index(
+            "uq_flow_versions_published",
+            "name",
+            unique=True,
+            postgresql_where=text("state = 'published'"),
+            sqlite_where=text("state = 'published'"),
+        ),
+    )
 
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), index=True)
     content: Mapped[str] = mapped_column(Text)
+    # V1, V2, ...: what people call versions in history, diffs and rollbacks.
+    number: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[FlowState] = mapped_column(_enum(FlowState), default=FlowState.DRAFT)
+    author: Mapped[str] = mapped_column(String(100), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    # When staff saved or published it (never anything about a call).
+    changed_at: Mapped[datetime | None]
 
 
 class CallSession(Base):

@@ -99,6 +99,7 @@ def config(database_url: str, flows_dir: Path, tmp_path: Path) -> Config:
         flows_dir=flows_dir,
         storage_url=str(tmp_path / "recordings"),
         log_level="DEBUG",
+        flow_poll_seconds=0.0,  # see a newly published version at once
     )
 
 

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from ivr.config import Config
-from ivr.flows.loader import FlowInvalid, load_flow_file
+from ivr.db import Database
+from ivr.flows.diagram import DiagramUnavailable, to_svg
+from ivr.flows.loader import FlowInvalid, LoadedFlow, load_flow_file, load_flow_text
+from ivr.flows.versions import VersionError, diff, history, publish, rollback
 
 
 @click.group()
@@ -37,3 +40,112 @@ def validate(files: tuple[Path, ...]) -> None:
         )
     if failed:
         raise SystemExit(1)
+
+
+def _checked(path: Path) -> LoadedFlow:
+    try:
+        return load_flow_file(path)
+    except FlowInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{path} was refused: nothing was published") from None
+
+
+def _flow_name(config: Config, flow: str | None) -> str:
+    return flow or load_flow_file(config.flow_path).flow.name
+
+
+@flows.command("publish")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-m", "--message", required=True, help="What changed, for the history.")
+@click.option("--author", default="command line", show_default=True, help="Who is publishing.")
+def publish_command(file: Path, message: str, author: str) -> None:
+    """Check FILE and publish it: every server serves it to new calls within seconds."""
+    config = Config.from_env()
+    loaded = _checked(file)
+    try:
+        result = publish(Database.from_url(config.database_url), loaded, author, message)
+    except VersionError as error:
+        raise click.ClickException(str(error)) from None
+    if result.changed:
+        click.echo(
+            f"Published {loaded.flow.name} version {result.number}. Calls in progress finish on the version they started with."
+        )
+    else:
+        click.echo(f"{loaded.flow.name} version {result.number} is already what callers hear.")
+
+
+@flows.command("history")
+@click.argument("flow", required=False)
+def history_command(flow: str | None) -> None:
+    """List FLOW's versions: number, state, when, who, why."""
+    config = Config.from_env()
+    with Database.from_url(config.database_url).reading() as session:
+        versions = history(session, _flow_name(config, flow))
+        for version in versions:
+            when = version.changed_at.strftime("%Y-%m-%d %H:%M") if version.changed_at else ""
+            click.echo(
+                f"v{version.number:<4} {version.state.value:<10} {when:<17} {version.author:<16} {version.message}"
+            )
+    if not versions:
+        click.echo("No versions yet: publish one with `ivr flows publish FILE -m MESSAGE`.")
+
+
+@flows.command("diff")
+@click.argument("older", type=int)
+@click.argument("newer", type=int)
+@click.option("--flow", default=None, help="Which flow (default: IVR_FLOW).")
+def diff_command(older: int, newer: int, flow: str | None) -> None:
+    """Show what changed from version OLDER to version NEWER."""
+    config = Config.from_env()
+    try:
+        with Database.from_url(config.database_url).reading() as session:
+            click.echo(diff(session, _flow_name(config, flow), older, newer) or "No differences.")
+    except VersionError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@flows.command("rollback")
+@click.argument("number", type=int)
+@click.option("--flow", default=None, help="Which flow (default: IVR_FLOW).")
+@click.option("--author", default="command line", show_default=True)
+def rollback_command(number: int, flow: str | None, author: str) -> None:
+    """Publish version NUMBER again."""
+    config = Config.from_env()
+    try:
+        result = rollback(
+            Database.from_url(config.database_url),
+            _flow_name(config, flow),
+            number,
+            author,
+            config.flows_dir,
+        )
+    except (VersionError, FlowInvalid) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Version {result.number} is published again.")
+
+
+@flows.command("diagram")
+@click.argument("flow")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="The .svg file to write."
+)
+@click.option(
+    "--version", "number", type=int, default=None, help="A stored version (default: the file)."
+)
+def diagram_command(flow: str, output: Path, number: int | None) -> None:
+    """Draw FLOW (a name under call_flows/ or a file) as an SVG graph."""
+    config = Config.from_env()
+    path = Path(flow) if flow.endswith((".yaml", ".yml")) else config.flows_dir / f"{flow}.yaml"
+    loaded = _checked(path)
+    if number is not None:
+        with Database.from_url(config.database_url).reading() as session:
+            versions = {v.number: v.content for v in history(session, loaded.flow.name)}
+        if number not in versions:
+            raise click.ClickException(f"{loaded.flow.name} has no version {number}")
+        loaded = load_flow_text(versions[number], f"<version {number}>", path.parent)
+    try:
+        output.write_bytes(to_svg(loaded.flow))
+    except DiagramUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {output} ({len(loaded.flow.steps)} steps).")
