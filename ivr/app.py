@@ -29,7 +29,8 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
     configure_logging(config.log_level)
     app = Flask(__name__)
     # Never let Flask render a debugger or a traceback to the internet.
-    app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=64 * 1024)
+    # The webhooks lower this to a few kilobytes for themselves; 16 MB is for prompt uploads.
+    app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     database = db or Database.from_url(config.database_url)
     flows = FlowRegistry(config.flow_path, database, config.flow_poll_seconds)
     app.extensions[EXTENSION_KEY] = Services(

@@ -60,7 +60,7 @@ def clean(media: bytes | Iterable[bytes]) -> CleanAudio:
     trimmed and amplified in a single pass, so at most two copies exist at a time.
     """
     data = media if isinstance(media, bytes) else b"".join(media)
-    segment = _decode(data)
+    segment = decode_wav(data)
     del data, media
     duration = len(segment) / 1000
     levels = _window_levels(segment)
@@ -100,7 +100,7 @@ def clean(media: bytes | Iterable[bytes]) -> CleanAudio:
     )
 
 
-def _decode(data: bytes) -> AudioSegment:
+def decode_wav(data: bytes) -> AudioSegment:
     # Not AudioSegment.from_file: on anything its own WAV reader refuses, it hands the
     # bytes to ffmpeg through a temporary file, and audio must not touch a disk.
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.db import Database
-from ivr.flows.engine import CallState, Engine, Turn
+from ivr.flows.engine import CallState, Engine, Spoken, Turn
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import event
 from ivr.models import CallSession, RecordingJob, RecordingPart, ReportSource
@@ -115,7 +115,11 @@ class CallHandler:
             stale = self._stale(stored, step, turn)
             if stale is not None:
                 return stale
-            reply = self._engine(stored).press(stored.state, digits)
+            engine = self._engine(stored)
+            leaving_welcome = stored.state.step == engine.flow.start
+            reply = engine.press(stored.state, digits)
+            if leaving_welcome and stored.state.step != engine.flow.start:
+                reply = self._with_announcement(engine, stored.state.language, reply)
             event(logger, "call.keys", step=step, moved_on=stored.state.step != step)
             return self._save(session, stored, reply)
 
@@ -241,6 +245,14 @@ class CallHandler:
         if stored is None:
             raise CallNotFound()
         return stored
+
+    def _with_announcement(self, engine: Engine, language: str, turn: Turn) -> Turn:
+        """Put the service announcement (if one is on) right after the welcome."""
+        text = self._flows.announcement(language)
+        if not text:
+            return turn
+        voice = engine.flow.languages[language].voice
+        return replace(turn, said=(Spoken(" ".join(text.split()), language, voice), *turn.said))
 
     def _engine(self, stored: StoredCall) -> Engine:
         return self._flows.engine(stored.flow_hash)

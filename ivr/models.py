@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -131,6 +132,35 @@ class FlowVersion(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     # When staff saved or published it (never anything about a call).
     changed_at: Mapped[datetime | None]
+
+
+class PromptAudio(Base):
+    """A recorded prompt for one step in one language, played instead of the spoken text."""
+
+    __tablename__ = "prompt_audio"
+    __table_args__ = (UniqueConstraint("flow", "step", "language", name="uq_prompt_audio_step"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    flow: Mapped[str] = mapped_column(String(100))
+    step: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200))
+    mimetype: Mapped[str] = mapped_column(String(50))
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # in the database: every web machine serves it
+    seconds: Mapped[float] = mapped_column(Float)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Announcement(Base):
+    """A service announcement played after the welcome, e.g. during a national appeal."""
+
+    __tablename__ = "announcements"
+
+    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)  # language -> text
+    active: Mapped[bool] = mapped_column(default=False)
+    ends_at: Mapped[datetime | None]
+    changed_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class CallSession(Base):

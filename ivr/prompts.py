@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 from flask.typing import ResponseReturnValue
 
+from ivr.models import PromptAudio
 from ivr.services import services
 
 bp = Blueprint("prompts", __name__)
 
 AUDIO_SUFFIXES = (".wav", ".mp3")
+
+
+@bp.get("/prompts/uploaded/<prompt_id>")
+def uploaded_prompt(prompt_id: str) -> ResponseReturnValue:
+    """Serve a prompt the ops team uploaded (kept in the database, so any server has it)."""
+    with services().db.reading() as session:
+        found = session.get(PromptAudio, prompt_id)
+        if found is None:
+            abort(404)
+        return Response(
+            found.data, mimetype=found.mimetype, headers={"Cache-Control": "max-age=300"}
+        )
 
 
 @bp.get("/prompts/<path:audio>")

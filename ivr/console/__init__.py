@@ -72,6 +72,7 @@ def console_services() -> ConsoleServices:
 def register_console(app: Flask, config: Config) -> None:
     from ivr.console.views_admin import bp as admin_bp
     from ivr.console.views_auth import bp as auth_bp
+    from ivr.console.views_flows import bp as flows_bp
     from ivr.console.views_reports import bp as reports_bp
 
     # Cookies are signed with a key derived for this purpose only.
@@ -92,6 +93,7 @@ def register_console(app: Flask, config: Config) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
 
 

@@ -19,6 +19,7 @@ class Action(enum.StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     PURGE = "purge"
+    MANAGE_FLOWS = "manage_flows"  # edit, try, publish and roll back call flows
 
 
 HANDLERS = {Role.HANDLER, Role.SUPERVISOR}
@@ -34,6 +35,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_AUDIT: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.PURGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    Action.MANAGE_FLOWS: frozenset({Role.OPS}),
 }
 
 

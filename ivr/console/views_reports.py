@@ -46,8 +46,8 @@ def _back(reference: str) -> ResponseReturnValue:
 def queue_page() -> ResponseReturnValue:
     if g.user.role is Role.ADMIN:
         return redirect(url_for("admin.users_page"))
-    if not can(g.user.role, Action.VIEW_QUEUE):  # ops: the flow pages are still to come
-        return render_template("console/message.html", title="Nothing for your role here yet")
+    if g.user.role is Role.OPS:
+        return redirect(url_for("flows.overview"))
     status = request.args.get("status") or None
     category = request.args.get("category") or None
     try:

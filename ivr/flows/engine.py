@@ -8,6 +8,7 @@ recording) or at the end of the call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivr.flows.schema import (
@@ -85,11 +86,20 @@ class Turn:
     turn: int
 
 
+# (step, language) -> the id of an uploaded recording to play instead of the text.
+RecordedPrompts = Callable[[str, str], str | None]
+
+
+def no_recorded_prompts(_step: str, _language: str) -> str | None:
+    return None
+
+
 class Engine:
     """Move calls through one flow."""
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow, recorded: RecordedPrompts = no_recorded_prompts) -> None:
         self.flow = flow
+        self._recorded = recorded
 
     def begin(self) -> tuple[CallState, Turn]:
         """Start a call at the flow's first step."""
@@ -102,7 +112,7 @@ class Engine:
         if step is None:
             raise EngineError(f"no step {state.step!r} in this flow version")
         prompt = getattr(step, "prompt", None)
-        said = self._utter(prompt, state.language) if prompt else []
+        said = self._utter(prompt, state.language, state.step) if prompt else []
         return Turn(tuple(said), self._action(state.step), state.turn)
 
     def press(self, state: CallState, digits: str) -> Turn:
@@ -113,7 +123,7 @@ class Engine:
         if key and key == step.repeat_key:
             state.turn += 1
             return Turn(
-                tuple(self._utter(step.prompt, state.language)),
+                tuple(self._utter(step.prompt, state.language, state.step)),
                 self._action(state.step),
                 state.turn,
             )
@@ -167,7 +177,7 @@ class Engine:
         for _ in range(len(self.flow.steps) + 1):
             step = self.flow.steps[name]
             if isinstance(step, SayStep):
-                said += self._utter(step.prompt, state.language)
+                said += self._utter(step.prompt, state.language, name)
                 name = step.next
                 continue
             if isinstance(step, GotoStep):
@@ -186,7 +196,7 @@ class Engine:
                 else None
             )
             if prompt:
-                said += self._utter(prompt, state.language)
+                said += self._utter(prompt, state.language, name)
             state.step = name
             state.retries = 0
             state.turn += 1
@@ -202,8 +212,15 @@ class Engine:
             return RecordAudio(name, step.part, step.max_length, step.silence)
         return EndCall(name)
 
-    def _utter(self, prompt: Prompt, language: str) -> list[Utterance]:
+    def _utter(self, prompt: Prompt, language: str, step: str | None = None) -> list[Utterance]:
         pieces = prompt.get(language) or prompt[self.flow.default_language]
+        uploaded = self._recorded(step, language) if step else None
+        if uploaded:
+            # A recorded prompt replaces the text; the text stays as what it says.
+            text = " ".join(
+                p if isinstance(p, str) else getattr(p, "say", "") or "" for p in pieces
+            )
+            return [Played(f"uploaded/{uploaded}", self._spoken(text, language) if text else None)]
         said: list[Utterance] = []
         for piece in pieces:
             if isinstance(piece, str):

@@ -12,14 +12,17 @@ import contextlib
 import logging
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
-from ivr.db import Database
+from sqlalchemy import select
+
+from ivr.db import Database, utcnow
 from ivr.flows.engine import Engine
 from ivr.flows.loader import LoadedFlow, load_flow_file, load_flow_text
 from ivr.flows.versions import VersionError, publish, published
 from ivr.logs import event
-from ivr.models import FlowVersion
+from ivr.models import Announcement, FlowVersion, PromptAudio
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,10 @@ class FlowRegistry:
         self._name = self._file.flow.name
         self._current: LoadedFlow | None = None
         self._checked = float("-inf")
+        # Recorded prompts and the announcement change without a new version.
+        self._recorded: dict[tuple[str, str], str] = {}
+        self._announcement: dict[str, str] = {}
+        self._announcement_ends: datetime | None = None
 
     @property
     def path(self) -> Path:
@@ -66,8 +73,21 @@ class FlowRegistry:
         """Return the engine for a stored version (a call's pinned flow)."""
         engine = self._engines.get(content_hash)
         if engine is None:
-            engine = self._engines.setdefault(content_hash, Engine(self._load(content_hash).flow))
+            engine = self._engines.setdefault(
+                content_hash, Engine(self._load(content_hash).flow, self.recorded_prompt)
+            )
         return engine
+
+    def recorded_prompt(self, step: str, language: str) -> str | None:
+        """The uploaded recording for a step in a language, if the ops team gave one."""
+        return self._recorded.get((step, language))
+
+    def announcement(self, language: str) -> str | None:
+        """The service announcement's text in ``language``, while it is switched on."""
+        self.current()  # keeps it fresh
+        if self._announcement_ends is not None and self._announcement_ends <= utcnow():
+            return None
+        return self._announcement.get(language) or None
 
     def _refresh(self) -> None:
         with self._db.reading() as session:
@@ -80,12 +100,22 @@ class FlowRegistry:
                 version = published(session, self._name)
                 assert version is not None
                 found = (version.content_hash, version.content)
+        with self._db.reading() as session:
+            self._recorded = {
+                (row.step, row.language): row.id
+                for row in session.scalars(
+                    select(PromptAudio).where(PromptAudio.flow == self._name)
+                )
+            }
+            notice = session.get(Announcement, self._name)
+            self._announcement = dict(notice.texts) if notice is not None and notice.active else {}
+            self._announcement_ends = notice.ends_at if notice is not None else None
         content_hash, content = found
         if self._current is None or self._current.content_hash != content_hash:
             loaded = load_flow_text(
                 content, f"<{self._name} {content_hash[:12]}>", self._path.parent
             )
-            self._engines.setdefault(content_hash, Engine(loaded.flow))
+            self._engines.setdefault(content_hash, Engine(loaded.flow, self.recorded_prompt))
             self._current = loaded
             event(logger, "flow.serving", flow=self._name, version=content_hash[:12])
 

@@ -26,9 +26,12 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
+WEBHOOK_MAX_BYTES = 64 * 1024
+
 
 @bp.before_request
 def authenticate_request() -> None:
+    request.max_content_length = WEBHOOK_MAX_BYTES  # Twilio's forms are small
     svc = services()
     try:
         g.twilio = authenticate(request, svc.validator, svc.config.public_base)

@@ -30,7 +30,7 @@ EXPECTED = {
         Action.VIEW_AUDIT,
         Action.PURGE,
     },
-    Role.OPS: set(),
+    Role.OPS: {Action.MANAGE_FLOWS},
     Role.ADMIN: {Action.VIEW_AUDIT, Action.MANAGE_USERS, Action.PURGE},
 }
 
@@ -55,6 +55,8 @@ ENDPOINTS = [
     ("GET", "/console/audit", Action.VIEW_AUDIT),
     ("GET", "/console/users", Action.MANAGE_USERS),
     ("POST", "/console/users", Action.MANAGE_USERS),
+    ("GET", "/console/flows/", Action.MANAGE_FLOWS),
+    ("POST", "/console/flows/edit", Action.MANAGE_FLOWS),
 ]
 
 

@@ -105,3 +105,12 @@ def test_the_allow_list_holds_no_caller_identifier() -> None:
         assert not name.startswith(("From", "Caller", "Forwarded", "Stir"))
         assert name != "CallToken"
     assert PLANTED_NUMBER not in str(ALLOWED_FIELDS)
+
+
+def test_an_oversized_webhook_body_is_refused_and_changes_nothing(
+    client: FlaskClient, db: Database
+) -> None:
+    before = row_counts(db)
+    params = twilio_params("CA" + "d" * 32, Padding="x" * 100_000)
+    assert signed_post(client, "/twilio/voice", params).status_code == 413
+    assert row_counts(db) == before

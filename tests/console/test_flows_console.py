@@ -1,0 +1,203 @@
+"""The operations team changes what callers hear, safely, from the console."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pydub import AudioSegment
+from sqlalchemy import select
+
+from ivr.console import audit
+from ivr.db import Database
+from ivr.models import FlowState, FlowVersion, Role
+from tests.conftest import SAMPLES
+from tests.console.conftest import csrf_token
+from tests.webhooks.helpers import signed_post, twilio_params
+
+
+@pytest.fixture
+def ops(as_role: Any, ingest_app: Any) -> FlaskClient:
+    client: FlaskClient = as_role(Role.OPS)
+    assert client.get("/console/flows/").status_code == 200  # publishes the file as version 1
+    return client
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) -> Any:
+    return client.post(
+        path, data={"csrf_token": csrf_token(client, "/console/flows/"), **data}, **kwargs
+    )
+
+
+def test_ops_see_the_published_flow_as_a_diagram(ops: FlaskClient) -> None:
+    page = ops.get("/console/flows/").get_data(as_text=True)
+    assert "Callers hear <strong>version 1</strong>" in page
+    svg = ops.get("/console/flows/v/1/diagram.svg")
+    assert svg.mimetype == "image/svg+xml" and b"main_menu" in svg.data and b"press 9" in svg.data
+
+
+def test_a_broken_edit_is_refused_with_its_lines_and_a_good_one_is_a_draft(
+    ops: FlaskClient, db: Database
+) -> None:
+    text = (SAMPLES.parent.parent / "call_flows" / "hotline.yaml").read_text()
+    broken = post(
+        ops,
+        "/console/flows/edit",
+        {"content": text.replace("next: anonymity_promise", "next: nowhere"), "message": "typo"},
+    )
+    assert broken.status_code == 400
+    assert (
+        "hotline.yaml:69: step &#39;safety&#39; refers to missing step &#39;nowhere&#39;"
+        in broken.get_data(as_text=True)
+    )
+    good = post(
+        ops,
+        "/console/flows/edit",
+        {
+            "content": text.replace("Goodbye.", "Take care. Goodbye.", 1),
+            "message": "kinder goodbye",
+        },
+    )
+    assert good.status_code == 303 and good.headers["Location"].endswith("/console/flows/v/2")
+    with db.reading() as session:
+        states = {
+            v.number: v.state
+            for v in session.scalars(select(FlowVersion).where(FlowVersion.number > 0))
+        }
+    assert states == {1: FlowState.PUBLISHED, 2: FlowState.DRAFT}
+
+
+def test_the_test_phone_walks_a_version_as_a_caller_would(ops: FlaskClient) -> None:
+    headers = {"X-CSRFToken": csrf_token(ops, "/console/flows/v/1")}
+    start = ops.post("/console/flows/v/1/phone", json={}, headers=headers).get_json()
+    assert start["waiting"] == "keys: 1 9 *" and start["state"]["step"] == "welcome"
+    assert set(start["prompts"]) == {"en-GB", "cy-GB"}
+    welsh = ops.post(
+        "/console/flows/v/1/phone",
+        json={"state": start["state"], "action": "key", "key": "9"},
+        headers=headers,
+    ).get_json()
+    assert welsh["heard"][0] == {"language": "cy-GB", "text": welsh["heard"][0]["text"]}
+    assert "ffoniwch 999" in welsh["heard"][0]["text"]
+
+
+def test_publishing_and_rolling_back_change_what_new_callers_hear(
+    ops: FlaskClient, db: Database, ingest_app: Any
+) -> None:
+    text = (SAMPLES.parent.parent / "call_flows" / "hotline.yaml").read_text()
+    post(
+        ops,
+        "/console/flows/edit",
+        {
+            "content": text.replace("please hang up now and call 999", "hang up now and dial 999"),
+            "message": "shorter",
+        },
+    )
+    caller = ingest_app.test_client()
+
+    def safety_message(call: str) -> str:
+        signed_post(caller, "/twilio/voice", twilio_params(call))
+        return signed_post(
+            caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
+        ).get_data(as_text=True)
+
+    assert "please hang up now and call 999" in safety_message("CA" + "1" * 32)
+    published = post(
+        ops,
+        "/console/flows/v/2/publish",
+        {"message": "shorter safety message"},
+        follow_redirects=True,
+    )
+    assert "Version 2 is what new callers hear" in published.get_data(as_text=True)
+    assert "hang up now and dial 999" in safety_message("CA" + "2" * 32)
+    post(ops, "/console/flows/v/1/publish", {})
+    assert "please hang up now and call 999" in safety_message("CA" + "3" * 32)
+    with db.reading() as session:
+        actions = [e.action for e in audit.events(session, actor="ops-one")]
+    assert {"flow_save_draft", "flow_publish", "flow_rollback"} <= set(actions)
+
+
+def wav(segment: AudioSegment) -> bytes:
+    out = io.BytesIO()
+    segment.export(out, format="wav")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "message"),
+    [
+        ("notes.txt", b"hello", "upload a .wav or .mp3 file"),
+        ("prompt.wav", b"not audio at all", "not playable audio"),
+        ("quiet.wav", wav(AudioSegment.silent(3000, frame_rate=8000)), "too quiet"),
+        (
+            "long.wav",
+            wav(AudioSegment.from_wav(SAMPLES / "report-en.wav") * 7),
+            "keep prompts under 120 s",
+        ),
+    ],
+    ids=["not-audio-name", "not-audio", "silent", "too-long"],
+)
+def test_an_unplayable_prompt_is_refused_with_a_reason(
+    ops: FlaskClient, filename: str, data: bytes, message: str
+) -> None:
+    answer = post(
+        ops,
+        "/console/flows/prompts",
+        {"step": "safety", "language": "en-GB", "audio": (io.BytesIO(data), filename)},
+        follow_redirects=True,
+    )
+    assert message in answer.get_data(as_text=True)
+
+
+def test_an_uploaded_prompt_is_played_instead_of_the_text(
+    ops: FlaskClient, ingest_app: Any
+) -> None:
+    recording = (SAMPLES / "report-en.wav").read_bytes()
+    post(
+        ops,
+        "/console/flows/prompts",
+        {"step": "safety", "language": "en-GB", "audio": (io.BytesIO(recording), "safety.wav")},
+    )
+    caller = ingest_app.test_client()
+    signed_post(caller, "/twilio/voice", twilio_params("CA" + "4" * 32))
+    twiml = signed_post(
+        caller, "/twilio/gather?step=welcome&n=1", twilio_params("CA" + "4" * 32, Digits="1")
+    ).get_data(as_text=True)
+    assert (
+        "<Play>https://hotline.example.org/prompts/uploaded/" in twiml
+        and "immediate danger" not in twiml
+    )
+    url = twiml.split("<Play>")[1].split("</Play>")[0].replace("https://hotline.example.org", "")
+    assert caller.get(url).data == recording
+
+
+def test_an_announcement_is_heard_after_the_welcome_until_it_ends(
+    ops: FlaskClient, ingest_app: Any
+) -> None:
+    texts = {
+        "text_en-GB": "During our national appeal, lines are busy.",
+        "text_cy-GB": "Yn ystod ein hapêl, mae'r llinellau'n brysur.",
+    }
+    refused = post(
+        ops,
+        "/console/flows/announcement",
+        {"text_en-GB": "Only English", "active": "on"},
+        follow_redirects=True,
+    )
+    assert "give the announcement in every language" in refused.get_data(as_text=True)
+    post(ops, "/console/flows/announcement", {**texts, "active": "on"})
+    caller = ingest_app.test_client()
+
+    def after_welcome(call: str) -> str:
+        signed_post(caller, "/twilio/voice", twilio_params(call))
+        return signed_post(
+            caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
+        ).get_data(as_text=True)
+
+    assert "During our national appeal" in after_welcome("CA" + "5" * 32)
+    past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    post(ops, "/console/flows/announcement", {**texts, "active": "on", "ends_at": past})
+    assert "During our national appeal" not in after_welcome("CA" + "6" * 32)
