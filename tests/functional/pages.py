@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import pyotp
 from playwright.sync_api import Page, expect
@@ -111,3 +112,50 @@ class ReportPage:
     def email_force(self) -> None:
         self.page.click("#send-email")
         expect(self.page.locator(".flash")).to_contain_text("was sent to the force")
+
+
+class FlowsPage:
+    """The operations team's call-flow pages."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page, self.base = page, base
+
+    def edit(self, change: Callable[[str], str], message: str) -> int:
+        """Change the flow's YAML in the editor and save it; return the draft's number."""
+        self.page.goto(f"{self.base}/console/flows/")
+        self.page.click("#edit-flow")
+        text = self.page.input_value("#flow-text")
+        self.page.fill("#flow-text", change(text))
+        self.page.fill("input[name=message]", message)
+        self.page.click("#save-draft")
+        expect(self.page.locator(".flash")).to_contain_text("a draft")
+        return int(self.page.url.rsplit("/", 1)[1])
+
+    def diagram_drawn(self) -> bool:
+        self.page.locator("img.diagram").first.wait_for()
+        return bool(
+            self.page.locator("img.diagram").first.evaluate("i => i.complete && i.naturalWidth > 0")
+        )
+
+    def call(self) -> None:
+        self.page.click("#call-button")
+        expect(self.page.locator("#phone-transcript li").first).to_be_visible()
+
+    def press(self, key: str) -> None:
+        count = self.page.locator("#phone-transcript li").count()
+        self.page.click(f"#test-phone button[data-key='{key}']")
+        expect(self.page.locator("#phone-transcript li")).not_to_have_count(count)
+        expect(self.page.locator("#phone-transcript li").last).not_to_have_text(f"You press {key}")
+
+    def transcript(self) -> str:
+        return self.page.locator("#phone-transcript").inner_text()
+
+    def waiting_for(self) -> str:
+        return self.page.locator("#phone-waiting").inner_text()
+
+    def publish(self, number: int) -> None:
+        self.page.goto(f"{self.base}/console/flows/v/{number}")
+        self.page.click("#publish")
+        expect(self.page.locator(".flash")).to_contain_text(
+            f"Version {number} is what new callers hear"
+        )

@@ -1,0 +1,64 @@
+"""An operations person changes what callers hear, in the browser, and takes it back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from ivr.console.accounts import add_user
+from ivr.models import Role
+from tests.conftest import EmulatorCaller
+from tests.functional.pages import EnrolPage, FlowsPage, SignInPage
+
+pytestmark = pytest.mark.slow
+PASSWORD = "a long and private passphrase"
+OLD = "To report corruption or abuse by a police officer"
+NEW = "To tell us about corruption or abuse by a police officer"
+
+
+def new_wording_and_a_fourth_option(text: str) -> str:
+    text = text.replace(OLD, NEW, 1)
+    return text.replace(
+        '      "3": other_ways\n', '      "3": other_ways\n      "4": anonymity_details\n', 1
+    )
+
+
+def test_edit_try_publish_and_roll_back_in_the_browser(browser: Any, console: Any) -> None:
+    base, _config, db, _mailbox, emulator, app = console
+    with db.transaction() as session:
+        link = add_user(session, "Robin", Role.OPS).token
+    # Given an operations person, enrolled and signed in
+    page = browser.new_context().new_page()
+    secret = EnrolPage(page).enrol(f"{base}/console/enrol/{link}", PASSWORD)
+    SignInPage(page, base).sign_in("Robin", PASSWORD, secret)
+    flows = FlowsPage(page, base)
+
+    # When they change the main menu's wording and add an option, the draft is drawn
+    draft = flows.edit(new_wording_and_a_fourth_option, "clearer menu, anonymity on 4")
+    assert draft == 2 and flows.diagram_drawn()
+    # and the test phone walks it as a caller would
+    flows.call()
+    assert "Am wasanaeth Cymraeg, pwyswch 9." in flows.transcript()
+    flows.press("1")
+    assert NEW in flows.transcript()
+    assert flows.waiting_for() == "keys: 1 2 3 4 *"
+
+    # Then, once published, a caller hears the new wording
+    caller = EmulatorCaller(app, emulator)
+    assert OLD in caller.call("1,hangup").text()
+    flows.publish(draft)
+    hears_within_seconds(caller, NEW)
+
+    # And rolling back to version 1 restores what callers heard before
+    flows.publish(1)
+    hears_within_seconds(caller, OLD)
+
+
+def hears_within_seconds(caller: EmulatorCaller, wording: str) -> None:
+    """Every server looks for a newly published version every two seconds."""
+    deadline = time.monotonic() + 6
+    while wording not in caller.call("1,hangup").text():
+        assert time.monotonic() < deadline, f"callers still do not hear {wording!r}"
+        time.sleep(0.25)
