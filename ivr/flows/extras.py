@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import datetime
 
 from pydub import AudioSegment
@@ -31,6 +32,10 @@ def check_prompt(filename: str, data: bytes) -> tuple[str, float]:
     try:
         if suffix == ".wav":
             segment = decode_wav(data)
+        elif shutil.which("ffmpeg") is None:
+            raise PromptRefused(
+                "this server cannot read MP3 (ffmpeg is not installed): upload a WAV file"
+            )
         else:  # prompts are not callers' audio: pydub may use ffmpeg and its temporary files
             segment = AudioSegment.from_file(io.BytesIO(data), format="mp3")
     except (AudioRejected, CouldntDecodeError, IndexError, OSError) as error:

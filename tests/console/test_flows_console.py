@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from ivr.console import audit
 from ivr.db import Database
 from ivr.models import FlowState, FlowVersion, Role
-from tests.conftest import SAMPLES
+from tests.conftest import IN_CI, SAMPLES
 from tests.console.conftest import csrf_token
 from tests.webhooks.helpers import signed_post, twilio_params
 
@@ -201,3 +202,24 @@ def test_an_announcement_is_heard_after_the_welcome_until_it_ends(
     past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
     post(ops, "/console/flows/announcement", {**texts, "active": "on", "ends_at": past})
     assert "During our national appeal" not in after_welcome("CA" + "6" * 32)
+
+
+def test_an_mp3_prompt_is_accepted(ops: FlaskClient) -> None:
+    if shutil.which("ffmpeg") is None:
+        if IN_CI:
+            pytest.fail("ffmpeg is required under CI=true (apt-get install ffmpeg)")
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    out = io.BytesIO()
+    AudioSegment.from_wav(SAMPLES / "report-cy.wav").export(out, format="mp3")
+    answer = post(
+        ops,
+        "/console/flows/prompts",
+        {
+            "step": "safety",
+            "language": "cy-GB",
+            "audio": (io.BytesIO(out.getvalue()), "diogelwch.mp3"),
+        },
+        follow_redirects=True,
+    )
+    assert "The recorded prompt is saved" in answer.get_data(as_text=True)
+    assert "diogelwch.mp3" in ops.get("/console/flows/").get_data(as_text=True)

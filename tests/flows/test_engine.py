@@ -102,3 +102,50 @@ def test_replay_changes_nothing(engine: Engine) -> None:
     before = (state.step, state.turn, dict(state.choices))
     assert engine.replay(state).action == turn.action
     assert (state.step, state.turn, state.choices) == before
+
+
+CONFIRM_FLOW = """\
+name: confirm
+default_language: en-GB
+start: check
+languages:
+  en-GB: {voice: Polly.Amy}
+categories: {}
+steps:
+  check:
+    type: confirm
+    prompt: {en-GB: "Did you want to leave contact details? Press 1 for yes, 2 for no."}
+    yes: {next: contact, set: {anonymity: contact}}
+    no: {next: anonymous, set: {anonymity: anonymous}}
+    retries: 1
+    reprompts:
+      - {en-GB: "Please press 1 for yes or 2 for no."}
+  contact:
+    type: hangup
+    prompt: {en-GB: "Contact it is."}
+  anonymous:
+    type: hangup
+    prompt: {en-GB: "Anonymous it is."}
+"""
+
+
+@pytest.mark.parametrize(
+    ("keys", "ending", "choices"),
+    [
+        (["1"], "Contact it is.", {"anonymity": "contact"}),
+        (["2"], "Anonymous it is.", {"anonymity": "anonymous"}),
+        # No answer leads where "yes" does, but is not taken as a "yes": nothing is recorded.
+        (["", ""], "Contact it is.", {}),
+    ],
+)
+def test_a_confirmation_takes_yes_no_or_its_default(
+    tmp_path: Path, keys: list[str], ending: str, choices: dict[str, str]
+) -> None:
+    from ivr.flows.loader import load_flow_text
+
+    engine = Engine(load_flow_text(CONFIRM_FLOW, "confirm.yaml", tmp_path).flow)
+    state, turn = engine.begin()
+    assert turn.action == AskKeys("check", 6, ("1", "2", "*"))
+    for key in keys:
+        turn = engine.press(state, key)
+    assert heard(turn) == ending and state.choices == choices
