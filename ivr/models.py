@@ -309,6 +309,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The time step of the last code accepted: a code is never accepted twice (RFC 6238 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     # A one-time enrolment link: only its hash is kept.
     enrolment_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrolment_expires: Mapped[datetime | None]

@@ -12,7 +12,7 @@ import hmac
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import qrcode
@@ -66,6 +66,7 @@ def new_enrolment(session: Session, user: User) -> Enrolment:
     user.enrolment_expires = utcnow() + ENROLMENT_VALID
     user.password_hash = None
     user.totp_secret = pyotp.random_base32()
+    user.totp_last_step = None
     user.session_epoch += 1
     return Enrolment(user.id, user.name, token)
 
@@ -103,7 +104,7 @@ def complete_enrolment(
         raise AccountError("the two passwords differ")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"choose a password of at least {MIN_PASSWORD} characters")
-    if not _code_ok(user, code):
+    if not _accept_code(user, code):
         raise AccountError(
             "that code does not match: check the authenticator app and the phone's clock"
         )
@@ -115,11 +116,24 @@ def complete_enrolment(
     return user
 
 
-def _code_ok(user: User, code: str) -> bool:
+def _accept_code(user: User, code: str) -> bool:
+    """Accept a code once: from this step or one either side (a phone clock a little out).
+
+    A code already used, or any code from before it, is refused, so one seen over a
+    shoulder or in a proxy log cannot be replayed (RFC 6238, section 5.2).
+    """
     if not user.totp_secret:
         return False
-    # One step either side allows for a phone clock a little out.
-    return pyotp.TOTP(user.totp_secret).verify(code.strip().replace(" ", ""), valid_window=1)
+    totp = pyotp.TOTP(user.totp_secret)
+    given = code.strip().replace(" ", "")
+    now = totp.timecode(datetime.now(UTC))
+    for step in (now - 1, now, now + 1):
+        if step > (user.totp_last_step or -1) and constant_time_equal(
+            totp.generate_otp(step), given
+        ):
+            user.totp_last_step = step
+            return True
+    return False
 
 
 SIGN_IN_REFUSED = "the name, password or code is not right, or the account is locked"
@@ -145,7 +159,7 @@ def sign_in(
         password_ok = _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         password_ok = False
-    if not (password_ok and _code_ok(user, code)):
+    if not (password_ok and _accept_code(user, code)):
         user.failed_sign_ins += 1
         if user.failed_sign_ins >= attempts:
             user.locked_until = now + lockout

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
@@ -26,9 +28,21 @@ class Staff:
     name: str
     role: Role
     secret: str
+    last_step: int = -1  # the console accepts each code once
+    offered: int = -1
 
     def code(self) -> str:
-        return pyotp.TOTP(self.secret).now()
+        """A code the console has not seen: this time step's, or the next one's."""
+        totp = pyotp.TOTP(self.secret)
+        now = totp.timecode(datetime.now(UTC))
+        if self.last_step > now:  # both used: wait for a fresh step
+            time.sleep(31 - time.time() % 30)
+            now = totp.timecode(datetime.now(UTC))
+        self.offered = max(now, self.last_step + 1)
+        return totp.generate_otp(self.offered)
+
+    def accepted(self) -> None:
+        self.last_step = self.offered
 
 
 def make_staff(db: Database, name: str, role: Role) -> Staff:
@@ -38,8 +52,9 @@ def make_staff(db: Database, name: str, role: Role) -> Staff:
 
         secret = session.get(User, enrolment.user_id).totp_secret  # type: ignore[union-attr]
         assert secret is not None
-        complete_enrolment(session, enrolment.token, PASSWORD, PASSWORD, pyotp.TOTP(secret).now())
-    return Staff(name, role, secret)
+        totp = pyotp.TOTP(secret)
+        complete_enrolment(session, enrolment.token, PASSWORD, PASSWORD, totp.now())
+    return Staff(name, role, secret, last_step=totp.timecode(datetime.now(UTC)))
 
 
 def csrf_token(client: FlaskClient, path: str = "/console/sign-in") -> str:
@@ -61,6 +76,8 @@ def sign_in(
             "code": staff.code() if code is None else code,
         },
     )
+    if response.status_code == 302 and code is None:
+        staff.accepted()
     return response.status_code
 
 

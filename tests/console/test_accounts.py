@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 import pyotp
 from flask import Flask
@@ -47,7 +48,8 @@ def test_an_enrolment_link_sets_password_and_second_factor_once(
     )
     assert done.status_code == 302
     assert client.get(f"/console/enrol/{enrolment.token}").status_code == 404  # used once
-    assert sign_in(client, Staff("new-handler", Role.HANDLER, secret)) == 302
+    used = pyotp.TOTP(secret).timecode(datetime.now(UTC))  # enrolment used this step's code
+    assert sign_in(client, Staff("new-handler", Role.HANDLER, secret, last_step=used)) == 302
     with db.transaction() as session:
         user = session.scalars(select(User).where(User.name == "new-handler")).one()
         assert user.password_hash and user.password_hash.startswith("$argon2id$")
@@ -147,3 +149,11 @@ def test_every_console_page_is_uncached_and_script_locked(as_role: object) -> No
         assert "<script>" not in response.get_data(as_text=True)
     cookie = client.get_cookie("console")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+
+
+def test_a_code_is_accepted_only_once(ingest_app: Flask, staff: dict[Role, Staff]) -> None:
+    handler = staff[Role.HANDLER]
+    code = handler.code()
+    first, second = ingest_app.test_client(), ingest_app.test_client()
+    assert sign_in(first, handler, code=code) == 302
+    assert sign_in(second, handler, code=code) == 401  # the same code, replayed
