@@ -214,3 +214,15 @@ def ingest_app(ingest_config: Config, db: Database) -> Flask:
 @pytest.fixture
 def emulator_caller(ingest_app: Flask, emulator: RunningEmulator) -> EmulatorCaller:
     return EmulatorCaller(ingest_app, emulator)
+
+
+def assert_implements(protocol: type, implementation: type) -> None:
+    """Check that ``implementation`` has every method of ``protocol``, with its parameters."""
+    import inspect
+
+    for name, member in vars(protocol).items():
+        if callable(member) and not name.startswith("_"):
+            wanted = inspect.signature(member).parameters.keys()
+            assert inspect.signature(getattr(implementation, name)).parameters.keys() == wanted, (
+                name
+            )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from ivr.storage import (
     new_object_name,
     store_from_url,
 )
+from tests.conftest import assert_implements
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -97,6 +97,4 @@ def test_the_storage_url_chooses_the_store(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("implementation", [LocalStore, S3Store])
 def test_each_store_implements_the_interface(implementation: type) -> None:
-    for name in ("put", "read", "size", "delete"):
-        wanted = inspect.signature(getattr(ObjectStore, name)).parameters.keys()
-        assert inspect.signature(getattr(implementation, name)).parameters.keys() == wanted
+    assert_implements(ObjectStore, implementation)

@@ -27,6 +27,14 @@ def ops(as_role: Any, ingest_app: Any) -> FlaskClient:
     return client
 
 
+def after_welcome(caller: FlaskClient, call: str) -> str:
+    """What a new caller hears after pressing 1 at the welcome."""
+    signed_post(caller, "/twilio/voice", twilio_params(call))
+    return signed_post(
+        caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
+    ).get_data(as_text=True)
+
+
 def post(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) -> Any:
     return client.post(
         path, data={"csrf_token": csrf_token(client, "/console/flows/"), **data}, **kwargs
@@ -99,13 +107,7 @@ def test_publishing_and_rolling_back_change_what_new_callers_hear(
     )
     caller = ingest_app.test_client()
 
-    def safety_message(call: str) -> str:
-        signed_post(caller, "/twilio/voice", twilio_params(call))
-        return signed_post(
-            caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
-        ).get_data(as_text=True)
-
-    assert "please hang up now and call 999" in safety_message("CA" + "1" * 32)
+    assert "please hang up now and call 999" in after_welcome(caller, "CA" + "1" * 32)
     published = post(
         ops,
         "/console/flows/v/2/publish",
@@ -113,9 +115,9 @@ def test_publishing_and_rolling_back_change_what_new_callers_hear(
         follow_redirects=True,
     )
     assert "Version 2 is what new callers hear" in published.get_data(as_text=True)
-    assert "hang up now and dial 999" in safety_message("CA" + "2" * 32)
+    assert "hang up now and dial 999" in after_welcome(caller, "CA" + "2" * 32)
     post(ops, "/console/flows/v/1/publish", {})
-    assert "please hang up now and call 999" in safety_message("CA" + "3" * 32)
+    assert "please hang up now and call 999" in after_welcome(caller, "CA" + "3" * 32)
     with db.reading() as session:
         actions = [e.action for e in audit.events(session, actor="ops-one")]
     assert {"flow_save_draft", "flow_publish", "flow_rollback"} <= set(actions)
@@ -192,16 +194,10 @@ def test_an_announcement_is_heard_after_the_welcome_until_it_ends(
     post(ops, "/console/flows/announcement", {**texts, "active": "on"})
     caller = ingest_app.test_client()
 
-    def after_welcome(call: str) -> str:
-        signed_post(caller, "/twilio/voice", twilio_params(call))
-        return signed_post(
-            caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
-        ).get_data(as_text=True)
-
-    assert "During our national appeal" in after_welcome("CA" + "5" * 32)
+    assert "During our national appeal" in after_welcome(caller, "CA" + "5" * 32)
     past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
     post(ops, "/console/flows/announcement", {**texts, "active": "on", "ends_at": past})
-    assert "During our national appeal" not in after_welcome("CA" + "6" * 32)
+    assert "During our national appeal" not in after_welcome(caller, "CA" + "6" * 32)
 
 
 def test_an_mp3_prompt_is_accepted(ops: FlaskClient) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from ivr.crypto.keys import (
     ensure_local_key_pair,
     object_context,
 )
+from tests.conftest import assert_implements
 
 
 @pytest.fixture
@@ -108,14 +108,5 @@ def test_an_unreachable_kms_is_a_key_service_error() -> None:
 def test_each_key_service_implements_its_interface(
     protocol: type, implementations: list[type]
 ) -> None:
-    wanted = {
-        name: inspect.signature(getattr(protocol, name))
-        for name in ("generate", "unwrap")
-        if hasattr(protocol, name)
-    }
     for implementation in implementations:
-        for name, signature in wanted.items():
-            assert (
-                inspect.signature(getattr(implementation, name)).parameters.keys()
-                == signature.parameters.keys()
-            )
+        assert_implements(protocol, implementation)

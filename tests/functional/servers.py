@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -68,4 +69,15 @@ def ivr(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         text=True,
         timeout=120,
         check=False,
+    )
+
+
+def running_emulator(port: int, env: dict[str, str], cwd: Path) -> Any:
+    """The Twilio emulator as its own process, as ``make run`` starts it."""
+    return running(
+        ["twilio-emulator", "--port", str(port)],
+        env,
+        cwd,
+        f"http://127.0.0.1:{port}/_emulator/state",
+        cwd / "emulator.log",
     )

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import PLANTED_NUMBER, REPO
-from tests.functional.servers import free_port, ivr, running
+from tests.functional.servers import free_port, ivr, running, running_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +61,7 @@ def test_reports_in_english_and_welsh_over_http(
     migrated = ivr(["db", "upgrade"], env, tmp_path)
     assert migrated.returncode == 0, migrated.stderr
     with (
-        running(
-            ["twilio-emulator", "--port", str(emulator)],
-            env,
-            tmp_path,
-            f"http://127.0.0.1:{emulator}/_emulator/state",
-            tmp_path / "emulator.log",
-        ),
+        running_emulator(emulator, env, tmp_path),
         running(
             ["serve", "--workers", "2", "--with-worker"],
             env,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.functional.servers import free_port, ivr, running
+from tests.functional.servers import free_port, ivr, running, running_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +38,7 @@ def test_two_servers_sharing_a_database_both_serve_a_newly_published_flow(tmp_pa
         return heard.stdout
 
     with (
-        running(
-            ["twilio-emulator", "--port", str(emulator)],
-            env,
-            tmp_path,
-            f"http://127.0.0.1:{emulator}/_emulator/state",
-            tmp_path / "emulator.log",
-        ),
+        running_emulator(emulator, env, tmp_path),
         running(
             ["serve", "--workers", "1"],
             servers[0],

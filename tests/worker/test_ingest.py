@@ -227,3 +227,10 @@ def test_an_absent_recording_queues_the_report_without_audio(
         0,
     )
     assert job.state is JobState.DONE and emulator.state.deleted_calls == [call_sid]
+
+
+def test_the_twilio_client_implements_its_interface() -> None:
+    from ivr.twilio_api import TwilioApi, TwilioRest
+    from tests.conftest import assert_implements
+
+    assert_implements(TwilioApi, TwilioRest)
