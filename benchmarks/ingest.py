@@ -7,7 +7,7 @@ the floor: reading, AES-GCM encrypting and writing the same bytes, measured in t
 run. Peak memory is Python's allocation peak during the job (tracemalloc, second pass);
 the emulator runs in a process of its own, as Twilio is not part of ours.
 
-    .venv/bin/python benchmarks/ingest.py [--minutes 1 10 60]
+    .venv/bin/python -m benchmarks.ingest [--minutes 1 10 60]
 """
 
 from __future__ import annotations

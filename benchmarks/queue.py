@@ -4,32 +4,26 @@ Each claimer is a handler pressing "Take next" in a loop, through the same funct
 console uses (claim, audit event, commit), on its own connection. Prints p50 and p99
 latency and the number of reports claimed twice (must be 0). Goal: p99 under 10 ms.
 
-    .venv/bin/python benchmarks/queue.py [--reports 100000] [--claimers 50] [--claims 40]
+    # run as a module: a script here named queue.py would shadow the standard library
+    .venv/bin/python -m benchmarks.queue [--reports 100000] [--claimers 50] [--claims 40]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import statistics
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import date
 
-# This file is named queue.py, as asked; run as a script, its folder would shadow the
-# standard library's queue module, which the database driver imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import psycopg
+from sqlalchemy import insert, select
 
-import argparse  # noqa: E402 - after the path fix above
-import statistics  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections import Counter  # noqa: E402
-from datetime import date  # noqa: E402
-
-import psycopg  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
-
-from ivr.console.work import claim_next  # noqa: E402
-from ivr.db import Base, Database  # noqa: E402
-from ivr.models import Report, ReportSource, ReportStatus, Role, User, new_reference  # noqa: E402
+from ivr.console.work import claim_next
+from ivr.db import Base, Database
+from ivr.models import Report, ReportSource, ReportStatus, Role, User, new_reference
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 

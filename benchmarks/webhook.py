@@ -6,7 +6,7 @@ TwiML from a constant. Both live in the same app and are measured in the same ru
 in-process (WSGI) and over loopback HTTP, on SQLite (the embedded default) and, when it
 is reachable, PostgreSQL.
 
-    .venv/bin/python benchmarks/webhook.py [--requests 2000]
+    .venv/bin/python -m benchmarks.webhook [--requests 2000]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def build(database_url: str, public_url: str) -> Flask:
         secret_key=b"b" * 32,
         flows_dir=REPO / "call_flows",
         log_level="WARNING",
+        console=False,  # as deployed on the internet-facing side that Twilio calls
     )
     database = Database.from_url(database_url)
     Base.metadata.create_all(database.engine)
