@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,7 +37,7 @@ def _audio(path: Path | None) -> bytes:
     return resources.files("ivr").joinpath("samples/report-en.wav").read_bytes()
 
 
-def _keys(script: str | None) -> object:
+def _keys(script: str | None) -> Callable[[tuple[str, ...]], str | None]:
     if script is None:
         return keyboard_keys(lambda prompt: click.prompt(prompt, default="", show_default=False))
     return scripted_keys(script, click.echo)
@@ -75,7 +75,7 @@ def call(
         public_base=target,
         account_sid=config.twilio_account_sid,
         auth_token=config.twilio_auth_token,
-        keys=_keys(keys),  # type: ignore[arg-type]
+        keys=_keys(keys),
         audio=_audio(audio),
         caller=caller,
         show=click.echo,
@@ -156,7 +156,7 @@ def simulate(flow: str, keys: str | None, audio: Path | None) -> None:
         public_base=config.public_base,
         account_sid=config.twilio_account_sid,
         auth_token=config.twilio_auth_token,
-        keys=_keys(keys),  # type: ignore[arg-type]
+        keys=_keys(keys),
         audio=_audio(audio),
         show=click.echo,
     )
