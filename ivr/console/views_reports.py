@@ -22,7 +22,7 @@ from ivr.console import audit, console_services, signed_in, work
 from ivr.console.dissemination import CATEGORIES, as_pdf, as_text, sender_for
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
-from ivr.console.sanitise import CHECKLIST, warnings
+from ivr.console.sanitise import CHECKLIST
 from ivr.crypto.keys import object_context
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
 from ivr.services import services
@@ -112,11 +112,7 @@ def report_page(reference: str) -> ResponseReturnValue:
         categories=CATEGORIES,
         urgencies=list(Urgency),
         users=users,
-        warnings=warnings(
-            "\n".join(
-                (report.transcript, report.people, report.what, report.when_text, report.where_text)
-            )
-        ),
+        warnings=work.caller_details(report),
         checklist=CHECKLIST,
         can=lambda action: can(g.user.role, Action(action)),
     )
@@ -133,17 +129,7 @@ def save(reference: str) -> ResponseReturnValue:
             work.save(
                 db_session, report, g.user, request.form.to_dict(), services().config.claim_minutes
             )
-            found = warnings(
-                "\n".join(
-                    (
-                        report.transcript,
-                        report.people,
-                        report.what,
-                        report.when_text,
-                        report.where_text,
-                    )
-                )
-            )
+            found = work.caller_details(report)
     except work.WorkError as error:
         if wants_json:
             return jsonify(saved=False, error=str(error)), 409

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.console import audit
-from ivr.console.sanitise import CHECKLIST, warnings
+from ivr.console.sanitise import CHECKLIST, Warning, warnings
 from ivr.db import Database, utcnow
 from ivr.models import (
     AudioObject,
@@ -180,7 +180,7 @@ def submit(
         raise WorkError("fill in " + ", ".join(missing) + " before submitting")
     if checked < len(CHECKLIST):
         raise WorkError("confirm every sanitisation check before submitting")
-    flagged = warnings(_report_text(report))
+    flagged = caller_details(report)
     if flagged and not warnings_reviewed:
         raise WorkError(
             "look at each highlighted detail, remove what could identify the caller, "
@@ -196,9 +196,12 @@ def submit(
     )
 
 
-def _report_text(report: Report) -> str:
-    return "\n".join(
-        (report.transcript, report.people, report.what, report.when_text, report.where_text)
+def caller_details(report: Report) -> list[Warning]:
+    """What in the report's text looks like the caller's own details (for the handler to check)."""
+    return warnings(
+        "\n".join(
+            (report.transcript, report.people, report.what, report.when_text, report.where_text)
+        )
     )
 
 

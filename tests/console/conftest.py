@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ivr.console.accounts import add_user, complete_enrolment
 from ivr.db import Database
-from ivr.models import Report, Role
+from ivr.models import Report, Role, User
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import settle
@@ -48,8 +48,6 @@ class Staff:
 def make_staff(db: Database, name: str, role: Role) -> Staff:
     with db.transaction() as session:
         enrolment = add_user(session, name, role)
-        from ivr.models import User
-
         secret = session.get(User, enrolment.user_id).totp_secret  # type: ignore[union-attr]
         assert secret is not None
         totp = pyotp.TOTP(secret)
