@@ -9,6 +9,7 @@ from ivr.cli.console import audit_group, forces, purge, users
 from ivr.cli.db import db
 from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
+from ivr.cli.twilio import twilio
 from ivr.cli.worker import jobs, keys, reconcile, worker
 
 
@@ -20,6 +21,7 @@ def main() -> None:
 main.add_command(db)
 main.add_command(serve)
 main.add_command(twilio_emulator)
+main.add_command(twilio)
 main.add_command(call)
 main.add_command(flows)
 main.add_command(worker)
