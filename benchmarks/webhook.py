@@ -23,17 +23,21 @@ from pathlib import Path
 
 import psycopg
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, Response
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from ivr.app import create_app
-from ivr.config import Config
+from ivr.config import Config, Tier
+from ivr.crypto.keys import public_pem
 from ivr.db import Base, Database
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "benchmark-token"
 GOAL = 1.5
+# The edge holds only the public half of the console's key pair.
+PUBLIC_KEY = public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)).decode()
 
 
 def build(database_url: str, public_url: str) -> Flask:
@@ -45,7 +49,8 @@ def build(database_url: str, public_url: str) -> Flask:
         secret_key=b"b" * 32,
         flows_dir=REPO / "call_flows",
         log_level="WARNING",
-        console=False,  # as deployed on the internet-facing side that Twilio calls
+        tier=Tier.EDGE,  # as deployed on the internet-facing side that Twilio calls
+        recordings_public_key=PUBLIC_KEY,
     )
     database = Database.from_url(database_url)
     Base.metadata.create_all(database.engine)

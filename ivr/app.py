@@ -12,8 +12,9 @@ from functools import partial
 from flask import Flask, Response, g, request
 from twilio.request_validator import RequestValidator
 
+from ivr import adapters
 from ivr.calls import CallHandler
-from ivr.config import Config
+from ivr.config import Config, Tier
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging, event
@@ -31,19 +32,27 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
     # Never let Flask render a debugger or a traceback to the internet.
     # The webhooks lower this to a few kilobytes for themselves; 16 MB is for prompt uploads.
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+    if config.tier is Tier.EDGE:
+        # Fail at start-up, not at the first recording, if the edge lacks the key it seals
+        # recordings for (or holds one it must not).
+        adapters.key_wrapper(config)
     database = db or Database.from_url(config.database_url)
     flows = FlowRegistry(config.flow_path, database, config.flow_poll_seconds)
     app.extensions[EXTENSION_KEY] = Services(
         config=config,
         db=database,
         flows=flows,
-        validator=RequestValidator(config.twilio_auth_token),
-        calls=CallHandler(
-            database,
-            flows,
-            config.secret_key,
-            timedelta(seconds=config.call_state_ttl_seconds),
-            render=partial(render_turn, urls=CallbackUrls(config.public_base)),
+        validator=RequestValidator(config.twilio_auth_token) if config.serves_webhooks else None,
+        calls=(
+            CallHandler(
+                database,
+                flows,
+                config.secret_key,
+                timedelta(seconds=config.call_state_ttl_seconds),
+                render=partial(render_turn, urls=CallbackUrls(config.public_base)),
+            )
+            if config.serves_webhooks
+            else None
         ),
     )
 
@@ -51,15 +60,17 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
 
     from ivr.health import bp as health_bp
     from ivr.metrics import bp as metrics_bp
-    from ivr.prompts import bp as prompts_bp
-    from ivr.webhooks.views import bp as twilio_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
-    app.register_blueprint(prompts_bp)
-    app.register_blueprint(twilio_bp)
     app.before_request(_start_timer)
-    if config.console:
+    if config.serves_webhooks:
+        from ivr.prompts import bp as prompts_bp
+        from ivr.webhooks.views import bp as twilio_bp
+
+        app.register_blueprint(prompts_bp)
+        app.register_blueprint(twilio_bp)
+    if config.serves_console:
         from ivr.console import load_user, register_console, secure_headers
 
         register_console(app, config)

@@ -6,8 +6,11 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy.engine import make_url
 
 T = TypeVar("T", int, float)
 
@@ -19,6 +22,25 @@ class ConfigError(ValueError):
     """A setting is missing or malformed."""
 
 
+class Tier(StrEnum):
+    """Which side of the service a process is.
+
+    The *edge* faces the internet: it answers Twilio and ingests recordings, and can only
+    encrypt. The *console* is private: it decrypts, and signs the handlers' sessions.
+    *all* is the embedded default of ``make run``, both on one machine.
+    """
+
+    EDGE = "edge"
+    CONSOLE = "console"
+    ALL = "all"
+
+
+# Settings that belong to one tier only. A process of the other tier refuses to start
+# with any of them set, so a secret copied to the wrong side is caught at once.
+EDGE_ONLY_SETTINGS = ("IVR_SECRET_KEY", "IVR_TWILIO_AUTH_TOKEN")
+CONSOLE_ONLY_SETTINGS = ("IVR_CONSOLE_SECRET_KEY", "IVR_SMTP_URL")
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the service needs to know about its surroundings."""
@@ -26,8 +48,13 @@ class Config:
     database_url: str
     public_url: str
     twilio_account_sid: str
+    # Edge (and all) only: Twilio's token checks signatures; the secret key keys the
+    # hashes of call and recording SIDs. Both are empty on the console tier.
     twilio_auth_token: str
     secret_key: bytes
+    tier: Tier = Tier.ALL
+    # Console (and all): signs the handlers' session cookies. Never held by the edge.
+    console_secret_key: bytes = b""
     twilio_api_url: str = "https://api.twilio.com"
     bind: str = "127.0.0.1:8000"
     flow: str = "hotline"
@@ -37,6 +64,10 @@ class Config:
     key_service: str = "local"
     keys_dir: Path = field(default_factory=lambda: Path("var/keys"))
     kms_key_id: str = ""
+    # The recordings public key as PEM text, instead of a file under keys_dir (the edge).
+    recordings_public_key: str = ""
+    # The key S3 encrypts objects at rest with (SSE-KMS); empty: the bucket's default.
+    s3_kms_key_id: str = ""
     kms_endpoint_url: str = ""
     aws_region: str = "eu-west-2"
     log_level: str = "INFO"
@@ -51,9 +82,8 @@ class Config:
     reconcile_grace_seconds: int = 600
     # How often each process looks for a newly published flow version.
     flow_poll_seconds: float = 2.0
-    # The handlers' console: off on the internet-facing deployment, which holds no key
-    # that can decrypt audio.
-    console: bool = True
+    # /metrics answers only with this bearer token when set; the edge needs one to serve it.
+    metrics_token: str = ""
     session_idle_minutes: int = 15
     claim_minutes: int = 30
     lockout_attempts: int = 5
@@ -69,16 +99,41 @@ class Config:
     def __post_init__(self) -> None:
         if not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(f"IVR_PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
-        if not self.twilio_auth_token:
-            raise ConfigError("IVR_TWILIO_AUTH_TOKEN must not be empty")
-        if len(self.secret_key) < 32:
-            raise ConfigError("IVR_SECRET_KEY must hold at least 32 bytes")
+        if self.serves_webhooks:
+            if not self.twilio_auth_token:
+                raise ConfigError("IVR_TWILIO_AUTH_TOKEN must not be empty")
+            if len(self.secret_key) < 32:
+                raise ConfigError("IVR_SECRET_KEY must hold at least 32 bytes")
+        elif self.secret_key or self.twilio_auth_token:
+            raise ConfigError(
+                "the console tier must not hold the edge's IVR_SECRET_KEY or IVR_TWILIO_AUTH_TOKEN"
+            )
+        if self.serves_console:
+            if len(self.console_secret_key) < 32:
+                raise ConfigError("IVR_CONSOLE_SECRET_KEY must hold at least 32 bytes")
+            if self.console_secret_key == self.secret_key:
+                raise ConfigError("IVR_CONSOLE_SECRET_KEY must differ from IVR_SECRET_KEY")
+        elif self.console_secret_key:
+            raise ConfigError(
+                "the edge must not hold IVR_CONSOLE_SECRET_KEY: "
+                "whoever holds the edge could sign console sessions"
+            )
         if self.key_service not in {"local", "kms"}:
             raise ConfigError(f"IVR_KEY_SERVICE must be local or kms, not {self.key_service!r}")
         if self.key_service == "kms" and not self.kms_key_id:
             raise ConfigError("IVR_KEY_SERVICE=kms needs IVR_KMS_KEY_ID")
         if self.job_max_attempts < 1 or self.job_lease_seconds < 1:
             raise ConfigError("IVR_JOB_MAX_ATTEMPTS and IVR_JOB_LEASE_SECONDS must be at least 1")
+
+    @property
+    def serves_webhooks(self) -> bool:
+        """True for the tier that answers Twilio and ingests recordings."""
+        return self.tier is not Tier.CONSOLE
+
+    @property
+    def serves_console(self) -> bool:
+        """True for the tier that serves the handlers' console and decrypts audio."""
+        return self.tier is not Tier.EDGE
 
     @property
     def public_base(self) -> str:
@@ -111,9 +166,9 @@ class Config:
     ) -> Config:
         """Build the config from the environment, creating local secrets on first use.
 
-        Only the embedded default writes anything: the secret key and a development
-        Twilio token under ``var/``, so that ``make run`` needs no setup. Production sets
-        ``IVR_SECRET_KEY`` and ``IVR_TWILIO_AUTH_TOKEN`` explicitly.
+        Only the embedded default (``IVR_TIER=all``) writes anything: its secrets and a
+        development Twilio token under ``var/``, so that ``make run`` needs no setup. A
+        deployed tier is given its own secrets and refuses the other tier's.
         """
         env = os.environ if environ is None else environ
         root = Path.cwd() if root is None else root
@@ -122,16 +177,33 @@ class Config:
         def get(name: str, default: str) -> str:
             return env.get(f"IVR_{name}", "") or default
 
-        secret = env.get("IVR_SECRET_KEY", "")
-        token = env.get("IVR_TWILIO_AUTH_TOKEN", "")
+        tier = _tier(get("TIER", "all"))
+        _refuse_other_tiers_settings(env, tier)
+        # The embedded default makes its own secrets; a deployed tier must be given them.
+        embedded = tier is Tier.ALL
+
+        def secret(name: str, file: str, nbytes: int, needed: bool) -> str:
+            given = env.get(f"IVR_{name}", "")
+            if given or not needed:
+                return given
+            if embedded:
+                return _local_secret(var / file, nbytes)
+            raise ConfigError(f"IVR_{name} is required on the {tier} tier ({_NEEDS[name]})")
+
+        webhooks, console = tier is not Tier.CONSOLE, tier is not Tier.EDGE
         return cls(
-            database_url=get("DATABASE_URL", f"sqlite:///{var / 'ivr.sqlite3'}"),
+            database_url=_with_password(
+                get("DATABASE_URL", f"sqlite:///{var / 'ivr.sqlite3'}"),
+                env.get("IVR_DATABASE_PASSWORD", ""),
+            ),
             public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
             twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID),
-            twilio_auth_token=token or _local_secret(var / "dev-twilio-auth-token", 16),
-            secret_key=(
-                secret.encode() if secret else _local_secret(var / "secret-key", 32).encode()
-            ),
+            twilio_auth_token=secret("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token", 16, webhooks),
+            secret_key=secret("SECRET_KEY", "secret-key", 32, webhooks).encode(),
+            tier=tier,
+            console_secret_key=secret(
+                "CONSOLE_SECRET_KEY", "console-secret-key", 32, console
+            ).encode(),
             twilio_api_url=get("TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
             bind=get("BIND", "127.0.0.1:8000"),
             flow=get("FLOW", "hotline"),
@@ -141,6 +213,8 @@ class Config:
             key_service=get("KEY_SERVICE", "local"),
             keys_dir=Path(get("KEYS_DIR", str(var / "keys"))),
             kms_key_id=get("KMS_KEY_ID", ""),
+            recordings_public_key=get("RECORDINGS_PUBLIC_KEY", ""),
+            s3_kms_key_id=get("S3_KMS_KEY_ID", ""),
             kms_endpoint_url=get("KMS_ENDPOINT_URL", ""),
             aws_region=get("AWS_REGION", "eu-west-2"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -152,7 +226,7 @@ class Config:
             reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
             flow_poll_seconds=float(_number(get, "FLOW_POLL_SECONDS", 2.0)),
-            console=get("CONSOLE", "on").lower() not in {"off", "0", "false", "no"},
+            metrics_token=get("METRICS_TOKEN", ""),
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             claim_minutes=_number(get, "CLAIM_MINUTES", 30),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
@@ -163,6 +237,43 @@ class Config:
             mail_from=get("MAIL_FROM", "hotline@localhost"),
             outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
         )
+
+
+_NEEDS = {
+    "TWILIO_AUTH_TOKEN": "Twilio's auth token, to check webhook signatures",
+    "SECRET_KEY": "at least 32 random bytes, shared by the edge's web and worker processes",
+    "CONSOLE_SECRET_KEY": "at least 32 random bytes that only the console holds",
+}
+
+
+def _tier(text: str) -> Tier:
+    try:
+        return Tier(text.lower())
+    except ValueError:
+        raise ConfigError(f"IVR_TIER must be edge, console or all, not {text!r}") from None
+
+
+def _refuse_other_tiers_settings(env: Mapping[str, str], tier: Tier) -> None:
+    if "IVR_CONSOLE" in env:
+        raise ConfigError("IVR_CONSOLE is replaced by IVR_TIER (edge, console or all)")
+    foreign = {
+        Tier.EDGE: CONSOLE_ONLY_SETTINGS,
+        Tier.CONSOLE: EDGE_ONLY_SETTINGS,
+        Tier.ALL: (),
+    }[tier]
+    found = [name for name in foreign if env.get(name)]
+    if found:
+        raise ConfigError(
+            f"{', '.join(found)} belong(s) to the other tier and must not be set on the "
+            f"{tier} tier: remove it from this process's environment"
+        )
+
+
+def _with_password(url: str, password: str) -> str:
+    """Put a separately kept database password (a secret) into the URL."""
+    if not password:
+        return url
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def _number(get: Callable[[str, str], str], name: str, default: T) -> T:

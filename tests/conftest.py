@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from ivr.app import create_app
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
+from ivr.crypto.keys import ensure_local_key_pair
 from ivr.db import Base, Database
 from ivr.models import Force
 from ivr.phone import CallLog, EmulatorMedia, HeldMedia, Phone, scripted_keys
@@ -87,17 +88,27 @@ def flows_dir(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def key_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The console's local key pair, made once (as `ivr keys init` would) for the run."""
+    folder = tmp_path_factory.mktemp("keys")
+    ensure_local_key_pair(folder)
+    return folder
+
+
 @pytest.fixture
-def config(database_url: str, flows_dir: Path, tmp_path: Path) -> Config:
+def config(database_url: str, flows_dir: Path, tmp_path: Path, key_pair: Path) -> Config:
     return Config(
         database_url=database_url,
         public_url=PUBLIC_URL,
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         secret_key=b"k" * 32,
+        console_secret_key=b"c" * 32,
         twilio_api_url="http://127.0.0.1:9",
         flows_dir=flows_dir,
         storage_url=str(tmp_path / "recordings"),
+        keys_dir=key_pair,
         log_level="DEBUG",
         flow_poll_seconds=0.0,  # see a newly published version at once
     )
@@ -190,7 +201,6 @@ def ingest_config(config: Config, emulator: RunningEmulator, tmp_path: Path) -> 
     return dataclasses.replace(
         config,
         twilio_api_url=emulator.url,
-        keys_dir=tmp_path / "keys",
         job_retry_base_seconds=0.001,
         job_retry_max_seconds=0.01,
         job_max_attempts=4,

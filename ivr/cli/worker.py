@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from ivr import adapters
-from ivr.config import Config
-from ivr.crypto.keys import ensure_local_key_pair
+from ivr.config import Config, Tier
+from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_pair
 from ivr.db import Database
 from ivr.logs import configure_logging
 from ivr.models import JobState
@@ -116,13 +116,35 @@ def keys() -> None:
 
 
 @keys.command("init")
-def keys_init() -> None:
-    """Create the key pair under IVR_KEYS_DIR if it does not exist."""
+@click.option(
+    "--public-out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the public half here, to hand to the edge.",
+)
+def keys_init(public_out: str | None) -> None:
+    """Create the key pair under IVR_KEYS_DIR (console side) and show its public half."""
     config = Config.from_env()
-    ensure_local_key_pair(config.keys_dir)
+    if config.tier is Tier.EDGE:
+        raise click.ClickException(
+            "the edge never makes or holds a private key: run `ivr keys init` on the console "
+            "side and give the edge the public half it prints"
+        )
+    try:
+        made = ensure_local_key_pair(config.keys_dir)
+    except KeyServiceError as error:
+        raise click.ClickException(str(error)) from None
+    public = (config.keys_dir / PUBLIC_KEY_FILE).read_text()
+    if public_out:
+        with open(public_out, "w") as handle:
+            handle.write(public)
+    state = "Made a new key pair" if made else "The key pair is already there"
     click.echo(
-        f"Key pair ready in {config.keys_dir} (keep the private half on the console side only)."
+        f"{state} in {config.keys_dir}. Keep the private half on the console side only.\n"
+        f"Give the edge this public half, as {PUBLIC_KEY_FILE} in its IVR_KEYS_DIR or as "
+        "IVR_RECORDINGS_PUBLIC_KEY:\n"
     )
+    click.echo(public, nl=False)
 
 
 def start_worker_thread(config: Config, db: Database) -> Any:

@@ -1,7 +1,7 @@
 """The handlers' console: server-rendered pages in their own blueprints.
 
-Registered only where ``IVR_CONSOLE`` is on. The internet-facing webhook deployment turns
-it off and never loads the key that decrypts audio.
+Registered only on the console tier (``IVR_TIER=console``, or ``all``). The internet-facing
+edge never registers it and never loads the key that decrypts audio.
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ def register_console(app: Flask, config: Config) -> None:
     from ivr.console.views_flows import bp as flows_bp
     from ivr.console.views_reports import bp as reports_bp
 
-    # Cookies are signed with a key derived for this purpose only.
-    app.secret_key = hmac.new(config.secret_key, b"console-sessions", hashlib.sha256).hexdigest()
+    # Cookies are signed with a key derived from the console's own secret, which the edge
+    # never holds: whoever holds the edge cannot mint a session.
+    app.secret_key = hmac.new(
+        config.console_secret_key, b"console-sessions", hashlib.sha256
+    ).hexdigest()
     app.config.update(
         SESSION_COOKIE_NAME="console",
         SESSION_COOKIE_SECURE=config.cookies_secure,
@@ -87,9 +90,10 @@ def register_console(app: Flask, config: Config) -> None:
     )
     app.extensions["ivr_console"] = ConsoleServices(config)
     csrf = CSRFProtect(app)
-    from ivr.webhooks.views import bp as twilio_bp
+    if config.serves_webhooks:
+        from ivr.webhooks.views import bp as twilio_bp
 
-    csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
+        csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)

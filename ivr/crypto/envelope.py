@@ -3,6 +3,7 @@
 Layout of an encrypted object::
 
     header  = MAGIC (6) | chunk size (4, big-endian) | nonce prefix (7)
+              | wrapping key's fingerprint (8)
     chunk i = AES-GCM(key, nonce = prefix | i (4) | last (1), data, aad = header)
 
 Every chunk but the last holds exactly ``chunk size`` bytes of audio, so the object's
@@ -10,7 +11,9 @@ layout is known from its size and any byte range can be decrypted on its own (th
 console seeks in audio this way). The nonce carries the chunk's position and whether it
 is the last one: a reordered chunk fails authentication, and so does a stream cut short
 (its new last chunk was not sealed as last). The data key is wrapped separately by the
-key service; this module never sees a key file.
+key service; this module never sees a key file. The header names the wrapping key by
+its fingerprint (authenticated with every chunk), so anyone holding only the object can
+tell which key it needs, and the edge can check that it sealed for the console's key.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ivr.chunks import rechunk
 
-MAGIC = b"IVRAE1"
-HEADER = struct.Struct(">6sI7s")
+MAGIC = b"IVRAE2"
+FINGERPRINT_SIZE = 8
+HEADER = struct.Struct(f">6sI7s{FINGERPRINT_SIZE}s")
 TAG_SIZE = 16
 DEFAULT_CHUNK = 64 * 1024
 MAX_CHUNKS = 2**32 - 1
@@ -42,12 +46,21 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
 
 
 def encrypt(
-    data_key: bytes, plaintext: Iterable[bytes], chunk_size: int = DEFAULT_CHUNK
+    data_key: bytes,
+    plaintext: Iterable[bytes],
+    chunk_size: int = DEFAULT_CHUNK,
+    *,
+    fingerprint: bytes,
 ) -> Iterator[bytes]:
-    """Yield the encrypted object, header first, one sealed chunk at a time."""
+    """Yield the encrypted object, header first, one sealed chunk at a time.
+
+    ``fingerprint`` names the key that wraps ``data_key`` (see ``ivr.crypto.keys``).
+    """
+    if len(fingerprint) != FINGERPRINT_SIZE:
+        raise ValueError(f"a key fingerprint has {FINGERPRINT_SIZE} bytes")
     aead = AESGCM(data_key)
-    header = HEADER.pack(MAGIC, chunk_size, os.urandom(7))
-    prefix = header[-7:]
+    prefix = os.urandom(7)
+    header = HEADER.pack(MAGIC, chunk_size, prefix, fingerprint)
     yield header
     # The last chunk may be short or empty: it is always there, sealed as the last.
     chunks = rechunk(plaintext, chunk_size)
@@ -74,10 +87,17 @@ def read_header(header: bytes) -> tuple[int, bytes]:
     """Return (chunk size, nonce prefix) from an object's first bytes."""
     if len(header) < HEADER.size:
         raise TamperedCiphertext("the object is too short to be encrypted audio")
-    magic, chunk_size, prefix = HEADER.unpack(header[: HEADER.size])
+    magic, chunk_size, prefix, _ = HEADER.unpack(header[: HEADER.size])
     if magic != MAGIC or not 16 <= chunk_size <= 16 * 1024 * 1024:
         raise TamperedCiphertext("the object is not an encrypted recording")
     return chunk_size, prefix
+
+
+def key_fingerprint(header: bytes) -> bytes:
+    """Return the fingerprint of the key an object was sealed for, from its header."""
+    read_header(header)
+    fingerprint: bytes = HEADER.unpack(header[: HEADER.size])[3]
+    return fingerprint
 
 
 def decrypt(data_key: bytes, ciphertext: Iterable[bytes]) -> Iterator[bytes]:

@@ -1,13 +1,17 @@
 """Key services: make and wrap a fresh data key per object, and unwrap it to listen.
 
-The storing side (web and worker) only ever *wraps*: with the local key service it
-holds the public half of a key pair; with KMS it needs ``kms:GenerateDataKey`` and no
-decrypt permission. Only the console side can *unwrap*. Every wrapped key is bound to an
+The storing side (the edge) only ever *wraps*: with the local key service it holds the
+public half of a key pair; with KMS it needs ``kms:GenerateDataKey`` and no decrypt
+permission. Only the console side can *unwrap*. Every wrapped key is bound to an
 encryption context naming its object, so a key copied onto another object is refused.
+
+Each wrapping key has a short *fingerprint*, written into every object's envelope, so the
+edge can prove after an upload that the object was sealed for the key the console holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -17,6 +21,8 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ivr.crypto.envelope import FINGERPRINT_SIZE
 
 PUBLIC_KEY_FILE = "recordings-public.pem"
 PRIVATE_KEY_FILE = "recordings-private.pem"
@@ -31,11 +37,15 @@ class DataKey:
     plaintext: bytes  # used once, in memory only
     wrapped: bytes  # stored beside the object's name
     key_ref: str  # which wrapping key, for rotation
+    fingerprint: bytes  # of the wrapping key, sealed into the object's envelope
 
 
 class KeyWrapper(Protocol):
     def generate(self, context: Mapping[str, str]) -> DataKey:
         """Return a fresh 256-bit data key and its wrapped form, bound to ``context``."""
+
+    def fingerprint(self) -> bytes:
+        """Return the fingerprint of the configured wrapping key."""
 
 
 class KeyUnwrapper(Protocol):
@@ -54,20 +64,39 @@ def _label(context: Mapping[str, str]) -> bytes:
 _OAEP_HASH = hashes.SHA256()
 
 
+def fingerprint_of(key_identity: bytes) -> bytes:
+    """Return the short fingerprint of a wrapping key, from its public identity."""
+    return hashlib.sha256(key_identity).digest()[:FINGERPRINT_SIZE]
+
+
+def _public_der(key: rsa.RSAPublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
+    """Read the recordings public key, refusing anything that holds a private key."""
+    if b"PRIVATE KEY" in pem:
+        raise KeyServiceError(
+            "this is a private key: the storing side must be given the public half only"
+        )
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError:
+        raise KeyServiceError("the recordings public key is not a PEM public key") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyServiceError("the recordings public key must be an RSA key")
+    return key
+
+
 class LocalKeyWrapper:
     """Wrap with the public half of a local key pair (the embedded default)."""
 
     def __init__(self, public_key_pem: bytes) -> None:
-        key = serialization.load_pem_public_key(public_key_pem)
-        if not isinstance(key, rsa.RSAPublicKey):
-            raise KeyServiceError("the recordings public key must be an RSA key")
-        self._key = key
-        self.key_ref = (
-            "local:"
-            + key.public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ).hex()[-16:]
-        )
+        self._key = load_public_key(public_key_pem)
+        self._fingerprint = fingerprint_of(_public_der(self._key))
+        self.key_ref = "local:" + self._fingerprint.hex()
 
     def generate(self, context: Mapping[str, str]) -> DataKey:
         plaintext = os.urandom(32)
@@ -75,7 +104,10 @@ class LocalKeyWrapper:
             plaintext,
             padding.OAEP(mgf=padding.MGF1(_OAEP_HASH), algorithm=_OAEP_HASH, label=_label(context)),
         )
-        return DataKey(plaintext, wrapped, self.key_ref)
+        return DataKey(plaintext, wrapped, self.key_ref, self._fingerprint)
+
+    def fingerprint(self) -> bytes:
+        return self._fingerprint
 
 
 class LocalKeyUnwrapper:
@@ -86,6 +118,7 @@ class LocalKeyUnwrapper:
         if not isinstance(key, rsa.RSAPrivateKey):
             raise KeyServiceError("the recordings private key must be an RSA key")
         self._key = key
+        self.fingerprint = fingerprint_of(_public_der(key.public_key()))
 
     def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytes:
         try:
@@ -99,14 +132,41 @@ class LocalKeyUnwrapper:
             raise KeyServiceError("the data key does not unwrap for this object") from None
 
 
-def ensure_local_key_pair(folder: Path) -> None:
-    """Create the local key pair on first use; the private half is readable by us only."""
+class KeyPairIncomplete(KeyServiceError):
+    """One half of the local key pair is missing, and making a new pair would lose data."""
+
+
+def ensure_local_key_pair(folder: Path) -> bool:
+    """Create the local key pair if there is none; return True if one was made.
+
+    Never replaces a half that exists: a new pair would leave every recording stored for
+    the old public key unreadable. A missing public half is derived from the private one.
+    """
     private_path, public_path = folder / PRIVATE_KEY_FILE, folder / PUBLIC_KEY_FILE
-    if private_path.exists() and public_path.exists():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
+    if private_path.exists():
+        key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyServiceError(f"{private_path} is not an RSA private key")
+        derived = public_pem(key)
+        if not public_path.exists():
+            public_path.write_bytes(derived)
+        elif load_public_key(public_path.read_bytes()).public_numbers() != (
+            key.public_key().public_numbers()
+        ):
+            raise KeyPairIncomplete(
+                f"{public_path} is not the public half of {private_path}: recordings "
+                "stored for it could not be played. Restore the matching pair."
+            )
+        return False
+    if public_path.exists():
+        raise KeyPairIncomplete(
+            f"{public_path} exists without its private half: making a new pair would leave "
+            "every recording stored for it unreadable. Restore recordings-private.pem from "
+            "your backup, or move the public key away deliberately to start afresh."
+        )
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(
             key.private_bytes(
@@ -115,10 +175,14 @@ def ensure_local_key_pair(folder: Path) -> None:
                 serialization.NoEncryption(),
             )
         )
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+    public_path.write_bytes(public_pem(key))
+    return True
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """Return the PEM of a private key's public half: what the edge is given."""
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
@@ -128,6 +192,7 @@ class KmsKeyWrapper:
     def __init__(self, client: Any, key_id: str) -> None:
         self._client = client
         self._key_id = key_id
+        self._fingerprint: bytes | None = None
 
     def generate(self, context: Mapping[str, str]) -> DataKey:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -138,7 +203,25 @@ class KmsKeyWrapper:
             )
         except (BotoCoreError, ClientError) as error:
             raise KeyServiceError(f"KMS GenerateDataKey failed: {error}") from None
-        return DataKey(answer["Plaintext"], answer["CiphertextBlob"], f"kms:{answer['KeyId']}")
+        arn: str = answer["KeyId"]  # always the key's ARN, whatever alias was configured
+        return DataKey(
+            answer["Plaintext"],
+            answer["CiphertextBlob"],
+            f"kms:{arn}",
+            fingerprint_of(arn.encode()),
+        )
+
+    def fingerprint(self) -> bytes:
+        """Fingerprint the configured key by its ARN (``kms:DescribeKey``), once."""
+        if self._fingerprint is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                arn = self._client.describe_key(KeyId=self._key_id)["KeyMetadata"]["Arn"]
+            except (BotoCoreError, ClientError) as error:
+                raise KeyServiceError(f"KMS DescribeKey failed: {error}") from None
+            self._fingerprint = fingerprint_of(str(arn).encode())
+        return self._fingerprint
 
 
 class KmsKeyUnwrapper:

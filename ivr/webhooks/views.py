@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ivr.calls import FINAL_CALL_STATUSES, CallNotFound
+from ivr.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
 from ivr.logs import event
 from ivr.models import RecordingPart, ReportSource
 from ivr.reports import RecordingNotice
@@ -33,11 +33,18 @@ WEBHOOK_MAX_BYTES = 64 * 1024
 def authenticate_request() -> None:
     request.max_content_length = WEBHOOK_MAX_BYTES  # Twilio's forms are small
     svc = services()
+    assert svc.validator is not None  # registered only where the config serves webhooks
     try:
         g.twilio = authenticate(request, svc.validator, svc.config.public_base)
     except SignatureRefused:
         event(logger, "webhook.refused", logging.WARNING, path=request.path)
         abort(403)
+
+
+def _calls() -> CallHandler:
+    handler = services().calls
+    assert handler is not None  # registered only where the config serves webhooks
+    return handler
 
 
 def _params() -> TwilioParams:
@@ -85,14 +92,14 @@ def _notice(params: TwilioParams, *, absent: bool = False) -> RecordingNotice | 
 
 @bp.post("/voice")
 def voice() -> Response:
-    return twiml(services().calls.answer(_params().call_sid))
+    return twiml(_calls().answer(_params().call_sid))
 
 
 @bp.post("/gather")
 def gather() -> Response:
     step, turn = _turn_query()
     params = _params()
-    return twiml(services().calls.press(params.call_sid, step, turn, params.get("Digits")))
+    return twiml(_calls().press(params.call_sid, step, turn, params.get("Digits")))
 
 
 @bp.post("/recorded")
@@ -100,7 +107,7 @@ def recorded() -> Response:
     step, turn = _turn_query()
     params = _params()
     notice = None if request.args.get("nothing") else _notice(params)
-    reply = services().calls.recorded(params.call_sid, step, turn, _part(), notice)
+    reply = _calls().recorded(params.call_sid, step, turn, _part(), notice)
     # None: the caller hung up, and Twilio does not read this answer.
     return twiml(reply if reply is not None else render_goodbye(_urls()))
 
@@ -114,7 +121,7 @@ def recording_status() -> Response:
         source = (
             ReportSource.FALLBACK if request.args.get("source") == "fallback" else ReportSource.MENU
         )
-        services().calls.recording_status(params.call_sid, _part(), notice, source)
+        _calls().recording_status(params.call_sid, _part(), notice, source)
     return Response(status=204)
 
 
@@ -122,7 +129,7 @@ def recording_status() -> Response:
 def call_status() -> Response:
     params = _params()
     if params.get("CallStatus") in FINAL_CALL_STATUSES:
-        services().calls.ended(params.call_sid)
+        _calls().ended(params.call_sid)
     return Response(status=204)
 
 
@@ -138,7 +145,7 @@ def fallback_recorded() -> Response:
     notice = _notice(_params())
     if notice is not None:
         try:
-            services().calls.recording_status(
+            _calls().recording_status(
                 _params().call_sid, RecordingPart.REPORT, notice, ReportSource.FALLBACK
             )
         except Exception:

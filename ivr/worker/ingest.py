@@ -137,7 +137,10 @@ class Ingester:
         data_key = self._keys.generate(object_context(name))
         chunks = cleaned.wav_chunks(self._chunk_size)
         stored = self._store.put(
-            name, envelope.encrypt(data_key.plaintext, chunks, self._chunk_size)
+            name,
+            envelope.encrypt(
+                data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
+            ),
         )
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
@@ -175,12 +178,23 @@ class Ingester:
             name, size, digest = expected.object_name, expected.size, expected.sha256
         try:
             found = checksum(self._store, name)
-        except FileNotFoundError:
-            found = None
-        if found is not None and (found.size, found.sha256) == (size, digest):
+            sealed_for = envelope.key_fingerprint(
+                b"".join(self._store.read(name, 0, envelope.HEADER.size))
+            )
+        except (FileNotFoundError, envelope.TamperedCiphertext):
+            found, sealed_for = None, b""
+        # The copy at Twilio is erased on the strength of this check, so it proves both
+        # that the object is what we wrote and that it was sealed for the key the console
+        # holds: an object sealed for any other key could never be played.
+        if (
+            found is not None
+            and (found.size, found.sha256) == (size, digest)
+            and sealed_for == self._keys.fingerprint()
+        ):
             self._save(job, owner, stage=JobStage.VERIFIED)
             return
-        # Not what we wrote (lost, or overwritten by a stalled worker): store it again.
+        # Not what we wrote (lost, overwritten by a stalled worker, or sealed for a key
+        # that is no longer the configured one): store it again.
         event(logger, "job.verify_failed", logging.ERROR, job=job.id)
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)

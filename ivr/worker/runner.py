@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from ivr import adapters
 from ivr.calls import sweep_expired_calls
-from ivr.config import Config
+from ivr.config import Config, ConfigError
 from ivr.console.work import purge
 from ivr.db import Database
 from ivr.logs import event
@@ -82,6 +82,8 @@ class Worker:
 
 def build_worker(config: Config, db: Database) -> Worker:
     """Assemble a worker from config: its store, key wrapper and Twilio client."""
+    if not config.serves_webhooks:
+        raise ConfigError("the job worker belongs to the edge tier (IVR_TIER=edge or all)")
     queue = JobQueue(
         db,
         timedelta(seconds=config.job_lease_seconds),

@@ -12,6 +12,7 @@ from tests.conftest import REPO
 
 ENV = {
     "IVR_SECRET_KEY": "s" * 32,
+    "IVR_CONSOLE_SECRET_KEY": "c" * 32,
     "IVR_TWILIO_AUTH_TOKEN": "tok",
     "IVR_FLOWS_DIR": str(REPO / "call_flows"),
 }

@@ -14,8 +14,11 @@ CHUNK = 1024
 SEALED = CHUNK + TAG_SIZE
 
 
+FINGERPRINT = b"8 bytes!"
+
+
 def sealed(data: bytes) -> bytes:
-    return b"".join(envelope.encrypt(KEY, [data], CHUNK))
+    return b"".join(envelope.encrypt(KEY, [data], CHUNK, fingerprint=FINGERPRINT))
 
 
 def opened(blob: bytes, pieces: int = 7) -> bytes:
@@ -94,3 +97,13 @@ def test_a_single_chunk_can_be_read_on_its_own() -> None:
     assert envelope.decrypt_chunk(KEY, header, 1, False, middle) == data[CHUNK : 2 * CHUNK]
     with pytest.raises(TamperedCiphertext):
         envelope.decrypt_chunk(KEY, header, 2, False, middle)
+
+
+def test_the_header_names_the_wrapping_key_and_cannot_be_relabelled() -> None:
+    blob = sealed(os.urandom(2 * CHUNK))
+    assert envelope.key_fingerprint(blob[: HEADER.size]) == FINGERPRINT
+    # A header edited to name another key no longer authenticates the chunks.
+    relabelled = blob[: HEADER.size - 8] + b"otherkey" + blob[HEADER.size :]
+    assert envelope.key_fingerprint(relabelled[: HEADER.size]) == b"otherkey"
+    with pytest.raises(TamperedCiphertext):
+        opened(relabelled)

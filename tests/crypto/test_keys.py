@@ -59,7 +59,11 @@ def test_the_storing_sides_key_material_alone_cannot_decrypt(key_pair: Path) -> 
     # Given everything the storing side holds: the public key, a stored object, its wrapped key
     public_pem = (key_pair / PUBLIC_KEY_FILE).read_bytes()
     data_key = LocalKeyWrapper(public_pem).generate(object_context("cc33"))
-    blob = b"".join(envelope.encrypt(data_key.plaintext, [b"the caller's words" * 100]))
+    blob = b"".join(
+        envelope.encrypt(
+            data_key.plaintext, [b"the caller's words" * 100], fingerprint=data_key.fingerprint
+        )
+    )
     # Then it cannot serve as an unwrapping key...
     with pytest.raises(ValueError):
         LocalKeyUnwrapper(public_pem)

@@ -71,6 +71,7 @@ def test_the_commands_publish_show_history_diff_draw_and_roll_back(
         env={
             "IVR_DATABASE_URL": config.database_url,
             "IVR_SECRET_KEY": "s" * 32,
+            "IVR_CONSOLE_SECRET_KEY": "c" * 32,
             "IVR_TWILIO_AUTH_TOKEN": "t",
             "IVR_FLOWS_DIR": str(flows_dir),
         }

@@ -51,7 +51,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def console(
-    tmp_path: Path,
+    tmp_path: Path, key_pair: Path
 ) -> Iterator[tuple[str, Config, Database, Mailbox, RunningEmulator, Any]]:
     """The service with its console, served over HTTP on loopback, with Twilio and SMTP stand-ins."""
     port = free_port()
@@ -64,10 +64,11 @@ def console(
             twilio_account_sid=ACCOUNT_SID,
             twilio_auth_token=AUTH_TOKEN,
             secret_key=b"k" * 32,
+            console_secret_key=b"c" * 32,
             twilio_api_url=emulator.url,
             flows_dir=flows,
             storage_url=str(tmp_path / "recordings"),
-            keys_dir=tmp_path / "keys",
+            keys_dir=key_pair,
             smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
             log_level="WARNING",
         )

@@ -60,6 +60,7 @@ def test_reports_in_english_and_welsh_over_http(
     }
     migrated = ivr(["db", "upgrade"], env, tmp_path)
     assert migrated.returncode == 0, migrated.stderr
+    assert ivr(["keys", "init"], env, tmp_path).returncode == 0
     with (
         running_emulator(emulator, env, tmp_path),
         running(
@@ -93,7 +94,19 @@ def test_reports_in_english_and_welsh_over_http(
             ).json()
             return state
 
-        wait_for(lambda: not twilio()["recordings"] and len(twilio()["deleted_calls"]) == 2)
+        def queued() -> int:
+            with sqlite3.connect(database) as db:
+                found: int = db.execute(
+                    "SELECT count(*) FROM reports WHERE status = 'queued'"
+                ).fetchone()[0]
+            return found
+
+        # (The call log goes a moment before the report is queued: wait for both.)
+        wait_for(
+            lambda: (
+                not twilio()["recordings"] and len(twilio()["deleted_calls"]) == 2 and queued() == 2
+            )
+        )
         held = twilio()
 
     # Then each hears the whole journey in their language and is thanked

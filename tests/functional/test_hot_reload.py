@@ -24,9 +24,9 @@ def test_two_servers_sharing_a_database_both_serve_a_newly_published_flow(tmp_pa
         "IVR_FLOWS_DIR": str(flows),
         "IVR_TWILIO_API_URL": f"http://127.0.0.1:{emulator}",
         "IVR_FLOW_POLL_SECONDS": "0.5",
-        "IVR_CONSOLE": "off",
     }
     assert ivr(["db", "upgrade"], env, tmp_path).returncode == 0
+    assert ivr(["keys", "init"], env, tmp_path).returncode == 0
     servers = [
         {**env, "IVR_BIND": f"127.0.0.1:{port}", "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}"}
         for port in (first, second)

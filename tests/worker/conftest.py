@@ -53,6 +53,7 @@ def cli_env(config: Config, **extra: str) -> dict[str, str]:
         "IVR_TWILIO_ACCOUNT_SID": config.twilio_account_sid,
         "IVR_TWILIO_AUTH_TOKEN": config.twilio_auth_token,
         "IVR_SECRET_KEY": config.secret_key.decode(),
+        "IVR_CONSOLE_SECRET_KEY": config.console_secret_key.decode(),
         "IVR_STORAGE_URL": config.storage_url,
         "IVR_KEYS_DIR": str(config.keys_dir),
         "IVR_LOG_LEVEL": "WARNING",

@@ -126,7 +126,7 @@ def test_a_worker_killed_at_any_point_leaves_jobs_another_worker_finishes(
 @pytest.mark.postgresql
 @pytest.mark.slow
 def test_many_workers_racing_on_postgresql_store_each_recording_exactly_once(
-    emulator: RunningEmulator, postgres_url: str, tmp_path: Path
+    emulator: RunningEmulator, postgres_url: str, tmp_path: Path, key_pair: Path
 ) -> None:
     config = Config(
         database_url=postgres_url,
@@ -134,9 +134,10 @@ def test_many_workers_racing_on_postgresql_store_each_recording_exactly_once(
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         secret_key=b"k" * 32,
+        console_secret_key=b"c" * 32,
         twilio_api_url=emulator.url,
         storage_url=str(tmp_path / "recordings"),
-        keys_dir=tmp_path / "keys",
+        keys_dir=key_pair,
         job_retry_base_seconds=0.001,
         job_retry_max_seconds=0.01,
         log_level="WARNING",
