@@ -7,6 +7,7 @@ import click
 from ivr.cli.calls import call, simulate
 from ivr.cli.console import audit_group, forces, purge, users
 from ivr.cli.db import db
+from ivr.cli.doctor import doctor
 from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
 from ivr.cli.twilio import twilio
@@ -32,4 +33,5 @@ main.add_command(users)
 main.add_command(purge)
 main.add_command(audit_group)
 main.add_command(forces)
+main.add_command(doctor)
 flows.add_command(simulate)

@@ -1,0 +1,26 @@
+"""``ivr doctor``: is this tier ready to serve?"""
+
+from __future__ import annotations
+
+import click
+
+from ivr.config import Config, ConfigError
+from ivr.doctor import Verdict, diagnose
+
+
+@click.command()
+def doctor() -> None:
+    """Check this tier's settings against its database, keys, store, Twilio and URL."""
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        click.echo(f"FAIL  config      {error} -> fix: change that setting, then run again")
+        raise SystemExit(1) from None
+    failed = 0
+    for check in diagnose(config):
+        click.echo(check.line())
+        failed += check.verdict is Verdict.FAIL
+    if failed:
+        click.echo(f"\n{failed} check(s) failed.")
+        raise SystemExit(1)
+    click.echo("\nAll checks passed.")
