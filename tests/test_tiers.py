@@ -275,3 +275,20 @@ def test_metrics_are_never_open_to_the_internet(
     assert wrong.status_code == 401
     right = scraped.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert right.status_code == 200 and b"ivr_reports" in right.data
+
+
+def test_a_misplaced_setting_stops_a_command_with_its_reason_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["worker", "--drain"],
+        env={
+            "IVR_TIER": "console",
+            "IVR_CONSOLE_SECRET_KEY": CONSOLE_SECRET,
+            "IVR_SECRET_KEY": "s" * 32,
+        },
+    )
+    assert result.exit_code == 1
+    assert "IVR_SECRET_KEY belong(s) to the other tier" in result.output
+    assert "Traceback" not in result.output

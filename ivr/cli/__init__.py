@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ivr.cli.calls import call, simulate
@@ -12,9 +14,20 @@ from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
 from ivr.cli.twilio import twilio
 from ivr.cli.worker import jobs, keys, reconcile, worker
+from ivr.config import ConfigError
 
 
-@click.group()
+class _Main(click.Group):
+    """The command group, answering a bad setting with its message, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(f"cannot start: {error}") from None
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """The anonymous reporting hotline's telephony backend."""
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ivr.config import Config
+from ivr.config import Config, ConfigError
 
 
 @click.command()
@@ -25,6 +25,8 @@ def serve(workers: int, threads: int, with_worker: bool) -> None:
     from ivr.flows.loader import FlowInvalid
 
     config = Config.from_env()
+    if with_worker and not config.serves_webhooks:
+        raise ConfigError("--with-worker runs the edge's job worker: not on the console tier")
     try:
         app = create_app(config)
     except FlowInvalid as invalid:
