@@ -21,6 +21,17 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# The infrastructure linters live in their own venv: checkov pins many libraries the app
+# also uses, and neither side should hold the other back.
+INFRA_VENV := .venv-infra
+INFRA_BIN := $(INFRA_VENV)/bin
+
+$(INFRA_VENV)/.installed: infra/requirements-lint.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_BIN)/pip install -q --upgrade pip
+	$(INFRA_BIN)/pip install -q -r infra/requirements-lint.txt
+	touch $@
+
 ## run: set up, migrate and serve the hotline on the embedded default (SQLite, local store)
 run: $(VENV)/.installed
 	$(BIN)/ivr db upgrade
@@ -36,7 +47,7 @@ run: $(VENV)/.installed
 	fi
 
 ## test: set up, then lint, type-check and run every test (SQLite and PostgreSQL)
-test: $(VENV)/.installed-test lint typecheck
+test: $(VENV)/.installed-test lint typecheck infra-lint
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test
@@ -45,6 +56,15 @@ lint: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+
+## infra-lint: cfn-lint and checkov over infra/, checkov and hadolint over the Dockerfile
+# --skip-download: checkov would otherwise ask Prisma Cloud for guideline links.
+.PHONY: infra-lint
+infra-lint: $(INFRA_VENV)/.installed
+	$(INFRA_BIN)/cfn-lint infra/*.yaml
+	$(INFRA_BIN)/checkov -d infra --framework cloudformation --quiet --compact --skip-download
+	$(INFRA_BIN)/checkov -f Dockerfile --framework dockerfile --quiet --compact --skip-download
+	$(INFRA_BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
