@@ -1,4 +1,9 @@
-"""Recorded prompt audio from ``call_flows/``, fetched by Twilio for ``<Play>``."""
+"""Recorded prompt audio from ``call_flows/``, fetched by Twilio for ``<Play>``.
+
+Served under ``/twilio/`` because the public load balancer forwards nothing else to the
+edge. Twilio fetches these with a plain GET, so they are outside the webhook blueprint's
+signature check: they are the flow's public prompts, never anything a caller said.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ bp = Blueprint("prompts", __name__)
 AUDIO_SUFFIXES = (".wav", ".mp3")
 
 
-@bp.get("/prompts/uploaded/<prompt_id>")
+@bp.get("/twilio/prompts/uploaded/<prompt_id>")
 def uploaded_prompt(prompt_id: str) -> ResponseReturnValue:
     """Serve a prompt the ops team uploaded (kept in the database, so any server has it)."""
     with services().db.reading() as session:
@@ -25,7 +30,7 @@ def uploaded_prompt(prompt_id: str) -> ResponseReturnValue:
         )
 
 
-@bp.get("/prompts/<path:audio>")
+@bp.get("/twilio/prompts/<path:audio>")
 def prompt_audio(audio: str) -> ResponseReturnValue:
     """Serve a prompt file; only audio, only from the flow's folder (no path escapes)."""
     if not audio.lower().endswith(AUDIO_SUFFIXES):

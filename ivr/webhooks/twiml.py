@@ -22,7 +22,7 @@ class CallbackUrls:
         return f"{self.base}/twilio/{path}" + (f"?{urlencode(query)}" if query else "")
 
     def prompt(self, audio: str) -> str:
-        return f"{self.base}/prompts/{quote(audio)}"
+        return f"{self.base}/twilio/prompts/{quote(audio)}"
 
 
 def render_turn(turn: Turn, urls: CallbackUrls) -> str:

@@ -170,7 +170,7 @@ def test_an_uploaded_prompt_is_played_instead_of_the_text(
         caller, "/twilio/gather?step=welcome&n=1", twilio_params("CA" + "4" * 32, Digits="1")
     ).get_data(as_text=True)
     assert (
-        "<Play>https://hotline.example.org/prompts/uploaded/" in twiml
+        "<Play>https://hotline.example.org/twilio/prompts/uploaded/" in twiml
         and "immediate danger" not in twiml
     )
     url = twiml.split("<Play>")[1].split("</Play>")[0].replace("https://hotline.example.org", "")
