@@ -20,7 +20,7 @@ from ivr.flows.schema import (
     Speech,
     Step,
 )
-from ivr.flows.source import Path as DocPath
+from ivr.flows.source import DocPath
 
 Finding = tuple[DocPath, str]
 

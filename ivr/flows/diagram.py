@@ -1,6 +1,9 @@
 """Draw a flow as a graph: steps as boxes, key presses on the arrows, fallbacks dashed.
 
-The DOT text is drawn by Graphviz's ``dot`` program.
+The DOT text is drawn by Graphviz's ``dot`` program. Every id and label comes from a
+flow file the ops team edits, so each is written as a quoted DOT string with its quotes
+and backslashes escaped: no text in a flow can add an attribute (a ``URL`` that becomes a
+``javascript:`` link in the SVG, say) or end the graph.
 """
 
 from __future__ import annotations
@@ -24,8 +27,13 @@ class DiagramUnavailable(RuntimeError):
     """Graphviz's dot is not installed here."""
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _quote(*lines: str) -> str:
+    """Return ``lines`` as one quoted DOT string, a line each."""
+    return '"' + "\\n".join(_escape(line) for line in lines) + '"'
 
 
 def _first_words(flow: Flow, step: object) -> str:
@@ -52,11 +60,9 @@ def to_dot(flow: Flow) -> str:
         f"  start -> {_quote(flow.start)};",
     ]
     for name, step in flow.steps.items():
-        label = f"{name}\\n({step.type})"
         words = _first_words(flow, step)
-        if words:
-            label += "\\n" + words.replace('"', "'")
-        lines.append(f'  {_quote(name)} [shape={SHAPES[type(step)]}, label="{label}"];')
+        label = _quote(name, f"({step.type})", *([words] if words else []))
+        lines.append(f"  {_quote(name)} [shape={SHAPES[type(step)]}, label={label}];")
         lines += [f"  {edge}" for edge in _edges(name, step)]
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -68,25 +74,25 @@ def _edges(name: str, step: object) -> list[str]:
         return [f"{src} -> {_quote(step.next)};"]
     if isinstance(step, MenuStep | ConfirmStep):
         edges = [
-            f'{src} -> {_quote(option.next)} [label="press {key}"];'
+            f"{src} -> {_quote(option.next)} [label={_quote(f'press {key}')}];"
             for key, option in step.options.items()
         ]
         fallback = step.otherwise if isinstance(step, MenuStep) else step.fallback
         edges.append(
-            f'{src} -> {_quote(fallback)} [style=dashed, label="no key x{step.retries + 1}"];'
+            f"{src} -> {_quote(fallback)} [style=dashed, label={_quote(f'no key x{step.retries + 1}')}];"
         )
         return edges
     if isinstance(step, RecordStep):
         return [
-            f'{src} -> {_quote(step.next)} [label="recorded"];',
-            f'{src} -> {_quote(step.otherwise)} [style=dashed, label="nothing said x{step.retries + 1}"];',
+            f"{src} -> {_quote(step.next)} [label={_quote('recorded')}];",
+            f"{src} -> {_quote(step.otherwise)} [style=dashed, label={_quote(f'nothing said x{step.retries + 1}')}];",
         ]
     if isinstance(step, GotoStep):
         edges = [
-            f'{src} -> {_quote(case.next)} [label="{" & ".join(f"{k}={v}" for k, v in case.when.items())}"];'
+            f"{src} -> {_quote(case.next)} [label={_quote(' & '.join(f'{k}={v}' for k, v in case.when.items()))}];"
             for case in step.cases
         ]
-        return [*edges, f'{src} -> {_quote(step.next)} [label="otherwise"];']
+        return [*edges, f"{src} -> {_quote(step.next)} [label={_quote('otherwise')}];"]
     return []
 
 

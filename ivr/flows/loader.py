@@ -11,8 +11,7 @@ from pydantic import ValidationError
 
 from ivr.flows.checks import check_flow
 from ivr.flows.schema import STEP_TYPES, Flow
-from ivr.flows.source import FlowProblem, FlowSyntaxError, SourceMap, parse_yaml
-from ivr.flows.source import Path as DocPath
+from ivr.flows.source import DocPath, FlowProblem, FlowSyntaxError, SourceMap, parse_yaml
 
 
 class FlowInvalid(Exception):

@@ -3,6 +3,10 @@
 Error messages for the operations team must point at a line, so the YAML is composed
 into nodes (which carry positions) and converted by hand. Duplicate keys, which PyYAML
 would silently collapse, are reported: a menu with two entries for "1" is a mistake.
+
+Aliases and anchors are refused, and the file's size is capped: a few hundred bytes of
+nested aliases expand into billions of values (or recurse forever), and a flow file has
+no need of them.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 
 import yaml
 
-Path = tuple[str | int, ...]
+DocPath = tuple[str | int, ...]  # where a value sits: keys and list indexes
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class FlowProblem:
 class SourceMap:
     """The line where each path in the document starts."""
 
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[DocPath, int] = field(default_factory=dict)
 
-    def line_of(self, path: Path) -> int:
+    def line_of(self, path: DocPath) -> int:
         """Return the line of ``path``, or of its nearest ancestor that exists."""
         for end in range(len(path), -1, -1):
             line = self.lines.get(path[:end])
@@ -48,10 +52,33 @@ class FlowSyntaxError(Exception):
         self.problems = problems
 
 
+MAX_FLOW_BYTES = 256 * 1024
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases where they appear."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors (&name) and aliases (*name) are not allowed in flow files: "
+                "write the value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
     """Parse ``text`` into plain data and its source map, or raise FlowSyntaxError."""
+    if len(text.encode()) > MAX_FLOW_BYTES:
+        raise FlowSyntaxError(
+            [FlowProblem(filename, 1, f"the file is larger than {MAX_FLOW_BYTES // 1024} KB")]
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_PlainLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
@@ -75,7 +102,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, SourceMap]:
 
 def _convert(
     node: yaml.Node,
-    path: Path,
+    path: DocPath,
     source: SourceMap,
     problems: list[FlowProblem],
     filename: str,

@@ -167,3 +167,37 @@ def test_a_choice_must_name_a_declared_language(tmp_path: Path) -> None:
     assert any(
         "language 'fr-FR' is not one of: en-GB, cy-GB" in p for p in problems_of(text, tmp_path)
     )
+
+
+ALIAS_BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (ALIAS_BOMB, 1),  # the first anchor: nothing is expanded
+        ("steps: &loop\n  again: *loop\n", 1),  # refers to itself: would recurse forever
+        (SMALL_FLOW.replace("  bye:\n", "  bye: &bye\n"), None),
+    ],
+)
+def test_anchors_and_aliases_are_refused_before_they_expand(
+    tmp_path: Path, text: str, line: int | None
+) -> None:
+    (problem,) = problems_of(text, tmp_path)
+    where = line if line is not None else line_of(text, "&bye")
+    assert problem.startswith(f"{tmp_path / 'flow.yaml'}:{where}: YAML syntax error: anchors")
+
+
+def test_an_oversized_flow_file_is_refused_without_parsing(tmp_path: Path) -> None:
+    text = SMALL_FLOW + "#" * (300 * 1024) + "\n"
+    (problem,) = problems_of(text, tmp_path)
+    assert problem.endswith(":1: the file is larger than 256 KB")
