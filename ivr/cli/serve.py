@@ -47,6 +47,10 @@ def serve(workers: int, threads: int, with_worker: bool) -> None:
                 "proc_name": "ivr",
             }
             settings["post_worker_init"] = _after_fork
+            # gunicorn 25+ opens a control socket under $HOME: nothing here uses it, and the
+            # deployed image's root filesystem is read-only.
+            if "control_socket_disable" in self.cfg.settings:
+                settings["control_socket_disable"] = True
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
