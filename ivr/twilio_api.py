@@ -250,8 +250,7 @@ class TwilioRest:
                     status=item.get("status", ""),
                     created=_date(item.get("date_created")),
                 )
-            next_uri = page.get("next_page_uri")
-            url = f"{self._root}{next_uri}" if next_uri else None
+            url = self._next_page(page)
 
     def account_status(self) -> str:
         response = self._request("GET", f"{self._base}.json")
@@ -270,8 +269,7 @@ class TwilioRest:
             for item in page.get("incoming_phone_numbers", []):
                 if item.get("phone_number") == wanted:
                     return _incoming_number(item)
-            next_uri = page.get("next_page_uri")
-            url, params = (f"{self._root}{next_uri}", None) if next_uri else (None, None)
+            url, params = self._next_page(page), None
         raise PhoneNumberNotFound(f"the Twilio account holds no number {wanted}")
 
     def configure_number(self, sid: str, settings: NumberSettings) -> IncomingNumber:
@@ -284,6 +282,27 @@ class TwilioRest:
             raise PhoneNumberNotFound(f"the Twilio account holds no number {sid}")
         _raise_for(response, "updating the phone number", detail=True)
         return _incoming_number(response.json())
+
+    def _next_page(self, page: dict[str, Any]) -> str | None:
+        """Return the URL of the next page, refusing any that would leave Twilio's API.
+
+        The next page is named by the answer, and it is fetched with our credentials: a
+        value such as ``@evil.example/...`` or ``//evil.example`` appended to the base
+        would send them elsewhere. Only an absolute path under this account is followed.
+        """
+        next_uri = page.get("next_page_uri")
+        if not next_uri:
+            return None
+        path = urlsplit(str(next_uri))
+        account_path = urlsplit(self._base).path + "/"
+        if (
+            path.scheme
+            or path.netloc
+            or not path.path.startswith(account_path)
+            or ".." in path.path.split("/")
+        ):
+            raise TwilioUnavailable("Twilio named a next page outside the account: not followed")
+        return f"{self._root}{next_uri}"
 
     def _delete(self, url: str, what: str) -> bool:
         response = self._request("DELETE", url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -17,6 +18,7 @@ from ivr.twilio_api import (
     TwilioApi,
     TwilioAuthFailed,
     TwilioRest,
+    TwilioUnavailable,
     UnusablePublicUrl,
     compare,
     e164,
@@ -166,3 +168,54 @@ def test_a_caller_waits_at_most_ten_seconds_before_the_fallback_answers() -> Non
     assert urlsplit(hotline_settings(PUBLIC_URL, EMULATOR_API).voice_url).fragment == (
         VOICE_OVERRIDES
     )
+
+
+class Listener:
+    """A loopback HTTP server that answers pages of recordings and notes who asked."""
+
+    def __init__(self, *next_pages: str | None) -> None:
+        from flask import Flask, jsonify, request
+        from werkzeug.serving import make_server
+
+        self.authorizations: list[str] = []
+        app = Flask("listener")
+
+        @app.route("/<path:anything>")
+        def page(anything: str) -> object:
+            self.authorizations.append(request.headers.get("Authorization", ""))
+            served = len(self.authorizations) - 1
+            following = next_pages[served] if served < len(next_pages) else None
+            return jsonify(recordings=[], next_page_uri=following)
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+
+
+@pytest.mark.parametrize("shape", ["@{host}/steal", "//{host}/steal", "/../../steal"])
+def test_a_next_page_elsewhere_is_never_fetched_with_our_credentials(shape: str) -> None:
+    # Given an attacker's server, and an API answer whose next page points at it
+    with Listener() as attacker:
+        host = attacker.url.removeprefix("http://")
+        with Listener(shape.format(host=host)) as api:
+            twilio = TwilioRest(api.url, ACCOUNT_SID, AUTH_TOKEN)
+            # When the adapter pages through recordings
+            with pytest.raises(TwilioUnavailable, match="outside the account"):
+                list(twilio.recordings())
+        # Then the first page was asked for with our credentials, and the attacker never was
+        assert len(api.authorizations) == 1 and api.authorizations[0].startswith("Basic ")
+        assert attacker.authorizations == []
+
+
+def test_a_next_page_in_the_account_is_followed() -> None:
+    second = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings.json?PageSize=100&Page=1"
+    with Listener(second) as api:
+        assert list(TwilioRest(api.url, ACCOUNT_SID, AUTH_TOKEN).recordings()) == []
+    assert len(api.authorizations) == 2
