@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import JSON, TypeDecorator
+
+from ivr.private_files import open_private, private_folder
 
 # Named constraints make migrations reproducible across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -59,6 +63,7 @@ def utcnow() -> datetime:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine tuned for the backend: WAL and a busy timeout on SQLite."""
     if url.startswith("sqlite"):
+        _create_private_database_file(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
         if url in {"sqlite://", "sqlite:///:memory:"}:
             kwargs.setdefault("poolclass", StaticPool)
@@ -68,6 +73,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _create_private_database_file(url: str) -> None:
+    """Create a SQLite file 0600 before SQLite does (its WAL and shm files follow its mode)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        private_folder(path.parent)
+        os.close(open_private(path))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

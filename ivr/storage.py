@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ivr.chunks import rechunk
+from ivr.private_files import date_to_the_day, open_private, private_folder
 
 READ_CHUNK = 256 * 1024
 S3_PART = 8 * 1024 * 1024  # S3's minimum part is 5 MiB (except the last)
@@ -76,7 +77,8 @@ class LocalStore:
 
     def put(self, name: str, chunks: Iterable[bytes]) -> StoredObject:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.root)
+        private_folder(path.parent)
         # Write beside the target, then rename: a reader never sees half an object, and
         # a crash leaves only a ".partial" file that the next attempt replaces.
         # A worker killed mid-write left a partial file for this object: it is replaced.
@@ -86,7 +88,7 @@ class LocalStore:
         digest = hashlib.sha256()
         size = 0
         try:
-            with partial.open("wb") as handle:
+            with os.fdopen(open_private(partial, exclusive=True), "wb") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
                     digest.update(chunk)
@@ -94,6 +96,8 @@ class LocalStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(partial, path)
+            # The object and its folders would otherwise date the call to the second.
+            date_to_the_day(path, path.parent, self.root)
             _fsync_folder(path.parent)
         except OSError as error:
             partial.unlink(missing_ok=True)

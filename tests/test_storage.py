@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import boto3
 import pytest
+from sqlalchemy import text
 
+from ivr.db import Database
+from ivr.private_files import midnight
 from ivr.storage import (
     LocalStore,
     ObjectStore,
@@ -98,3 +103,37 @@ def test_the_storage_url_chooses_the_store(tmp_path: Path) -> None:
 @pytest.mark.parametrize("implementation", [LocalStore, S3Store])
 def test_each_store_implements_the_interface(implementation: type) -> None:
     assert_implements(ObjectStore, implementation)
+
+
+def test_a_local_object_is_private_and_dated_only_to_the_day(tmp_path: Path) -> None:
+    # Given a process whose umask would make files readable by everyone
+    previous = os.umask(0o022)
+    try:
+        store = LocalStore(tmp_path / "recordings")
+        name = new_object_name()
+        store.put(name, [b"sealed audio"])
+    finally:
+        os.umask(previous)
+    path = tmp_path / "recordings" / name[:2] / name
+    # Then only our user can read it or list its folders...
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for folder in (path.parent, tmp_path / "recordings"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # ...and neither it nor its folders say when in the day it was written
+    for dated in (path, path.parent, tmp_path / "recordings"):
+        assert dated.stat().st_mtime == midnight()
+    assert datetime.fromtimestamp(midnight(), UTC).time() == time(0, 0)
+
+
+def test_a_sqlite_database_is_created_private(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        database = Database.from_url(f"sqlite:///{tmp_path / 'var' / 'ivr.sqlite3'}")
+        with database.transaction() as session:
+            session.execute(text("CREATE TABLE t (x)"))
+        database.engine.dispose()
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "var").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700

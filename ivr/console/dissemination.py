@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from fpdf import FPDF
 
 from ivr.models import Anonymity, Report
+from ivr.private_files import private_folder, write_private
 
 CATEGORIES = {
     "information_for_reward": "Information or influence given for money or favours",
@@ -140,10 +141,10 @@ class OutboxSender:
     def send(
         self, to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]]
     ) -> None:
-        self._folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self._folder)
         name = subject.split()[-1] + "-" + to.split("@")[0] + ".eml"
-        (self._folder / name).write_bytes(
-            bytes(_message(self._sender, to, subject, body, attachments))
+        write_private(
+            self._folder / name, bytes(_message(self._sender, to, subject, body, attachments))
         )
 
 
