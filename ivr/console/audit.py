@@ -108,13 +108,24 @@ def events(
     return list(session.scalars(query))
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """Return ``value`` as text a spreadsheet shows rather than runs."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def as_csv(rows: Iterable[AuditEvent]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "at", "actor", "action", "report", "detail", "hash"])
     for row in rows:
         writer.writerow(
-            [
+            spreadsheet_safe(cell)
+            for cell in (
                 row.id,
                 row.at.isoformat(),
                 row.actor,
@@ -122,6 +133,6 @@ def as_csv(rows: Iterable[AuditEvent]) -> str:
                 row.report_reference or "",
                 row.detail,
                 row.hash,
-            ]
+            )
         )
     return out.getvalue()

