@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,12 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import JSON, TypeDecorator
 
+from ivr.logs import event as log_event
 from ivr.private_files import open_private, private_folder
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 # Named constraints make migrations reproducible across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -64,7 +70,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine tuned for the backend: WAL and a busy timeout on SQLite."""
     if url.startswith("sqlite"):
         _create_private_database_file(url)
-        connect_args = {"check_same_thread": False, "timeout": 30}
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         if url in {"sqlite://", "sqlite:///:memory:"}:
             kwargs.setdefault("poolclass", StaticPool)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
@@ -131,20 +137,30 @@ class Database:
         with autocommit as connection, Session(bind=connection) as session:
             yield session
 
-    def scrub(self) -> None:
+    def scrub(self, wait_seconds: float = 10.0) -> bool:
         """Make deleted data unrecoverable from the database's own files, where we can.
 
         SQLite keeps old page images in its write-ahead log until a checkpoint; truncating
-        it after references are dropped means they do not outlive the rows. (PostgreSQL
-        reclaims dead rows by autovacuum; its disks are encrypted in production.)
+        it after references are dropped means they do not outlive the rows. A reader that
+        still holds an old snapshot blocks the truncation: the checkpoint waits for it up
+        to ``wait_seconds``, and if it is still there the scrub is reported as incomplete
+        (logged, and False returned) so that it is tried again, never silently skipped.
+        (PostgreSQL reclaims dead rows by autovacuum; its disks are encrypted in production.)
         """
-        if self.engine.dialect.name == "sqlite":
-            # Outside any transaction (a checkpoint cannot run inside one).
-            raw = self.engine.raw_connection()
-            try:
-                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                raw.close()
+        if self.engine.dialect.name != "sqlite":
+            return True
+        # Outside any transaction (a checkpoint cannot run inside one).
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {max(0, int(wait_seconds * 1000))}")
+            busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        finally:
+            raw.close()
+        if busy:
+            log_event(logger, "db.scrub_incomplete", logging.WARNING, why="a reader held the log")
+        return not busy
 
     def is_reachable(self) -> bool:
         try:
