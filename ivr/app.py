@@ -17,12 +17,20 @@ from ivr.calls import CallHandler
 from ivr.config import Config, Tier
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
+from ivr.intake import Intake
 from ivr.logs import configure_logging, event
 from ivr.metrics import registry_for
 from ivr.services import EXTENSION_KEY, Services
+from ivr.spool import Spool
+from ivr.twilio_api import TwilioUnavailable
 from ivr.webhooks.twiml import CallbackUrls, render_turn
+from ivr.worker.reconcile import reconcile
 
+logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("ivr.access")
+
+# After an outage, how old a recording at Twilio must be before reconciling takes it.
+RECOVERY_RECONCILE_GRACE_SECONDS = 10
 
 
 def create_app(config: Config, *, db: Database | None = None) -> Flask:
@@ -45,10 +53,8 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
         validator=RequestValidator(config.twilio_auth_token) if config.serves_webhooks else None,
         calls=(
             CallHandler(
-                database,
                 flows,
-                config.secret_key,
-                timedelta(seconds=config.call_state_ttl_seconds),
+                _intake(config, database),
                 render=partial(render_turn, urls=CallbackUrls(config.public_base)),
             )
             if config.serves_webhooks
@@ -78,6 +84,21 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
         app.after_request(secure_headers)
     app.after_request(_log_access)
     return app
+
+
+def _intake(config: Config, database: Database) -> Intake:
+    def reconcile_now() -> None:
+        # Recordings whose callbacks were lost while the database was down are found now,
+        # not at the next periodic run; the short grace lets in-flight callbacks land.
+        grace = min(RECOVERY_RECONCILE_GRACE_SECONDS, config.reconcile_grace_seconds)
+        try:
+            reconcile(
+                database, adapters.twilio_api(config), config.secret_key, timedelta(seconds=grace)
+            )
+        except TwilioUnavailable as error:
+            event(logger, "reconcile.postponed", logging.WARNING, error=str(error))
+
+    return Intake(database, config.secret_key, Spool(config.spool_dir), on_recovered=reconcile_now)
 
 
 def _only_for_console(hook: Callable[[], None]) -> Callable[[], None]:

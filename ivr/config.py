@@ -93,6 +93,8 @@ class Config:
     smtp_url: str = ""  # smtp://host:port; empty: messages go to outbox_dir
     mail_from: str = "hotline@localhost"
     outbox_dir: Path = field(default_factory=lambda: Path("var/outbox"))
+    # Where recording and call-end callbacks wait, fsynced, while the database is down.
+    spool_dir: Path = field(default_factory=lambda: Path("var/spool"))
     # How long a call's server-side state may live if Twilio never tells us the call ended.
     call_state_ttl_seconds: int = 4 * 3600
 
@@ -236,6 +238,7 @@ class Config:
             smtp_url=get("SMTP_URL", ""),
             mail_from=get("MAIL_FROM", "hotline@localhost"),
             outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
+            spool_dir=Path(get("SPOOL_DIR", str(var / "spool"))),
         )
 
 

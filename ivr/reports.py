@@ -9,6 +9,7 @@ only adds what it knows (the caller hung up, the recording is absent).
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,13 +61,18 @@ def register_recording(
     """Create (once) the report and the job for ``notice``; return the job.
 
     ``call`` is the state of the call the recording belongs to (its choices fill in the
-    report), or None when the call's state is gone; ``report_id`` is the call's report,
-    if an earlier recording already created it.
+    report), or None when it is not known. Every recording of one call (the report, the
+    contact details, re-takes) belongs to one report, whose id is a keyed hash of the
+    CallSid (:func:`report_id_for_call`) unless ``report_id`` names it: no call row needed.
     """
+    if report_id is None and notice.call_sid:
+        report_id = report_id_for_call(secret, notice.call_sid)
     key = keyed_hash(secret, notice.recording_sid)
     job = session.scalars(select(RecordingJob).where(RecordingJob.recording_key == key)).first()
     if job is not None:
         _merge(job, notice)
+        if call is not None:
+            _fill_in_choices(job.report, call, source)
         return job
 
     report = _report_for(session, call, report_id, source)
@@ -121,10 +127,13 @@ def _report_for(
     if report_id is not None:
         existing = session.get(Report, report_id)
         if existing is not None:
+            if call is not None:
+                _fill_in_choices(existing, call, source)
             return existing
     choices = call.choices if call is not None else {}
     anonymity = choices.get("anonymity")
     report = Report(
+        id=report_id or str(uuid.uuid4()),
         # A day is enough: the exact time of a call could help identify the caller.
         received_on=datetime.now(UTC).date(),
         # A menu callback that outlived its call's state carries no menu choices.
@@ -137,6 +146,27 @@ def _report_for(
     session.add(report)
     session.flush()
     return report
+
+
+def _fill_in_choices(report: Report, call: CallState, source: ReportSource) -> None:
+    """Reconciliation found the recording before its callback: add the caller's choices."""
+    if report.source is not ReportSource.RECONCILED or source is ReportSource.RECONCILED:
+        return
+    anonymity = call.choices.get("anonymity")
+    report.source = source
+    report.language = call.language
+    report.category = call.choices.get("category")
+    report.anonymity = Anonymity(anonymity) if anonymity else None
+
+
+def report_id_for_call(secret: bytes, call_sid: str) -> str:
+    """The id of the report a call's recordings make: a keyed hash, not the CallSid.
+
+    It lets any process group a call's recordings, in any order, without storing the
+    call. Like the recording keys, it cannot be turned back into the SID without the
+    edge's secret key.
+    """
+    return str(uuid.UUID(hex=keyed_hash(secret, f"report:{call_sid}")[:32]))
 
 
 def _discard_earlier_takes(session: Session, report: Report, part: RecordingPart) -> None:

@@ -109,6 +109,7 @@ def config(database_url: str, flows_dir: Path, tmp_path: Path, key_pair: Path) -
         flows_dir=flows_dir,
         storage_url=str(tmp_path / "recordings"),
         keys_dir=key_pair,
+        spool_dir=tmp_path / "spool",
         log_level="DEBUG",
         flow_poll_seconds=0.0,  # see a newly published version at once
     )

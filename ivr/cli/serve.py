@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import click
@@ -61,8 +62,16 @@ def serve(workers: int, threads: int, with_worker: bool) -> None:
         # Connections must not cross a fork: each web process opens its own.
         from ivr.services import services
 
-        db = services(app).db
+        found = services(app)
+        db = found.db
         db.engine.dispose(close=False)
+        if found.calls is not None:
+            # Spooled callbacks (from an outage, or a previous run) are replayed by every
+            # web process; and the published flow is loaded now, so menus keep working if
+            # the database goes away before this process has answered a call.
+            found.calls.intake.start_replayer()
+            with contextlib.suppress(Exception):
+                found.flows.current()
         if with_worker:
             from ivr.cli.worker import start_worker_thread
 

@@ -64,8 +64,15 @@ class FlowRegistry:
         if self._current is None or now - self._checked >= self._poll:
             with self._lock:
                 if self._current is None or now - self._checked >= self._poll:
-                    self._refresh()
                     self._checked = now
+                    try:
+                        self._refresh()
+                    except Exception:
+                        if self._current is None:
+                            raise
+                        # The database is away: new calls still get the version we
+                        # know, since menus need nothing else (we look again next poll).
+                        event(logger, "flow.refresh_failed", logging.WARNING, flow=self._name)
         assert self._current is not None
         return self._current
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -25,12 +26,15 @@ class CallbackUrls:
         return f"{self.base}/twilio/prompts/{quote(audio)}"
 
 
-def render_turn(turn: Turn, urls: CallbackUrls) -> str:
-    """Return the TwiML for one turn of a call."""
+def render_turn(turn: Turn, state: Mapping[str, str], urls: CallbackUrls) -> str:
+    """Return the TwiML for one turn of a call whose state (after the turn) is ``state``.
+
+    The state goes into every callback URL, so the next step needs nothing stored.
+    """
     response = VoiceResponse()
     action = turn.action
     if isinstance(action, AskKeys):
-        target = urls.url("gather", step=action.step, n=turn.turn)
+        target = urls.url("gather", **state)
         # Prompts go inside <Gather> so callers who know the menu can key ahead.
         gather = response.gather(
             action=target,
@@ -49,20 +53,21 @@ def render_turn(turn: Turn, urls: CallbackUrls) -> str:
         for utterance in turn.said:
             _utter(response, utterance, urls)
         response.record(
-            action=urls.url("recorded", step=action.step, n=turn.turn, part=action.part),
+            action=urls.url("recorded", **state, part=action.part),
             method="POST",
             max_length=action.max_length,
             timeout=action.silence,
             finish_on_key="#",
             play_beep=True,
             trim="trim-silence",
-            recording_status_callback=urls.url("recording-status", part=action.part),
+            # The status callback may come first: it carries the choices the report needs.
+            recording_status_callback=urls.url("recording-status", **state, part=action.part),
             recording_status_callback_method="POST",
             recording_status_callback_event=RECORDING_EVENTS,
         )
         # Twilio skips the action and falls through here when nothing was recorded.
         response.redirect(
-            urls.url("recorded", step=action.step, n=turn.turn, part=action.part, nothing=1),
+            urls.url("recorded", **state, part=action.part, nothing=1),
             method="POST",
         )
     else:

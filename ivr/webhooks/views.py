@@ -2,8 +2,9 @@
 
 Each route follows one recipe: the blueprint's ``before_request`` authenticates and
 strips the request (nothing else runs first); the route reads the allow-listed
-parameters, hands them to the call handler, and answers with TwiML. Any failure past
-authentication is answered with the fallback, which still records a report.
+parameters and the call state its (signed) URL carries, hands them to the call handler,
+and answers with TwiML. Any failure past authentication is answered with the fallback,
+which still records a report.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from ivr.call_logs import schedule_call_log_erasure
 from ivr.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
+from ivr.flows.engine import EngineError
+from ivr.flows.registry import UnknownFlowVersion
+from ivr.intake import Recording
 from ivr.logs import event
 from ivr.models import RecordingPart, ReportSource
-from ivr.reports import RecordingNotice
 from ivr.services import services
 from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
 from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
+from ivr.webhooks.urlstate import BadCallState, CallPoint, parse
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +65,11 @@ def twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _turn_query() -> tuple[str, int]:
-    step = request.args.get("step", "")
+def _point() -> CallPoint:
     try:
-        turn = int(request.args.get("n", ""))
-    except ValueError:
-        turn = -1  # never matches: the current step is replayed
-    return step, turn
+        return parse(request.args)
+    except BadCallState as error:
+        raise CallNotFound() from error
 
 
 def _part() -> RecordingPart:
@@ -76,52 +79,59 @@ def _part() -> RecordingPart:
         return RecordingPart.REPORT
 
 
-def _notice(params: TwilioParams, *, absent: bool = False) -> RecordingNotice | None:
+def _recording(
+    params: TwilioParams, point: CallPoint | None, source: ReportSource, *, absent: bool = False
+) -> Recording | None:
     sid = params.get("RecordingSid")
     if not sid:
         return None
     duration = params.get("RecordingDuration")
-    return RecordingNotice(
+    return Recording(
         recording_sid=sid,
         call_sid=params.call_sid,
+        part=_part(),
+        source=source,
         duration_seconds=int(duration) if duration.isdigit() else None,
         ended_by_hangup=params.get("Digits") == "hangup",
         absent=absent,
+        language=point.language if point is not None else None,
+        choices=dict(point.choices) if point is not None else {},
     )
 
 
 @bp.post("/voice")
 def voice() -> Response:
-    return twiml(_calls().answer(_params().call_sid))
+    return twiml(_calls().answer())
 
 
 @bp.post("/gather")
 def gather() -> Response:
-    step, turn = _turn_query()
-    params = _params()
-    return twiml(_calls().press(params.call_sid, step, turn, params.get("Digits")))
+    return twiml(_calls().press(_point(), _params().get("Digits")))
 
 
 @bp.post("/recorded")
 def recorded() -> Response:
-    step, turn = _turn_query()
-    params = _params()
-    notice = None if request.args.get("nothing") else _notice(params)
-    reply = _calls().recorded(params.call_sid, step, turn, _part(), notice)
+    point = _point()
+    recording = None if request.args.get("nothing") else _recording(_params(), point, _source())
+    reply = _calls().recorded(point, recording)
     # None: the caller hung up, and Twilio does not read this answer.
     return twiml(reply if reply is not None else render_goodbye(_urls()))
+
+
+def _source() -> ReportSource:
+    return ReportSource.FALLBACK if request.args.get("source") == "fallback" else ReportSource.MENU
 
 
 @bp.post("/recording-status")
 def recording_status() -> Response:
     params = _params()
     status = params.get("RecordingStatus")
-    notice = _notice(params, absent=status == "absent")
-    if notice is not None and status in {"completed", "absent", "failed"}:
-        source = (
-            ReportSource.FALLBACK if request.args.get("source") == "fallback" else ReportSource.MENU
-        )
-        _calls().recording_status(params.call_sid, _part(), notice, source)
+    if status in {"completed", "absent", "failed"}:
+        # The fallback's status callback carries no call state: its report has no choices.
+        point = None if _source() is ReportSource.FALLBACK else _point()
+        recording = _recording(params, point, _source(), absent=status == "absent")
+        if recording is not None:
+            _calls().recording_status(recording)
     return Response(status=204)
 
 
@@ -130,6 +140,8 @@ def call_status() -> Response:
     params = _params()
     if params.get("CallStatus") in FINAL_CALL_STATUSES:
         _calls().ended(params.call_sid)
+        with services().db.transaction() as session:
+            schedule_call_log_erasure(session, params.call_sid)
     return Response(status=204)
 
 
@@ -142,14 +154,13 @@ def fallback() -> Response:
 
 @bp.post("/fallback-recorded")
 def fallback_recorded() -> Response:
-    notice = _notice(_params())
-    if notice is not None:
+    recording = _recording(_params(), None, ReportSource.FALLBACK)
+    if recording is not None:
         try:
-            _calls().recording_status(
-                _params().call_sid, RecordingPart.REPORT, notice, ReportSource.FALLBACK
-            )
+            _calls().recording_status(recording)
         except Exception:
-            # The recording is safe at Twilio; reconciliation will bring it in.
+            # Not even the spool took it: the recording is safe at Twilio, and
+            # reconciliation will bring it in.
             logger.exception("fallback.register_failed")
     return twiml(render_goodbye(_urls()))
 
@@ -159,8 +170,10 @@ def answer_with_fallback(error: Exception) -> ResponseReturnValue:
     """Never leave a caller on a dead line: on any failure, still take the report."""
     if isinstance(error, HTTPException):
         return error.get_response()
-    if isinstance(error, CallNotFound):
-        event(logger, "call.unknown", logging.WARNING, path=request.path)
+    if isinstance(error, CallNotFound | EngineError | UnknownFlowVersion):
+        event(
+            logger, "call.unknown", logging.WARNING, path=request.path, error=type(error).__name__
+        )
     else:
         current_app.logger.exception("webhook.failed path=%s", request.path)
     return twiml(render_fallback(_urls()))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs, urlsplit
+
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.db import Database
-from ivr.models import CallSession, FlowVersion, RecordingJob, Report
+from ivr.models import FlowVersion, RecordingJob, Report
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, PUBLIC_URL
 
 
@@ -37,5 +40,19 @@ def row_counts(db: Database) -> dict[str, int]:
     with db.transaction() as session:
         return {
             model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (CallSession, FlowVersion, Report, RecordingJob)
+            for model in (FlowVersion, Report, RecordingJob)
         }
+
+
+def callback(body: str | bytes, verb: str = "Gather", attribute: str = "action") -> str:
+    """The path and query of the callback a TwiML answer gives Twilio (first ``verb``)."""
+    found = ET.fromstring(body).find(f".//{verb}")  # noqa: S314 - TwiML from the app under test
+    assert found is not None, f"no <{verb}> in {body!r}"
+    url = found.get(attribute, "") if attribute else (found.text or "")
+    assert url.startswith(PUBLIC_URL), url
+    return url.removeprefix(PUBLIC_URL)
+
+
+def state_in(path: str) -> dict[str, str]:
+    """The call state a callback URL carries."""
+    return {name: values[0] for name, values in parse_qs(urlsplit(path).query).items()}

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import stat
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.config import Config
-from ivr.db import Database
+from ivr.db import Base, Database
 from ivr.flows.loader import FlowInvalid, load_flow_file
 from ivr.flows.versions import publish
 from ivr.models import (
     Anonymity,
-    CallSession,
     FlowVersion,
     JobState,
     RecordingPart,
@@ -24,8 +26,9 @@ from ivr.models import (
     ReportSource,
     ReportStatus,
 )
-from tests.conftest import Caller
-from tests.webhooks.helpers import row_counts, signed_post, twilio_params
+from ivr.services import services
+from tests.conftest import PLANTED_NUMBER, Caller
+from tests.webhooks.helpers import callback, row_counts, signed_post, state_in, twilio_params
 
 
 def reports(db: Database) -> list[Report]:
@@ -58,8 +61,6 @@ def test_an_english_report_is_created_with_the_callers_choices(
         19,
     )
     assert job.recording_sid == log.recordings[0] and job.call_ended
-    # And the call's state is gone once the call has ended
-    assert row_counts(db)["call_sessions"] == 0
 
 
 def test_a_welsh_caller_hears_welsh_and_leaves_a_welsh_report(caller: Caller, db: Database) -> None:
@@ -115,15 +116,13 @@ def recording_callbacks(call_sid: str) -> tuple[dict[str, str], dict[str, str]]:
     return action, status
 
 
-def walk_to_recording(client: FlaskClient, call_sid: str) -> int:
-    signed_post(client, "/twilio/voice", twilio_params(call_sid))
-    for turn, (step, key) in enumerate(
-        [("welcome", "1"), ("main_menu", "1"), ("report_about", "6"), ("anonymity_choice", "1")], 1
-    ):
-        signed_post(
-            client, f"/twilio/gather?step={step}&n={turn}", twilio_params(call_sid, Digits=key)
-        )
-    return 5
+def walk_to_recording(client: FlaskClient, call_sid: str) -> str:
+    """Follow a call to its report recording; return the TwiML that asks for it."""
+    body = signed_post(client, "/twilio/voice", twilio_params(call_sid)).get_data()
+    for key in ("1", "1", "6", "1"):  # English, report, "other", anonymous
+        body = signed_post(client, callback(body), twilio_params(call_sid, Digits=key)).get_data()
+    assert b"<Record" in body
+    return body.decode()
 
 
 @pytest.mark.parametrize("status_first", [False, True])
@@ -131,10 +130,12 @@ def test_duplicate_and_out_of_order_recording_callbacks_make_one_job(
     client: FlaskClient, db: Database, status_first: bool
 ) -> None:
     call_sid = "CA" + "7" * 32
-    turn = walk_to_recording(client, call_sid)
+    asked = walk_to_recording(client, call_sid)
     action, status = recording_callbacks(call_sid)
-    action_path = f"/twilio/recorded?step=record_report&n={turn}&part=report"
-    posts = [("/twilio/recording-status?part=report", status), (action_path, action)]
+    posts = [
+        (callback(asked, "Record", "recordingStatusCallback"), status),
+        (callback(asked, "Record"), action),
+    ]
     for path, params in (posts if status_first else posts[::-1]) * 2:
         assert signed_post(client, path, params).status_code in {200, 204}
     (report,) = reports(db)
@@ -142,21 +143,64 @@ def test_duplicate_and_out_of_order_recording_callbacks_make_one_job(
     assert (report.category, job.duration_seconds) == ("other", 42)
 
 
-def test_a_repeated_key_callback_replays_instead_of_skipping_ahead(
-    client: FlaskClient, db: Database
-) -> None:
+def test_a_repeated_key_callback_gets_the_same_answer(client: FlaskClient, db: Database) -> None:
+    # Given a caller at the welcome, who presses 1
     call_sid = "CA" + "6" * 32
-    signed_post(client, "/twilio/voice", twilio_params(call_sid))
-    first = signed_post(
-        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
-    )
-    again = signed_post(
-        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
-    )
+    welcome = signed_post(client, "/twilio/voice", twilio_params(call_sid)).get_data()
+    first = signed_post(client, callback(welcome), twilio_params(call_sid, Digits="1"))
+    # When Twilio repeats that callback (it lost our answer)
+    again = signed_post(client, callback(welcome), twilio_params(call_sid, Digits="1"))
+    # Then it gets the very same answer, which waits at the main menu, not a step further on
     assert first.get_data() == again.get_data()
-    with db.transaction() as session:
-        (state,) = session.scalars(select(CallSession))
-        assert (state.step, state.turn) == ("main_menu", 2)
+    assert state_in(callback(first.get_data()))["step"] == "main_menu"
+    # And nothing was written for the menus
+    assert row_counts(db)["reports"] == 0
+
+
+def test_menus_need_no_database_and_recordings_wait_in_the_spool(
+    client: FlaskClient, app: Flask, db: Database, config: Config
+) -> None:
+    # Given a caller who has reached the report recording
+    call_sid = "CA" + "3" * 32
+    asked = walk_to_recording(client, call_sid)
+    # When the database loses every table (nothing can be read or written)
+    Base.metadata.drop_all(db.engine)
+    action, status = recording_callbacks(call_sid)
+    # Then the recording is still acknowledged, and the caller goes on through the menus
+    review = signed_post(client, callback(asked, "Record"), action).get_data(as_text=True)
+    assert "To send your report, press 1" in review
+    assert (
+        signed_post(
+            client, callback(asked, "Record", "recordingStatusCallback"), status
+        ).status_code
+        == 204
+    )
+    thanks = signed_post(client, callback(review), twilio_params(call_sid, Digits="1"))
+    assert "Your report has been received" in thanks.get_data(as_text=True)
+    signed_post(client, "/twilio/status", twilio_params(call_sid, CallStatus="completed"))
+    # And what the database could not take waits on disk, readable only by the service
+    spool = services(app).calls.intake.spool  # type: ignore[union-attr]
+    assert spool.pending() and stat.S_IMODE(spool.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.spool_dir.stat().st_mode) == 0o700
+    assert PLANTED_NUMBER not in spool.path.read_text()
+
+    # When the database is back, the spool is replayed into it, and emptied
+    Base.metadata.create_all(db.engine)
+    intake = services(app).calls.intake  # type: ignore[union-attr]
+    deadline = time.monotonic() + 30  # (this process's replayer thread may get there first)
+    while spool.pending() and time.monotonic() < deadline:
+        intake.replay_now()
+        time.sleep(0.05)
+    assert not spool.path.exists()
+    # Then there is one report with the caller's choices, its recording's job, and the call's end
+    (report,) = reports(db)
+    (job,) = report.recordings
+    assert (report.category, report.anonymity, job.duration_seconds, job.call_ended) == (
+        "other",
+        Anonymity.ANONYMOUS,
+        42,
+        True,
+    )
 
 
 def publish_file(db: Database, path: Path) -> None:
@@ -166,8 +210,10 @@ def publish_file(db: Database, path: Path) -> None:
 def test_a_call_stays_on_the_flow_version_it_started_on(
     client: FlaskClient, db: Database, flows_dir: Path
 ) -> None:
+    # Given a call that started on the first version
     call_sid = "CA" + "5" * 32
-    signed_post(client, "/twilio/voice", twilio_params(call_sid))
+    welcome = signed_post(client, "/twilio/voice", twilio_params(call_sid)).get_data()
+    # When a new wording is published during the call
     flow_file = flows_dir / "hotline.yaml"
     flow_file.write_text(
         flow_file.read_text().replace(
@@ -176,16 +222,16 @@ def test_a_call_stays_on_the_flow_version_it_started_on(
     )
     publish_file(db, flow_file)
 
-    in_progress = signed_post(
-        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
-    )
+    # Then the call in progress keeps the wording it started with
+    in_progress = signed_post(client, callback(welcome), twilio_params(call_sid, Digits="1"))
     assert "NEW WORDING" not in in_progress.get_data(as_text=True)
-    fresh = signed_post(client, "/twilio/voice", twilio_params("CA" + "4" * 32))
+    # And a new call hears the new one
+    fresh = signed_post(client, "/twilio/voice", twilio_params("CA" + "4" * 32)).get_data()
     fresh_menu = signed_post(
-        client, "/twilio/gather?step=welcome&n=1", twilio_params("CA" + "4" * 32, Digits="1")
-    )
-    assert "<Gather" in fresh.get_data(as_text=True)
-    assert "NEW WORDING" in fresh_menu.get_data(as_text=True)
+        client, callback(fresh), twilio_params("CA" + "4" * 32, Digits="1")
+    ).get_data(as_text=True)
+    assert "NEW WORDING" in fresh_menu
+    assert state_in(callback(fresh))["v"] != state_in(callback(welcome))["v"]
     with db.transaction() as session:
         assert len(session.scalars(select(FlowVersion)).all()) == 2
 
@@ -218,32 +264,42 @@ def test_a_failure_mid_call_leads_to_the_fallback_not_a_dead_line(
     client: FlaskClient, db: Database
 ) -> None:
     call_sid = "CA" + "1" * 32
-    signed_post(client, "/twilio/voice", twilio_params(call_sid))
-    with db.engine.begin() as connection:  # the database loses the call's state table
-        connection.execute(text("DROP TABLE call_sessions"))
-    response = signed_post(
-        client, "/twilio/gather?step=welcome&n=1", twilio_params(call_sid, Digits="1")
-    )
+    welcome = signed_post(client, "/twilio/voice", twilio_params(call_sid)).get_data(as_text=True)
+    # The call is pinned to a version this database does not hold (restored from a backup)
+    unknown = callback(welcome).replace(state_in(callback(welcome))["v"], "0" * 64)
+    response = signed_post(client, unknown, twilio_params(call_sid, Digits="1"))
     assert response.status_code == 200
     assert "<Record" in response.get_data(as_text=True)
 
 
-def test_a_callback_for_an_unknown_call_is_answered_with_the_fallback(client: FlaskClient) -> None:
+def test_a_callback_without_a_call_state_is_answered_with_the_fallback(
+    client: FlaskClient,
+) -> None:
     response = signed_post(
         client, "/twilio/gather?step=main_menu&n=3", twilio_params("CA" + "0" * 32, Digits="1")
     )
     assert "<Record" in response.get_data(as_text=True)
 
 
+def test_no_callback_url_identifies_the_caller(client: FlaskClient) -> None:
+    call_sid = "CA" + "9" * 32
+    asked = walk_to_recording(client, call_sid)
+    # Where the call is in its flow, and the menu choices: nothing else
+    allowed = {"v", "step", "lang", "retries", "part", "language", "category", "anonymity", "take"}
+    for url in (callback(asked, "Record"), callback(asked, "Record", "recordingStatusCallback")):
+        assert set(state_in(url)) <= allowed
+        assert call_sid not in url and PLANTED_NUMBER.removeprefix("+") not in url
+
+
 def test_an_absent_recording_is_marked_as_having_no_audio(
     client: FlaskClient, db: Database
 ) -> None:
     call_sid = "CA" + "8" * 32
-    walk_to_recording(client, call_sid)
+    asked = walk_to_recording(client, call_sid)
     _, status = recording_callbacks(call_sid)
     signed_post(
         client,
-        "/twilio/recording-status?part=report",
+        callback(asked, "Record", "recordingStatusCallback"),
         {**status, "RecordingStatus": "absent", "RecordingDuration": "0"},
     )
     (report,) = reports(db)

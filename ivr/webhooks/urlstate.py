@@ -1,0 +1,73 @@
+"""A call's state, carried in the callback URLs that Twilio signs and sends back.
+
+Every ``action`` URL we give Twilio holds where the call is: the flow version it is
+pinned to, the step, the language, the retries so far, and the choices made in the
+menus. Twilio signs the full URL, query included, with our auth token, and the boundary
+checks that signature before anything reads it, so the state cannot be forged or
+altered on the way. A menu step is then a pure function of this state and the keys
+pressed: no database, and a repeated callback gets the same answer by construction.
+
+Only menu choices travel here: never a SID, a number, or anything else about who called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ivr.flows.engine import CallState
+
+# The choices a flow may set (see ChoiceName in ivr/flows/schema.py).
+CHOICES = ("language", "category", "anonymity", "take")
+_HASH = re.compile(r"[0-9a-f]{64}")
+_STEP = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")  # as StepName in ivr/flows/schema.py
+_VALUE = re.compile(r"[\w.-]{1,50}")
+MAX_RETRIES = 99
+
+
+class BadCallState(ValueError):
+    """A callback URL without a well-formed call state: answer with the fallback."""
+
+
+@dataclass(frozen=True)
+class CallPoint:
+    """Where one call is: its pinned flow version and its state in that flow."""
+
+    flow: str  # the version's content hash
+    step: str
+    language: str
+    retries: int = 0
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, flow: str, state: CallState) -> CallPoint:
+        return cls(flow, state.step, state.language, state.retries, dict(state.choices))
+
+    def state(self) -> CallState:
+        """A fresh, mutable engine state (the engine moves it in place)."""
+        return CallState(
+            step=self.step, language=self.language, retries=self.retries, choices=dict(self.choices)
+        )
+
+    def query(self) -> dict[str, str]:
+        """The URL query parameters that carry this point."""
+        query = {"v": self.flow, "step": self.step, "lang": self.language}
+        if self.retries:
+            query["retries"] = str(self.retries)
+        query.update((name, self.choices[name]) for name in CHOICES if name in self.choices)
+        return query
+
+
+def parse(args: Mapping[str, str]) -> CallPoint:
+    """Read a call point back from a (signature-checked) callback's query."""
+    flow, step, language = args.get("v", ""), args.get("step", ""), args.get("lang", "")
+    if not _HASH.fullmatch(flow) or not _STEP.fullmatch(step) or not _VALUE.fullmatch(language):
+        raise BadCallState("callback URL without a call state")
+    retries = args.get("retries", "0")
+    if not retries.isdigit() or int(retries) > MAX_RETRIES:
+        raise BadCallState("malformed retries")
+    choices = {name: args[name] for name in CHOICES if name in args}
+    if not all(_VALUE.fullmatch(value) for value in choices.values()):
+        raise BadCallState("malformed choice")
+    return CallPoint(flow, step, language, int(retries), choices)
