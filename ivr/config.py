@@ -90,7 +90,8 @@ class Config:
     lockout_minutes: int = 15
     audio_retention_days: int = 30  # after dissemination
     text_retention_days: int = 365  # after dissemination
-    smtp_url: str = ""  # smtp://host:port; empty: messages go to outbox_dir
+    smtp_url: str = ""  # see ivr.mail; empty: messages go to outbox_dir
+    smtp_ca_file: Path | None = None  # a private CA that signs the SMTP server's certificate
     mail_from: str = "hotline@localhost"
     outbox_dir: Path = field(default_factory=lambda: Path("var/outbox"))
     # Where recording and call-end callbacks wait, fsynced, while the database is down.
@@ -236,6 +237,7 @@ class Config:
             audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),
             text_retention_days=_number(get, "TEXT_RETENTION_DAYS", 365),
             smtp_url=get("SMTP_URL", ""),
+            smtp_ca_file=Path(get("SMTP_CA_FILE", "")) if get("SMTP_CA_FILE", "") else None,
             mail_from=get("MAIL_FROM", "hotline@localhost"),
             outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
             spool_dir=Path(get("SPOOL_DIR", str(var / "spool"))),

@@ -6,7 +6,6 @@ about it. An operator runs it on each tier after a deployment or a change of set
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from ivr import adapters
 from ivr.config import Config, ConfigError, Tier
 from ivr.crypto.keys import KeyServiceError, KmsKeyUnwrapper, LocalKeyUnwrapper, object_context
 from ivr.db import Database
+from ivr.hosts import is_loopback
+from ivr.mail import MailSettingError, MailUnavailable, SmtpMailer, SmtpSettings
 from ivr.migrate import alembic_config
 from ivr.storage import StoreUnavailable, new_object_name
 from ivr.twilio_api import TwilioAuthFailed, TwilioUnavailable
@@ -63,6 +64,8 @@ def diagnose(config: Config) -> Iterator[Check]:
     yield _guarded("store", lambda: check_store(config))
     if config.serves_webhooks:
         yield _guarded("twilio", lambda: check_twilio(config))
+    if config.serves_console:
+        yield _guarded("mail", lambda: check_mail(config))
     yield check_public_url(config)
 
 
@@ -196,11 +199,29 @@ def check_twilio(config: Config) -> Check:
     return ok("twilio", f"account {config.twilio_account_sid} is active")
 
 
+def check_mail(config: Config) -> Check:
+    if not config.smtp_url:
+        return ok("mail", f"no IVR_SMTP_URL: reports to forces are written to {config.outbox_dir}")
+    try:
+        mailer = SmtpMailer(SmtpSettings.from_url(config.smtp_url, config.smtp_ca_file), "")
+        mailer.check()
+    except MailSettingError as error:
+        return fail("mail", str(error), "change IVR_SMTP_URL")
+    except MailUnavailable as error:
+        return fail(
+            "mail",
+            f"cannot reach, secure or sign in to the SMTP server: {error}",
+            "check IVR_SMTP_URL's host, port and credentials, and IVR_SMTP_CA_FILE for a "
+            "private CA",
+        )
+    return ok("mail", "the SMTP server takes a secured, signed-in connection")
+
+
 def check_public_url(config: Config) -> Check:
     parts = urlsplit(config.public_url)
     if parts.query or parts.fragment:
         return fail("public url", config.public_url, "IVR_PUBLIC_URL takes no query or fragment")
-    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+    if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
         return fail(
             "public url",
             f"{config.public_url} is not https",
@@ -209,12 +230,3 @@ def check_public_url(config: Config) -> Check:
         )
     use = "Twilio's callbacks and signatures" if config.serves_webhooks else "console links"
     return ok("public url", f"{config.public_base} (for {use})")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

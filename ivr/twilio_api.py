@@ -10,7 +10,6 @@ It also knows how the hotline's phone number must be set up at Twilio
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -20,6 +19,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+
+from ivr.hosts import is_loopback
 
 MEDIA_CHUNK = 256 * 1024
 
@@ -360,13 +361,7 @@ def _form_name(field_name: str) -> str:
 
 
 def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def _sid(value: str, prefix: str) -> str:

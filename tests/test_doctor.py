@@ -14,6 +14,7 @@ from ivr.cli import main
 from ivr.crypto.keys import PUBLIC_KEY_FILE
 from ivr.twilio_emulator import RunningEmulator
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.mailbox import PASSWORD, USER, smtp_server
 
 
 def doctor(env: dict[str, str]) -> Result:
@@ -125,3 +126,25 @@ def test_an_edge_that_kms_lets_decrypt_is_caught(
     # And a bucket that is not there is a failed store, with what to check
     missing = doctor({**env, "IVR_STORAGE_URL": "s3://no-such-bucket/recordings"})
     assert line(missing, "store").startswith("FAIL") and "s3:PutObject" in line(missing, "store")
+
+
+def test_the_console_checks_its_mail_server_without_sending(tmp_path: Path, key_pair: Path) -> None:
+    env = {
+        "IVR_TIER": "console",
+        "IVR_CONSOLE_SECRET_KEY": "c" * 32,
+        "IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
+        "IVR_PUBLIC_URL": "https://console.hotline.internal",
+        "IVR_STORAGE_URL": str(tmp_path / "recordings"),
+        "IVR_KEYS_DIR": str(key_pair),
+    }
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    with smtp_server(tmp_path, login=True) as mailbox:
+        secured = {
+            **env,
+            "IVR_SMTP_URL": f"smtp://{USER}:{PASSWORD}@127.0.0.1:{mailbox.port}",
+            "IVR_SMTP_CA_FILE": str(mailbox.ca_file),
+        }
+        assert line(doctor(secured), "mail").startswith("ok")
+        untrusted = line(doctor({**secured, "IVR_SMTP_CA_FILE": ""}), "mail")
+        assert untrusted.startswith("FAIL") and "IVR_SMTP_CA_FILE" in untrusted
+        assert mailbox.messages == []

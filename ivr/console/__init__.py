@@ -28,10 +28,11 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ivr import adapters
-from ivr.config import Config
+from ivr.config import Config, ConfigError
 from ivr.console.permissions import Action, can
 from ivr.crypto.keys import KeyUnwrapper
 from ivr.db import utcnow
+from ivr.mail import Mailer, MailSettingError, mailer_for
 from ivr.models import User
 from ivr.services import services
 from ivr.storage import ObjectStore
@@ -63,6 +64,16 @@ class ConsoleServices:
     def unwrapper(self) -> KeyUnwrapper:
         return adapters.key_unwrapper(self._config)
 
+    @cached_property
+    def mailer(self) -> Mailer:
+        config = self._config
+        try:
+            return mailer_for(
+                config.smtp_url, config.outbox_dir, config.mail_from, config.smtp_ca_file
+            )
+        except MailSettingError as error:
+            raise ConfigError(str(error)) from None
+
 
 def console_services() -> ConsoleServices:
     found: ConsoleServices = current_app.extensions["ivr_console"]
@@ -89,6 +100,7 @@ def register_console(app: Flask, config: Config) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
     app.extensions["ivr_console"] = ConsoleServices(config)
+    app.extensions["ivr_console"].mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
     csrf = CSRFProtect(app)
     if config.serves_webhooks:
         from ivr.webhooks.views import bp as twilio_bp

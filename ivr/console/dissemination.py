@@ -6,17 +6,11 @@ leave them for the force, in a section of their own.
 
 from __future__ import annotations
 
-import smtplib
 import unicodedata
-from email.message import EmailMessage
-from pathlib import Path
-from typing import Protocol
-from urllib.parse import urlsplit
 
 from fpdf import FPDF
 
 from ivr.models import Anonymity, Report
-from ivr.private_files import private_folder, write_private
 
 CATEGORIES = {
     "information_for_reward": "Information or influence given for money or favours",
@@ -98,60 +92,3 @@ def as_pdf(report: Report) -> bytes:
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(0, 6, _latin(body.strip() or "-"), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
-
-
-class MailSender(Protocol):
-    def send(
-        self, to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]]
-    ) -> None:
-        """Deliver one message; raise OSError if it could not be handed over."""
-
-
-def _message(
-    sender: str, to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]]
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, subject
-    message.set_content(body)
-    for filename, mime, data in attachments:
-        main, sub = mime.split("/")
-        message.add_attachment(data, maintype=main, subtype=sub, filename=filename)
-    return message
-
-
-class SmtpSender:
-    """Hand messages to an SMTP server (``IVR_SMTP_URL=smtp://host:port``)."""
-
-    def __init__(self, host: str, port: int, sender: str) -> None:
-        self._host, self._port, self._sender = host, port, sender
-
-    def send(
-        self, to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]]
-    ) -> None:
-        with smtplib.SMTP(self._host, self._port, timeout=20) as smtp:
-            smtp.send_message(_message(self._sender, to, subject, body, attachments))
-
-
-class OutboxSender:
-    """Write messages as .eml files to a folder (the embedded default: ``var/outbox``)."""
-
-    def __init__(self, folder: Path, sender: str) -> None:
-        self._folder, self._sender = folder, sender
-
-    def send(
-        self, to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]]
-    ) -> None:
-        private_folder(self._folder)
-        name = subject.split()[-1] + "-" + to.split("@")[0] + ".eml"
-        write_private(
-            self._folder / name, bytes(_message(self._sender, to, subject, body, attachments))
-        )
-
-
-def sender_for(smtp_url: str, outbox: Path, sender: str) -> MailSender:
-    if not smtp_url:
-        return OutboxSender(outbox, sender)
-    parts = urlsplit(smtp_url)
-    if parts.scheme != "smtp" or not parts.hostname:
-        raise ValueError(f"IVR_SMTP_URL must look like smtp://host:port, not {smtp_url!r}")
-    return SmtpSender(parts.hostname, parts.port or 25, sender)

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.console import audit, console_services, signed_in, work
-from ivr.console.dissemination import CATEGORIES, as_pdf, as_text, sender_for
+from ivr.console.dissemination import CATEGORIES, as_pdf, as_text
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
 from ivr.console.sanitise import CHECKLIST
 from ivr.crypto.keys import object_context
+from ivr.mail import MailUnavailable
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
 from ivr.services import services
 
@@ -211,8 +212,7 @@ def disseminate(reference: str) -> ResponseReturnValue:
             work.record_dissemination(db_session, report, g.user, method)
             if method == "email":
                 address = work.force_address(db_session, report.force or "")
-                config = services().config
-                sender_for(config.smtp_url, config.outbox_dir, config.mail_from).send(
+                console_services().mailer.send(
                     address,
                     f"Intelligence report {report.reference}",
                     as_text(report),
@@ -222,7 +222,7 @@ def disseminate(reference: str) -> ResponseReturnValue:
     except work.WorkError as error:
         flash(str(error), "error")
         return _back(reference)
-    except OSError as error:
+    except MailUnavailable as error:
         flash(f"The email could not be sent ({error}); nothing was recorded. Try again.", "error")
         return _back(reference)
     if method == "email":

@@ -6,6 +6,7 @@ import dataclasses
 import html
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from ivr import adapters
 from ivr.config import Config
-from ivr.console import audit
+from ivr.console import ConsoleServices, audit
 from ivr.console.work import purge
 from ivr.db import Database
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
@@ -24,8 +25,8 @@ from tests.mailbox import Mailbox, smtp_server
 
 
 @pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    with smtp_server() as mailbox:
+def smtp(tmp_path: Path) -> Iterator[Mailbox]:
+    with smtp_server(tmp_path) as mailbox:
         yield mailbox
 
 
@@ -170,10 +171,11 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     with db.transaction() as session:
         session.scalars(select(Report)).one().status = ReportStatus.APPROVED
         session.get(Force, "West Yorkshire Police").ccu_email = "ccu@westyorkshire.police.example"  # type: ignore[union-attr]
-    ingest_app.extensions["ivr"] = dataclasses.replace(
-        ingest_app.extensions["ivr"],
-        config=dataclasses.replace(ingest_config, smtp_url=f"smtp://127.0.0.1:{port}"),
+    mailing = dataclasses.replace(
+        ingest_config, smtp_url=f"smtp://127.0.0.1:{port}", smtp_ca_file=smtp.ca_file
     )
+    ingest_app.extensions["ivr"] = dataclasses.replace(ingest_app.extensions["ivr"], config=mailing)
+    ingest_app.extensions["ivr_console"] = ConsoleServices(mailing)
     supervisor = as_role(Role.SUPERVISOR)
     page = f"/console/reports/{queued_report}"
     sent = post(
@@ -183,6 +185,7 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
         sent.get_data(as_text=True)
     )  # type: ignore[attr-defined]
     (message,) = mailbox.messages
+    assert mailbox.tls_sessions == 1  # handed over under STARTTLS, never in the clear
     assert message["To"] == "ccu@westyorkshire.police.example"
     parts = [part.get_content_type() for part in message.walk()]
     assert "application/pdf" in parts and not any(kind.startswith("audio/") for kind in parts)

@@ -55,7 +55,7 @@ def console(
 ) -> Iterator[tuple[str, Config, Database, Mailbox, RunningEmulator, Any]]:
     """The service with its console, served over HTTP on loopback, with Twilio and SMTP stand-ins."""
     port = free_port()
-    with smtp_server() as mailbox, RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as emulator:
+    with smtp_server(tmp_path) as mailbox, RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as emulator:
         flows = tmp_path / "call_flows"
         shutil.copytree(Path(__file__).resolve().parents[2] / "call_flows", flows)
         config = Config(
@@ -70,6 +70,7 @@ def console(
             storage_url=str(tmp_path / "recordings"),
             keys_dir=key_pair,
             smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
+            smtp_ca_file=mailbox.ca_file,
             log_level="WARNING",
         )
         db = Database.from_url(config.database_url)
