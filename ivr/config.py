@@ -73,7 +73,7 @@ class Config:
     log_level: str = "INFO"
     # Fetch jobs: attempts before a job is parked as failed, and how retries back off.
     job_max_attempts: int = 10
-    job_lease_seconds: int = 300
+    job_lease_seconds: int = 30  # renewed by a heartbeat: a dead worker's jobs resume soon
     job_retry_base_seconds: float = 5.0
     job_retry_max_seconds: float = 3600.0
     worker_poll_seconds: float = 1.0
@@ -222,7 +222,7 @@ class Config:
             aws_region=get("AWS_REGION", "eu-west-2"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             job_max_attempts=_number(get, "JOB_MAX_ATTEMPTS", 10),
-            job_lease_seconds=_number(get, "JOB_LEASE_SECONDS", 300),
+            job_lease_seconds=_number(get, "JOB_LEASE_SECONDS", 30),
             job_retry_base_seconds=float(_number(get, "JOB_RETRY_BASE_SECONDS", 5.0)),
             job_retry_max_seconds=float(_number(get, "JOB_RETRY_MAX_SECONDS", 3600.0)),
             worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from ivr.db import Database
-from ivr.models import JobState, RecordingJob, Report, ReportStatus
+from ivr.models import CallLogErasure, JobState, RecordingJob, Report, ReportStatus
 
 bp = Blueprint("metrics", __name__)
 
@@ -36,12 +36,25 @@ class QueueCollector(Collector):
             "Fetch jobs by state (failed: parked, needs a person).",
             labels=["state"],
         )
-        reports = GaugeMetricFamily("ivr_reports", "Reports by status.", labels=["status"])
+        erasures = GaugeMetricFamily(
+            "ivr_call_log_erasures",
+            "Call logs still to erase at Twilio, by state (done ones leave no row).",
+            labels=["state"],
+        )
+        reports = GaugeMetricFamily(
+            "ivr_reports", "Reports by status (audio_failed: needs a person).", labels=["status"]
+        )
         with self._db.transaction() as session:
             job_counts: dict[JobState, int] = {
                 state: count
                 for state, count in session.execute(
                     select(RecordingJob.state, func.count()).group_by(RecordingJob.state)
+                ).tuples()
+            }
+            erasure_counts: dict[JobState, int] = {
+                state: count
+                for state, count in session.execute(
+                    select(CallLogErasure.state, func.count()).group_by(CallLogErasure.state)
                 ).tuples()
             }
             report_counts: dict[ReportStatus, int] = {
@@ -52,9 +65,12 @@ class QueueCollector(Collector):
             }
         for state in JobState:
             jobs.add_metric([state.value], job_counts.get(state, 0))
+        for state in (JobState.PENDING, JobState.FAILED):
+            erasures.add_metric([state.value], erasure_counts.get(state, 0))
         for status in ReportStatus:
             reports.add_metric([status.value], report_counts.get(status, 0))
         yield jobs
+        yield erasures
         yield reports
 
 

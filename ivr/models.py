@@ -53,6 +53,7 @@ class ReportSource(enum.StrEnum):
 
 class ReportStatus(enum.StrEnum):
     AWAITING_AUDIO = "awaiting_audio"  # recorded at Twilio, not yet stored here
+    AUDIO_FAILED = "audio_failed"  # its audio could not be stored: a person must look
     QUEUED = "queued"  # audio stored and encrypted; waiting for a handler
     SUBMITTED = "submitted"  # transcribed and sanitised; waiting for a supervisor
     RETURNED = "returned"  # sent back by a supervisor with a comment
@@ -238,19 +239,30 @@ class Report(Base):
     )
 
 
-class RecordingJob(Base):
+class LeasedJob:
+    """What workers need to share a kind of job: a state, a lease, attempts, a backoff."""
+
+    # First in each table, as it was before this mixin (other columns come before a mixin's).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-1)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None]
+    lease_expires: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RecordingJob(LeasedJob, Base):
     """A durable "fetch this recording" job, one per recording, keyed by the recording."""
 
     __tablename__ = "recording_jobs"
     __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_not_negative"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     # HMAC of the RecordingSid: a repeated callback finds its job even after the SID is gone.
     recording_key: Mapped[str] = mapped_column(String(64), unique=True)
     part: Mapped[RecordingPart] = mapped_column(_enum(RecordingPart))
     take: Mapped[int] = mapped_column(Integer, default=1)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), index=True)
     stage: Mapped[JobStage] = mapped_column(_enum(JobStage), default=JobStage.FETCH)
     # Chosen and saved before the upload starts, so a retry overwrites the same object.
     object_name: Mapped[str | None] = mapped_column(String(64))
@@ -266,14 +278,22 @@ class RecordingJob(Base):
     call_sid: Mapped[str | None] = mapped_column(String(64))
     call_ended: Mapped[bool] = mapped_column(default=False)
 
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime | None]
-    lease_expires: Mapped[datetime | None]
-    lease_owner: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str | None] = mapped_column(Text)
-
     report: Mapped[Report] = relationship(back_populates="recordings")
     audio: Mapped[AudioObject | None] = relationship()
+
+
+class CallLogErasure(LeasedJob, Base):
+    """A durable "delete this call's log at Twilio" job, made when the call ends.
+
+    The row is deleted once Twilio has deleted the log: the CallSid, and the times that
+    could date the call, are kept only while the erasure is still to be done.
+    """
+
+    __tablename__ = "call_log_erasures"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_not_negative"),)
+
+    # One erasure per call: a repeated status callback finds the one already waiting.
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AudioObject(Base):

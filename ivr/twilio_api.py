@@ -183,8 +183,8 @@ class TwilioApi(Protocol):
     def delete_call(self, call_sid: str) -> bool:
         """Delete the call's log; False if it was already gone."""
 
-    def recordings(self) -> Iterator[RecordingListing]:
-        """List every recording the account holds."""
+    def recordings(self, call_sid: str | None = None) -> Iterator[RecordingListing]:
+        """List every recording the account holds (or only those of one call)."""
 
     def account_status(self) -> str:
         """Return the account's status: "active", "suspended" or "closed"."""
@@ -238,10 +238,13 @@ class TwilioRest:
     def delete_call(self, call_sid: str) -> bool:
         return self._delete(f"{self._base}/Calls/{_sid(call_sid, 'CA')}.json", "the call log")
 
-    def recordings(self) -> Iterator[RecordingListing]:
-        url: str | None = f"{self._base}/Recordings.json?PageSize=100"
+    def recordings(self, call_sid: str | None = None) -> Iterator[RecordingListing]:
+        url: str | None = f"{self._base}/Recordings.json"
+        params: dict[str, str] | None = {"PageSize": "100"}
+        if call_sid is not None:
+            params = {"PageSize": "100", "CallSid": _sid(call_sid, "CA")}
         while url:
-            response = self._request("GET", url)
+            response = self._request("GET", url, params=params)
             _raise_for(response, "listing recordings")
             page = response.json()
             for item in page.get("recordings", []):
@@ -251,7 +254,8 @@ class TwilioRest:
                     status=item.get("status", ""),
                     created=_date(item.get("date_created")),
                 )
-            url = self._next_page(page)
+            # Twilio's next page URI carries the filter and the page size on.
+            url, params = self._next_page(page), None
 
     def account_status(self) -> str:
         response = self._request("GET", f"{self._base}.json")

@@ -5,7 +5,7 @@ fetched as ``{RecordingUrl}.wav`` with HTTP Basic auth, listed, and deleted; cal
 deleted; the account read; the account's phone numbers found and their voice settings
 updated. The phone (``ivr call``) uploads the caller's audio here, as Twilio would keep
 it. Faults can be switched on to test retries: 5xx answers, 404 while a file is
-"still processing", slow answers.
+"still processing", slow answers, media cut a byte short.
 
 It holds one number, ``SEEDED_NUMBER``, as Twilio has it when just bought: no URLs.
 Tests add more with ``POST /_emulator/numbers``.
@@ -184,7 +184,7 @@ def set_account() -> ResponseReturnValue:
 
 @bp.put("/_emulator/faults")
 def set_faults() -> ResponseReturnValue:
-    """Plan faults, e.g. ``{"media_5xx": 2, "media_404": 1, "slow_seconds": 3}``."""
+    """Plan faults, e.g. ``{"media_5xx": 2, "media_truncated": 1, "slow_seconds": 3}``."""
     with _state().lock:
         _state().faults.update({k: float(v) for k, v in (request.get_json() or {}).items()})
     return jsonify(_state().faults)
@@ -205,6 +205,8 @@ def media(account: str, sid: str) -> ResponseReturnValue:
     found = state.recordings.get(sid)
     if found is None:
         abort(404)
+    if state.take_fault("media_truncated"):  # a byte short: PCM of odd length
+        return Response(found[1][:-1], mimetype="audio/x-wav")
     return Response(found[1], mimetype="audio/x-wav")
 
 
@@ -221,6 +223,7 @@ def list_recordings(account: str) -> ResponseReturnValue:
             "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
         }
         for sid, (call, _, created) in sorted(_state().recordings.items())
+        if request.args.get("CallSid") in (None, call)
     ]
     return jsonify(recordings=items, next_page_uri=None, page=0, page_size=len(items))
 

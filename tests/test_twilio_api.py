@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
+from ivr.phone import EmulatorMedia
 from ivr.twilio_api import (
     FALLBACK_OVERRIDES,
     STATUS_OVERRIDES,
@@ -219,3 +220,15 @@ def test_a_next_page_in_the_account_is_followed() -> None:
     with Listener(second) as api:
         assert list(TwilioRest(api.url, ACCOUNT_SID, AUTH_TOKEN).recordings()) == []
     assert len(api.authorizations) == 2
+
+
+def test_the_recordings_of_one_call_can_be_listed(
+    emulator: RunningEmulator, twilio: TwilioRest
+) -> None:
+    media = EmulatorMedia(emulator.url)
+    mine, _ = media.store("CA" + "1" * 32, b"RIFF")
+    media.store("CA" + "2" * 32, b"RIFF")
+    assert [r.sid for r in twilio.recordings("CA" + "1" * 32)] == [mine]
+    assert len(list(twilio.recordings())) == 2
+    with pytest.raises(ValueError, match="not a Twilio CA SID"):
+        list(twilio.recordings("CA../Accounts"))

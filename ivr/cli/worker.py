@@ -15,7 +15,7 @@ from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_p
 from ivr.db import Database
 from ivr.logs import configure_logging
 from ivr.models import JobState
-from ivr.worker.queue import JobQueue, RetryPolicy
+from ivr.worker.queue import CallLogQueue, JobQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile as reconcile_recordings
 from ivr.worker.runner import build_worker
 
@@ -50,22 +50,28 @@ def worker(drain: bool) -> None:
 )
 @click.pass_context
 def jobs(context: click.Context, state: str | None) -> None:
-    """List fetch jobs: state, stage, attempts and the last error."""
+    """List jobs (fetch a recording; erase a call log): state, attempts, the last error."""
     if context.invoked_subcommand is not None:
         return
-    config = Config.from_env()
-    queue = _queue(config)
-    listed = queue.jobs(JobState(state) if state else None)
-    if not listed:
+    fetches, call_logs = _queues(Config.from_env())
+    wanted = JobState(state) if state else None
+    rows = [
+        (str(job.id), job.state, job.stage.value, job.attempts, job.last_error)
+        for job in fetches.jobs(wanted)
+    ]
+    rows += [
+        (f"{CALL_LOG_PREFIX}{job.id}", job.state, "call log", job.attempts, job.last_error)
+        for job in call_logs.jobs(wanted)
+    ]
+    if not rows:
         click.echo("No jobs.")
         return
-    click.echo(f"{'job':>6}  {'state':<9}  {'stage':<8}  {'attempts':>8}  last error")
-    for job in listed:
+    click.echo(f"{'job':>8}  {'state':<9}  {'stage':<8}  {'attempts':>8}  last error")
+    for name, job_state, stage, attempts, last_error in rows:
         click.echo(
-            f"{job.id:>6}  {job.state.value:<9}  {job.stage.value:<8}  {job.attempts:>8}  "
-            f"{job.last_error or ''}"
+            f"{name:>8}  {job_state.value:<9}  {stage:<8}  {attempts:>8}  {last_error or ''}"
         )
-    failed = sum(job.state is JobState.FAILED for job in listed)
+    failed = sum(row[1] is JobState.FAILED for row in rows)
     if failed:
         click.echo(
             f"\n{failed} failed: fix the cause, then `ivr jobs retry --all-failed` (or a job number)."
@@ -73,22 +79,34 @@ def jobs(context: click.Context, state: str | None) -> None:
 
 
 @jobs.command()
-@click.argument("job_ids", nargs=-1, type=int)
-@click.option("--all-failed", is_flag=True, help="Retry every failed job.")
-def retry(job_ids: tuple[int, ...], all_failed: bool) -> None:
-    """Put failed jobs back in the queue with fresh attempts."""
+@click.argument("job_ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Retry every failed job, of either kind.")
+def retry(job_ids: tuple[str, ...], all_failed: bool) -> None:
+    """Put failed jobs back in the queue with fresh attempts (e.g. 12, log-3)."""
     if not job_ids and not all_failed:
-        raise click.UsageError("name job numbers, or pass --all-failed")
-    count = _queue(Config.from_env()).retry_failed(None if all_failed else list(job_ids))
+        raise click.UsageError("name jobs as `ivr jobs` lists them, or pass --all-failed")
+    fetch_ids: list[int] = []
+    call_log_ids: list[int] = []
+    for name in job_ids:
+        number = name.removeprefix(CALL_LOG_PREFIX)
+        if not number.isdigit():
+            raise click.BadParameter(f"{name!r} is not a job as `ivr jobs` lists it")
+        (call_log_ids if name.startswith(CALL_LOG_PREFIX) else fetch_ids).append(int(number))
+    fetches, call_logs = _queues(Config.from_env())
+    count = fetches.retry_failed(None if all_failed else fetch_ids)
+    count += call_logs.retry_failed(None if all_failed else call_log_ids)
     click.echo(f"{count} job(s) queued again.")
 
 
-def _queue(config: Config) -> JobQueue:
-    return JobQueue(
-        _database(config),
-        timedelta(seconds=config.job_lease_seconds),
-        RetryPolicy(config.job_max_attempts),
-    )
+# Call log erasures are numbered apart from fetch jobs: `ivr jobs` shows them as log-N.
+CALL_LOG_PREFIX = "log-"
+
+
+def _queues(config: Config) -> tuple[JobQueue, CallLogQueue]:
+    db = _database(config)
+    lease = timedelta(seconds=config.job_lease_seconds)
+    policy = RetryPolicy(config.job_max_attempts)
+    return JobQueue(db, lease, policy), CallLogQueue(db, lease, policy)
 
 
 @click.command()

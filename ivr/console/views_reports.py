@@ -64,10 +64,13 @@ def queue_page() -> ResponseReturnValue:
             if r.urgency is Urgency.RISK_TO_LIFE and r.status is not ReportStatus.DISSEMINATED
         ]
         names = {u.id: u.name for u in db_session.scalars(select(User))}
+        # Supervisors see the reports whose audio could not be stored, and why.
+        failed = work.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
     return render_template(
         "console/queue.html",
         reports=reports,
         urgent=urgent,
+        failed=failed,
         names=names,
         statuses=list(ReportStatus),
         categories=CATEGORIES,

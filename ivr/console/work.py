@@ -19,6 +19,7 @@ from ivr.models import (
     AudioObject,
     Dissemination,
     Force,
+    JobState,
     RecordingJob,
     Report,
     ReportStatus,
@@ -61,6 +62,21 @@ def queue(
     if category:
         query = query.where(or_(Report.handler_category == category, Report.category == category))
     return list(session.scalars(query.limit(500)))
+
+
+def audio_failures(session: Session) -> list[tuple[Report, str]]:
+    """Reports whose audio could not be stored, oldest first, each with the reason."""
+    rows = session.execute(
+        select(Report, RecordingJob.last_error)
+        .join(RecordingJob, RecordingJob.report_id == Report.id)
+        .where(Report.status == ReportStatus.AUDIO_FAILED, RecordingJob.state == JobState.FAILED)
+        .order_by(Report.received_on, Report.reference, RecordingJob.id)
+        .limit(500)
+    ).tuples()
+    found: dict[str, tuple[Report, str]] = {}
+    for report, reason in rows:
+        found.setdefault(report.id, (report, reason or "no reason recorded"))
+    return list(found.values())
 
 
 def claim_next(db: Database, user: User, minutes: int) -> str | None:

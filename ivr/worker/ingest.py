@@ -3,24 +3,27 @@
 fetch -> clean -> encrypt -> store  (saved: STORED, with the object and its wrapped key)
 verify the stored object            (saved: VERIFIED)
 erase the recording at Twilio       (saved: ERASED; only ever after VERIFIED)
-erase the call log, drop our copy of Twilio's references, queue the report (FINISHED)
+drop our copy of Twilio's references, queue the report (FINISHED)
 
 Each stage is idempotent and is saved before the next begins, so a worker killed at any
-point leaves a job another worker finishes, writing the same single object.
+point leaves a job another worker finishes, writing the same single object. The call's
+log is erased by its own job (:mod:`ivr.call_logs`) once the call has ended and every
+recording of it is finished here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import audio
+from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
 from ivr.crypto import envelope
-from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
+from ivr.crypto.keys import KeyWrapper, object_context
 from ivr.db import Database
 from ivr.logs import event
 from ivr.models import (
@@ -32,15 +35,14 @@ from ivr.models import (
     Report,
     ReportStatus,
 )
-from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
-from ivr.twilio_api import TwilioApi, TwilioUnavailable
+from ivr.storage import ObjectStore, checksum, new_object_name
+from ivr.twilio_api import TwilioApi
 from ivr.worker.queue import JobQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 
 # Longer than any recording the flow allows (an hour of 8 kHz, 16-bit audio is 58 MB).
 MAX_MEDIA_BYTES = 256 * 1024 * 1024
-RETRYABLE = (TwilioUnavailable, StoreUnavailable, KeyServiceError, OSError)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,12 @@ class Ingester:
         self._chunk_size = chunk_size
 
     def run(self, job_id: int, owner: str) -> None:
-        """Take the job through its remaining stages; on failure, schedule a retry."""
+        """Take the job through its remaining stages; on failure, schedule a retry.
+
+        Any exception is a failed attempt: a job that can never succeed (PCM of odd
+        length, a malformed SID, a bug) is parked after its last attempt, and its report
+        shown as "audio failed", rather than retried for ever.
+        """
         try:
             job = self._view(job_id, owner)
             while job.stage is not JobStage.FINISHED:
@@ -90,7 +97,7 @@ class Ingester:
             event(logger, "job.lease_lost", logging.WARNING, job=job_id)
         except audio.AudioRejected as rejected:
             self._queue.park(job_id, owner, f"the recording is not usable audio: {rejected}")
-        except RETRYABLE as error:
+        except Exception as error:
             self._queue.retry_later(job_id, owner, f"{type(error).__name__}: {error}")
 
     def _view(self, job_id: int, owner: str) -> JobView:
@@ -136,12 +143,12 @@ class Ingester:
         cleaned = audio.clean(_bounded(self._twilio.media(job.recording_sid)))
         data_key = self._keys.generate(object_context(name))
         chunks = cleaned.wav_chunks(self._chunk_size)
-        stored = self._store.put(
-            name,
-            envelope.encrypt(
-                data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
-            ),
+        sealed = envelope.encrypt(
+            data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
         )
+        # The object's name is shared with any earlier holder of the job: a worker that
+        # stalled past its lease must not replace what its successor stored and verified.
+        stored = self._store.put(name, _then(sealed, lambda: self._save(job, owner)))
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
             # A previous attempt that stored but died before this point left no row.
@@ -219,10 +226,13 @@ class Ingester:
         self._save(job, owner, stage=JobStage.VERIFIED)
 
     def _finish(self, job: JobView, owner: str) -> None:
-        if job.call_sid and self._call_is_done_with(job):
-            self._twilio.delete_call(job.call_sid)  # False: already gone
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
+            if row.call_sid and row.call_ended:
+                # Also when the call's end was never announced (a reconciled recording).
+                schedule_call_log_erasure(session, row.call_sid)
+            elif row.call_sid:
+                nudge_call_log_erasure(session, row.call_sid)
             row.recording_sid = row.call_sid = None
             row.stage = JobStage.FINISHED
             if row.state is JobState.PENDING:
@@ -236,25 +246,17 @@ class Ingester:
         self._db.scrub()
         event(logger, "job.finished", job=job.id)
 
-    def _call_is_done_with(self, job: JobView) -> bool:
-        """True when no other recording of this call still needs the call at Twilio."""
-        with self._db.transaction() as session:
-            waiting = session.scalar(
-                select(RecordingJob.id)
-                .where(
-                    RecordingJob.call_sid == job.call_sid,
-                    RecordingJob.id != job.id,
-                    RecordingJob.stage.in_((JobStage.FETCH, JobStage.STORED, JobStage.VERIFIED)),
-                )
-                .limit(1)
-            )
-        return waiting is None
-
     def _save(self, job: JobView, owner: str, **values: object) -> None:
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
             for name, value in values.items():
                 setattr(row, name, value)
+
+
+def _then(chunks: Iterator[bytes], check: Callable[[], None]) -> Iterator[bytes]:
+    """Yield ``chunks``, then run ``check``: raising there stops the write taking effect."""
+    yield from chunks
+    check()
 
 
 def _bounded(media: Iterator[bytes]) -> Iterator[bytes]:

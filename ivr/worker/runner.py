@@ -1,4 +1,9 @@
-"""The worker process: claim and run fetch jobs; now and then reconcile and sweep."""
+"""The worker process: claim and run jobs; now and then reconcile and sweep.
+
+Two kinds of job, taken in turn: fetching recordings and erasing call logs. While a
+job runs, a heartbeat keeps its lease, so a dead worker's jobs are taken over within
+a lease length (30 s by default) and a slow one keeps its own.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from ivr import adapters
 from ivr.calls import sweep_expired_calls
@@ -16,11 +22,17 @@ from ivr.console.work import purge
 from ivr.db import Database
 from ivr.logs import event
 from ivr.twilio_api import TwilioUnavailable
+from ivr.worker.erasure import CallLogEraser
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import JobQueue, RetryPolicy
+from ivr.worker.queue import CallLogQueue, JobQueue, LeaseQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
+
+
+class JobRunner(Protocol):
+    def run(self, job_id: int, owner: str) -> None:
+        """Carry the job as far as it goes; record a failure on the job itself."""
 
 
 class Worker:
@@ -29,23 +41,29 @@ class Worker:
         queue: JobQueue,
         ingester: Ingester,
         *,
+        erasures: tuple[CallLogQueue, CallLogEraser] | None = None,
         poll_seconds: float = 1.0,
         periodic: list[tuple[float, Callable[[], object]]] | None = None,
     ) -> None:
         self.owner = secrets.token_hex(8)
-        self._queue = queue
-        self._ingester = ingester
+        self._kinds: list[tuple[LeaseQueue[Any], JobRunner]] = [(queue, ingester)]
+        if erasures is not None:
+            self._kinds.append(erasures)
         self._poll = poll_seconds
         # (interval in seconds, task): reconciliation, sweeping stale call state.
         self._periodic = [(interval, task, 0.0) for interval, task in (periodic or [])]
 
     def run_once(self) -> bool:
-        """Run one due job to its end (or its next retry); return False if none was due."""
-        job_id = self._queue.claim(self.owner)
-        if job_id is None:
-            return False
-        self._ingester.run(job_id, self.owner)
-        return True
+        """Run one due job of each kind to its end (or its next retry); False if none was due."""
+        ran = False
+        for queue, runner in self._kinds:
+            job_id = queue.claim(self.owner)
+            if job_id is None:
+                continue
+            with queue.heartbeat(job_id, self.owner):
+                runner.run(job_id, self.owner)
+            ran = True
+        return ran
 
     def drain(self) -> int:
         """Run jobs until none is due; return how many were run."""
@@ -84,13 +102,11 @@ def build_worker(config: Config, db: Database) -> Worker:
     """Assemble a worker from config: its store, key wrapper and Twilio client."""
     if not config.serves_webhooks:
         raise ConfigError("the job worker belongs to the edge tier (IVR_TIER=edge or all)")
-    queue = JobQueue(
-        db,
-        timedelta(seconds=config.job_lease_seconds),
-        RetryPolicy(
-            config.job_max_attempts, config.job_retry_base_seconds, config.job_retry_max_seconds
-        ),
+    lease = timedelta(seconds=config.job_lease_seconds)
+    policy = RetryPolicy(
+        config.job_max_attempts, config.job_retry_base_seconds, config.job_retry_max_seconds
     )
+    queue, call_logs = JobQueue(db, lease, policy), CallLogQueue(db, lease, policy)
     twilio = adapters.twilio_api(config)
     store = adapters.object_store(config)
     ingester = Ingester(db, queue, twilio, store, adapters.key_wrapper(config))
@@ -109,4 +125,10 @@ def build_worker(config: Config, db: Database) -> Worker:
             ),
         ),
     ]
-    return Worker(queue, ingester, poll_seconds=config.worker_poll_seconds, periodic=periodic)
+    return Worker(
+        queue,
+        ingester,
+        erasures=(call_logs, CallLogEraser(db, call_logs, twilio)),
+        poll_seconds=config.worker_poll_seconds,
+        periodic=periodic,
+    )

@@ -56,7 +56,7 @@ class ReportPage:
         self.page = page
         self.player = page.locator("audio.player").first
 
-    def until(self, script: str, seconds: float = 10) -> object:
+    def until(self, script: str, seconds: float = 30) -> object:
         """Poll the player with ``script`` until it gives a true value.
 
         Not page.wait_for_function: it evaluates its predicate with eval, which the
@@ -98,7 +98,7 @@ class ReportPage:
         self.page.select_option("#force", force)
         self.page.select_option("#handler-category", category)
         self.page.fill("#what", what)
-        expect(self.page.locator("#autosave-state")).to_have_text("Saved", timeout=10_000)
+        expect(self.page.locator("#autosave-state")).to_have_text("Saved", timeout=30_000)
 
     def submit(self) -> None:
         for box in self.page.locator("#submit-form input[type=checkbox]").all():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,17 +25,29 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+# A busy two-core CI machine can take many times longer than a laptop to start a server.
+START_SECONDS = 120.0
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], seconds: float = START_SECONDS
+) -> None:
+    """Wait until ``url`` answers below 500, for as long as the process lives.
+
+    Any failure to answer (refused, reset, a read timeout while the process imports and
+    migrates) or a 5xx while it starts means "not yet", until the deadline.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url}: process exited with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
+            if requests.get(url, timeout=10).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
 
 
 @contextmanager
@@ -47,17 +61,27 @@ def running(
             cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
+            # Its own process group: gunicorn's workers can be killed with their master.
+            start_new_session=True,
         )
         try:
             wait_until_up(ready_url, process)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    kill_group(process)
+            kill_group(process)  # any worker its master left behind
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """``kill -9`` the process and everything it started (e.g. gunicorn and its workers)."""
+    with contextlib.suppress(ProcessLookupError):  # already gone, every one of them
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def ivr(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -34,7 +34,7 @@ def storage_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) 
     }
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -58,7 +58,8 @@ def test_edit_try_publish_and_roll_back_in_the_browser(browser: Any, console: An
 
 def hears_within_seconds(caller: EmulatorCaller, wording: str) -> None:
     """Every server looks for a newly published version every two seconds."""
-    deadline = time.monotonic() + 6
+    # Slack for a busy CI machine: a server that never reloads still fails.
+    deadline = time.monotonic() + 30
     while wording not in caller.call("1,hangup").text():
         assert time.monotonic() < deadline, f"callers still do not hear {wording!r}"
         time.sleep(0.25)

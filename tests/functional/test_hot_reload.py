@@ -66,8 +66,9 @@ def test_two_servers_sharing_a_database_both_serve_a_newly_published_flow(tmp_pa
             ["flows", "publish", str(hotline), "-m", "plainer safety message"], env, tmp_path
         )
         assert "Published hotline version 2." in published.stdout, published.stderr
-        # Then within a few seconds both servers give it to new callers
-        deadline = time.monotonic() + 10
+        # Then within a few seconds both servers give it to new callers (with slack for a
+        # busy CI machine: a server that never reloads still fails)
+        deadline = time.monotonic() + 30
         while not all("If anyone is in danger right now" in hears(s) for s in servers):
             assert time.monotonic() < deadline, "a server kept the old flow"
             time.sleep(0.3)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ivr import adapters
 from ivr.config import Config
 from ivr.crypto import envelope
 from ivr.crypto.keys import object_context
-from ivr.db import Database
-from ivr.models import AudioObject, JobStage, JobState, RecordingJob
+from ivr.db import Database, utcnow
+from ivr.models import AudioObject, CallLogErasure, JobStage, JobState, RecordingJob
 from ivr.storage import ObjectStore
 from ivr.worker.runner import Worker, build_worker
 
 
-def settle(worker: Worker, db: Database, seconds: float = 20.0) -> None:
-    """Run jobs (retries included) until none is pending, or fail the test."""
+def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
+    """Run jobs (retries included) until none is pending, or fail the test.
+
+    A call log erasure that is waiting (for a parked recording, say) counts as settled.
+    The deadline is generous: a busy two-core CI machine can be many times slower.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not worker.run_once():
@@ -28,6 +32,16 @@ def settle(worker: Worker, db: Database, seconds: float = 20.0) -> None:
                     .where(
                         RecordingJob.state.in_((JobState.PENDING, JobState.DISCARDED)),
                         RecordingJob.stage != JobStage.FINISHED,
+                    )
+                    .limit(1)
+                ) or session.scalar(
+                    select(CallLogErasure.id)
+                    .where(
+                        CallLogErasure.state == JobState.PENDING,
+                        or_(
+                            CallLogErasure.not_before.is_(None),
+                            CallLogErasure.not_before <= utcnow(),
+                        ),
                     )
                     .limit(1)
                 )

@@ -69,7 +69,7 @@ def assert_each_recording_stored_once(
     assert len(emulator.state.deleted_recordings) == count
 
 
-def wait_for_a_lease(db: Database, seconds: float = 15) -> bool:
+def wait_for_a_lease(db: Database, seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with db.transaction() as session:
@@ -111,11 +111,11 @@ def test_a_worker_killed_at_any_point_leaves_jobs_another_worker_finishes(
     survivor = subprocess.Popen(
         [IVR, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while finished(db) < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
     survivor.terminate()
-    survivor.wait(timeout=10)
+    survivor.wait(timeout=60)
     assert kills == 3 and finished(db) == 5
     with db.transaction() as session:
         attempts = list(session.scalars(select(RecordingJob.attempts)))
@@ -153,7 +153,7 @@ def test_many_workers_racing_on_postgresql_store_each_recording_exactly_once(
     def work(worker_index: int) -> None:
         try:
             start.wait()
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while finished(setup) < 30 and time.monotonic() < deadline:
                 if not workers[worker_index].run_once():
                     time.sleep(0.01)

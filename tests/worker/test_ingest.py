@@ -44,7 +44,8 @@ def everything(db: Database) -> tuple[list[Report], list[RecordingJob], list[Aud
     with db.transaction() as session:
         return (
             list(session.scalars(select(Report))),
-            list(session.scalars(select(RecordingJob))),
+            # In order: PostgreSQL returns rows in whatever order updates left them.
+            list(session.scalars(select(RecordingJob).order_by(RecordingJob.id))),
             list(session.scalars(select(AudioObject))),
         )
 
@@ -170,8 +171,9 @@ def test_after_too_many_failures_a_job_is_parked_and_can_be_retried(
     assert "gave up after 4 attempts" in (job.last_error or "") and "HTTP 503" in (
         job.last_error or ""
     )
-    assert report.status is ReportStatus.AWAITING_AUDIO
+    assert report.status is ReportStatus.AUDIO_FAILED  # shown to supervisors, with the reason
     assert emulator.state.deleted_recordings == []  # nothing erased that we do not hold
+    assert emulator.state.deleted_calls == []  # nor the call log, while its recording waits
     # When Twilio recovers and someone retries it
     emulator.state.faults["media_5xx"] = 0
     assert JobQueue(db, timedelta(seconds=60), RetryPolicy()).retry_failed() == 1

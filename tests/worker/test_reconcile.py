@@ -94,4 +94,4 @@ def test_failed_jobs_are_counted_in_metrics(
     settle(worker, db)
     scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
     assert 'ivr_recording_jobs{state="failed"} 1.0' in scraped
-    assert 'ivr_reports{status="awaiting_audio"} 1.0' in scraped
+    assert 'ivr_reports{status="audio_failed"} 1.0' in scraped
