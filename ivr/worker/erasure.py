@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr.db import Database
 from ivr.logs import event
@@ -41,8 +42,15 @@ class CallLogEraser:
         """Erase the call log, or wait for the call's recordings; on failure, retry later."""
         try:
             call_sid = self._call_sid(job_id, owner)
-            if self._ours_unfinished(call_sid):
-                self._queue.defer(job_id, owner, WAIT_FOR_OUR_JOBS, "recording_not_stored")
+            # Asked under the erasure's lock: a recording job finishing after this
+            # commits brings the erasure forward again (see ivr.call_logs).
+            if self._queue.defer(
+                job_id,
+                owner,
+                WAIT_FOR_OUR_JOBS,
+                "recording_not_stored",
+                only_if=lambda session: _ours_unfinished(session, call_sid),
+            ):
                 return
             if any(r.status in UNSETTLED_AT_TWILIO for r in self._twilio.recordings(call_sid)):
                 self._queue.defer(job_id, owner, WAIT_FOR_TWILIO, "recording_at_twilio")
@@ -60,18 +68,19 @@ class CallLogEraser:
         with self._db.transaction() as session:
             return self._queue.fenced(session, job_id, owner).call_sid
 
-    def _ours_unfinished(self, call_sid: str) -> bool:
-        with self._db.transaction() as session:
-            found = session.scalar(
-                select(RecordingJob.id)
-                .where(RecordingJob.call_sid == call_sid, RecordingJob.stage != JobStage.FINISHED)
-                .limit(1)
-            )
-        return found is not None
-
     def _forget(self, job_id: int, owner: str) -> None:
         """Drop the CallSid: the job's row goes, so nothing kept names or dates the call."""
         with self._db.transaction() as session:
             session.delete(self._queue.fenced(session, job_id, owner))
         self._db.scrub()
         event(logger, "call_log.erased", job=job_id)
+
+
+def _ours_unfinished(session: Session, call_sid: str) -> bool:
+    """True while one of our recording jobs for the call has not finished."""
+    found = session.scalar(
+        select(RecordingJob.id)
+        .where(RecordingJob.call_sid == call_sid, RecordingJob.stage != JobStage.FINISHED)
+        .limit(1)
+    )
+    return found is not None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -218,15 +218,30 @@ class LeaseQueue(Generic[J]):
                     error=error,
                 )
 
-    def defer(self, job_id: int, owner: str, delay: timedelta, reason: str) -> None:
-        """Come back to the job later without counting an attempt: it is waiting, not failing."""
+    def defer(
+        self,
+        job_id: int,
+        owner: str,
+        delay: timedelta,
+        reason: str,
+        only_if: Callable[[Session], bool] = lambda session: True,
+    ) -> bool:
+        """Come back to the job later without counting an attempt: it is waiting, not failing.
+
+        ``only_if`` is asked under the job's lock, so that whatever ends the wait either
+        shows there or, committing later, can bring the job forward. Returns False, and
+        defers nothing, if it says the wait is over.
+        """
         with self._db.transaction() as session:
             job = self.fenced(session, job_id, owner)
+            if not only_if(session):
+                return False
             job.attempts = max(0, job.attempts - 1)  # give back what the claim counted
             job.lease_owner = None
             job.lease_expires = None
             job.not_before = utcnow() + delay
         event(logger, "job.deferred", kind=self.kind, job=job_id, reason=reason)
+        return True
 
     def park(self, job_id: int, owner: str, error: str) -> None:
         """Fail the job now: it needs a person (e.g. the recording is not audio)."""
