@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import click
 from sqlalchemy import select
 
@@ -46,15 +48,27 @@ def users_add(name: str, role: str) -> None:
 
 
 @users.command("ensure-admin")
-def users_ensure_admin() -> None:
+@click.option(
+    "--name",
+    default=None,
+    help="The first admin's sign-in name (default: admin- and six random characters).",
+)
+def users_ensure_admin(name: str | None) -> None:
     """Create a first admin if there are no users yet, and say how to sign in."""
     config = Config.from_env()
-    with _db(config).transaction() as session:
-        if session.scalar(select(User.id).limit(1)) is not None:
-            return
-        enrolment = add_user(session, "admin", Role.ADMIN)
-        audit.record(session, "(command line)", "user_add", detail="admin as admin")
-    click.echo("\nNo console users yet: created 'admin'. To sign in, open this one-time link,")
+    # Not plain "admin": a well-known name is the first one a guesser tries.
+    chosen = name or f"admin-{secrets.token_hex(3)}"
+    try:
+        with _db(config).transaction() as session:
+            if session.scalar(select(User.id).limit(1)) is not None:
+                return
+            enrolment = add_user(session, chosen, Role.ADMIN)
+            audit.record(session, "(command line)", "user_add", detail=f"{chosen} as admin")
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"\nNo console users yet: created the admin {chosen!r}. To sign in, open this one-time link,"
+    )
     click.echo("scan the code with an authenticator app and choose a password:")
     click.echo(f"  {_link(config, enrolment.token)}\n")
 

@@ -30,6 +30,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ivr import adapters
 from ivr.config import Config, ConfigError
 from ivr.console.permissions import Action, can
+from ivr.console.throttle import SourceThrottle
 from ivr.crypto.keys import KeyUnwrapper
 from ivr.db import utcnow
 from ivr.mail import Mailer, MailSettingError, mailer_for
@@ -100,6 +101,7 @@ def register_console(app: Flask, config: Config) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
     app.extensions["ivr_console"] = ConsoleServices(config)
+    app.extensions["ivr_sign_in_throttle"] = SourceThrottle()
     app.extensions["ivr_console"].mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
     csrf = CSRFProtect(app)
     if config.serves_webhooks:

@@ -2,7 +2,12 @@
 
 Nothing here knows about callers. Secrets are compared in constant time, the enrolment
 token and the password are kept only as hashes, and a sign-in that fails for any reason
-says the same thing, so the form cannot be used to find out who has an account.
+says the same thing and costs the same work (one Argon2 check, one TOTP check), so the
+form cannot be used to find out who has an account or whose account is locked.
+
+Failures lock an account against *new* browsers only: a browser the user has signed in
+from before carries a signed device cookie, and keeps working, so a stranger guessing at
+a name cannot lock its owner out (OWASP's "device cookies").
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ ISSUER = "Hotline console"
 MIN_PASSWORD = 12
 ENROLMENT_VALID = timedelta(hours=72)
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Checked when there is no real hash to check, so that every refusal costs the same.
+_STAND_IN_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_STAND_IN_TOTP = pyotp.random_base32()
 
 
 class AccountError(ValueError):
@@ -127,49 +135,85 @@ def _accept_code(user: User, code: str) -> bool:
     totp = pyotp.TOTP(user.totp_secret)
     given = code.strip().replace(" ", "")
     now = totp.timecode(datetime.now(UTC))
-    for step in (now - 1, now, now + 1):
-        if step > (user.totp_last_step or -1) and constant_time_equal(
-            totp.generate_otp(step), given
-        ):
-            user.totp_last_step = step
-            return True
-    return False
+    # All three codes are made and compared, whichever matches: the same work every time.
+    matches = [
+        step
+        for step in (now - 1, now, now + 1)
+        if constant_time_equal(totp.generate_otp(step), given)
+        and step > (user.totp_last_step or -1)
+    ]
+    if matches:
+        user.totp_last_step = matches[0]
+    return bool(matches)
 
 
 SIGN_IN_REFUSED = "the name, password or code is not right, or the account is locked"
 
 
 def sign_in(
-    session: Session, name: str, password: str, code: str, attempts: int, lockout: timedelta
+    session: Session,
+    name: str,
+    password: str,
+    code: str,
+    attempts: int,
+    lockout: timedelta,
+    trusted_for: int | None = None,
 ) -> User | None:
-    """Check name, password and code; lock the account after ``attempts`` failures.
+    """Check name, password and code; lock the account to new browsers after failures.
 
+    ``trusted_for`` is the user id of the browser's device cookie, if it has a valid one:
+    that user's own browser is not held by a lock that strangers' guesses caused.
     Returns None when refused. It does not raise, so that the caller's transaction
     commits the failure count (a rolled-back count would never lock anyone out).
     """
     user = session.scalars(select(User).where(User.name == name.strip()).with_for_update()).first()
+    # The same work on every path: one Argon2 check and one TOTP check.
     if user is None or not user.active or not user.password_hash:
-        _hasher.hash(password)  # spend the same time as a real check
+        _password_matches(None, password)
+        _spend_a_code_check(code)
         return None
     now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
+    trusted = trusted_for == user.id
+    locked = user.locked_until is not None and user.locked_until > now and not trusted
+    password_ok = _password_matches(user.password_hash, password)
+    if locked:  # refused whatever was given; the code is checked but not used up
+        _spend_a_code_check(code)
         return None
-    password_ok: bool
-    try:
-        password_ok = _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        password_ok = False
-    if not (password_ok and _accept_code(user, code)):
-        user.failed_sign_ins += 1
-        if user.failed_sign_ins >= attempts:
-            user.locked_until = now + lockout
-            user.failed_sign_ins = 0
+    code_ok = _accept_code(user, code) if password_ok else _spend_a_code_check(code)
+    if not (password_ok and code_ok):
+        if not trusted:  # mistakes in the owner's own browser do not lock them out
+            user.failed_sign_ins += 1
+            if user.failed_sign_ins >= attempts:
+                user.locked_until = now + lockout
+                user.failed_sign_ins = 0
         return None
     user.failed_sign_ins = 0
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _STAND_IN_HASH, password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _spend_a_code_check(code: str) -> bool:
+    """Do the work of a TOTP check that cannot succeed."""
+    totp = pyotp.TOTP(_STAND_IN_TOTP)
+    now = totp.timecode(datetime.now(UTC))
+    for step in (now - 1, now, now + 1):
+        constant_time_equal(totp.generate_otp(step), code.strip())
+    return False
+
+
+def unlock(user: User) -> None:
+    """Lift a lockout (an admin, after checking with the user)."""
+    user.locked_until = None
+    user.failed_sign_ins = 0
 
 
 def sign_out_everywhere(user: User) -> None:

@@ -5,8 +5,19 @@ from __future__ import annotations
 from base64 import b64encode
 from datetime import timedelta
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ivr.console import audit, signed_in
 from ivr.console.accounts import (
@@ -14,15 +25,23 @@ from ivr.console.accounts import (
     AccountError,
     complete_enrolment,
     provisioning_qr_svg,
+    sign_out_everywhere,
     user_for_enrolment,
 )
 from ivr.console.accounts import (
     sign_in as check_sign_in,
 )
+from ivr.console.throttle import SourceThrottle
 from ivr.db import utcnow
+from ivr.models import User
 from ivr.services import services
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
+
+
+DEVICE_COOKIE = "console_device"
+DEVICE_DAYS = 180
+THROTTLED = "Too many failed sign-ins from this network. Wait 15 minutes, then try again."
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -31,6 +50,11 @@ def sign_in() -> ResponseReturnValue:
         return render_template("console/sign_in.html")
     config = services().config
     name = request.form.get("name", "")
+    source = request.remote_addr or "(unknown)"
+    throttle: SourceThrottle = current_app.extensions["ivr_sign_in_throttle"]
+    if throttle.refuses(source):
+        flash(THROTTLED, "error")
+        return render_template("console/sign_in.html", name=name), 429
     with services().db.transaction() as db_session:
         user = check_sign_in(
             db_session,
@@ -39,6 +63,7 @@ def sign_in() -> ResponseReturnValue:
             request.form.get("code", ""),
             config.lockout_attempts,
             timedelta(minutes=config.lockout_minutes),
+            trusted_for=_device_user(),
         )
         if user is None:
             audit.record(db_session, name.strip()[:100] or "(blank)", "sign_in_failed")
@@ -46,19 +71,51 @@ def sign_in() -> ResponseReturnValue:
             audit.record(db_session, user.name, "sign_in")
             user_id, epoch = user.id, user.session_epoch
     if user is None:
+        throttle.failed(source)
         flash(SIGN_IN_REFUSED, "error")
         return render_template("console/sign_in.html", name=name), 401
     session.clear()  # a fresh session: nothing carried over from before signing in
     session.update(user_id=user_id, epoch=epoch, seen=utcnow().timestamp())
     session.permanent = True
     target = request.args.get("next", "")
-    return redirect(target if target.startswith("/console/") else url_for("reports.queue_page"))
+    response = redirect(target if target.startswith("/console/") else url_for("reports.queue_page"))
+    # This browser is now one its user signs in from: a lockout strangers cause spares it.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer().dumps(user_id),
+        max_age=DEVICE_DAYS * 86400,
+        path="/console/",
+        secure=config.cookies_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="console-device")
+
+
+def _device_user() -> int | None:
+    """Return the user this browser has signed in as before, if its cookie says so."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        user_id = _device_signer().loads(cookie, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return None
+    return user_id if isinstance(user_id, int) else None
 
 
 @bp.post("/sign-out")
 @signed_in()
 def sign_out() -> ResponseReturnValue:
     with services().db.transaction() as db_session:
+        user = db_session.get(User, g.user.id)
+        if user is not None:
+            # Ends this session on the server too: a copy of the cookie is worthless now.
+            sign_out_everywhere(user)
         audit.record(db_session, g.user.name, "sign_out")
     session.clear()
     flash("You are signed out.", "info")

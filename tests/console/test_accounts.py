@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
+import pytest
+from argon2 import PasswordHasher
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.console import audit
@@ -157,3 +160,106 @@ def test_a_code_is_accepted_only_once(ingest_app: Flask, staff: dict[Role, Staff
     first, second = ingest_app.test_client(), ingest_app.test_client()
     assert sign_in(first, handler, code=code) == 302
     assert sign_in(second, handler, code=code) == 401  # the same code, replayed
+
+
+def sign_out(client: FlaskClient) -> None:
+    assert post(client, "/console/sign-out").status_code == 302  # type: ignore[attr-defined]
+
+
+def test_signing_out_ends_the_session_on_the_server(
+    ingest_app: Flask, staff: dict[Role, Staff]
+) -> None:
+    # Given a handler's session, and a copy of its cookie taken before they sign out
+    client = ingest_app.test_client()
+    assert sign_in(client, staff[Role.HANDLER]) == 302
+    copied = client.get_cookie("console")
+    assert copied is not None
+    sign_out(client)
+    # When someone replays the copied cookie
+    thief = ingest_app.test_client()
+    thief.set_cookie("console", copied.value)
+    # Then it is no longer a session
+    assert thief.get("/console/").status_code == 302
+
+
+def test_a_stranger_guessing_cannot_lock_the_owner_out_of_their_own_browser(
+    ingest_app: Flask, staff: dict[Role, Staff], db: Database
+) -> None:
+    handler = staff[Role.HANDLER]
+    # Given a handler who has signed in from their own browser before
+    own = ingest_app.test_client()
+    assert sign_in(own, handler) == 302
+    sign_out(own)
+    with db.transaction() as session:  # a later code, without waiting 30 s for one
+        session.scalars(select(User).where(User.name == handler.name)).one().totp_last_step = None
+    handler.last_step = -1
+    # When a stranger guesses at their password until the account locks
+    stranger = ingest_app.test_client()
+    for _ in range(6):
+        assert sign_in(stranger, handler, password="guess " * 3) == 401
+    # Then the stranger is held even with the right password and code...
+    assert sign_in(ingest_app.test_client(), handler) == 401
+    # ...while the owner, in their own browser, signs in as usual
+    assert sign_in(own, handler) == 302
+
+
+def test_one_source_failing_again_and_again_is_throttled(
+    ingest_app: Flask, staff: dict[Role, Staff]
+) -> None:
+    # Given one machine trying name after name
+    prowler = ingest_app.test_client()
+    prowler.environ_base["REMOTE_ADDR"] = "10.0.0.66"
+    for attempt in range(20):
+        prowler.post(
+            "/console/sign-in",
+            data={
+                "csrf_token": csrf_token(prowler),
+                "name": f"guess-{attempt}",
+                "password": "x",
+                "code": "000000",
+            },
+        )
+    # Then it is turned away, even with someone's right details
+    assert sign_in(prowler, staff[Role.SUPERVISOR]) == 429
+    # And staff elsewhere are not
+    colleague = ingest_app.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert sign_in(colleague, staff[Role.SUPERVISOR]) == 302
+
+
+def test_every_refusal_costs_the_same_work(
+    ingest_app: Flask, staff: dict[Role, Staff], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Count the expensive steps of each sign-in: Argon2 checks and TOTP codes computed
+    counts = {"argon2": 0, "totp": 0}
+    real_verify, real_otp = PasswordHasher.verify, pyotp.TOTP.generate_otp
+
+    def verify(self: PasswordHasher, hashed: str, password: str) -> bool:
+        counts["argon2"] += 1
+        return real_verify(self, hashed, password)
+
+    def generate_otp(self: pyotp.TOTP, step: int) -> str:
+        counts["totp"] += 1
+        return real_otp(self, step)
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    monkeypatch.setattr(pyotp.TOTP, "generate_otp", generate_otp)
+    handler, admin = staff[Role.HANDLER], staff[Role.ADMIN]
+    with db.transaction() as session:
+        locked = session.scalars(select(User).where(User.name == admin.name)).one()
+        locked.locked_until = datetime.now(UTC) + timedelta(minutes=10)
+
+    def work_of(client: FlaskClient, staff_member: Staff, **given: str) -> tuple[int, int]:
+        given.setdefault("code", staff_member.code())  # the phone's work, not the server's
+        counts.update(argon2=0, totp=0)
+        assert sign_in(client, staff_member, **given) == 401
+        return counts["argon2"], counts["totp"]
+
+    nobody = Staff("nobody-at-all", Role.HANDLER, pyotp.random_base32())
+    paths = {
+        "unknown name": work_of(ingest_app.test_client(), nobody),
+        "locked account": work_of(ingest_app.test_client(), admin),
+        "wrong password": work_of(ingest_app.test_client(), handler, password="guess " * 3),
+        "wrong code": work_of(ingest_app.test_client(), handler, code="000000"),
+    }
+    assert set(paths.values()) == {(1, 3)}, paths
