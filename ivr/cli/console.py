@@ -10,7 +10,13 @@ from sqlalchemy import select
 from ivr import adapters
 from ivr.config import Config
 from ivr.console import audit
-from ivr.console.accounts import AccountError, add_user, new_enrolment, sign_out_everywhere
+from ivr.console.accounts import (
+    AccountError,
+    add_user,
+    new_enrolment,
+    sign_out_everywhere,
+    unlock,
+)
 from ivr.console.work import purge as purge_reports
 from ivr.db import Database
 from ivr.models import Force, Role, User
@@ -110,6 +116,19 @@ def users_sign_out(name: str) -> None:
         sign_out_everywhere(user)
         audit.record(session, "(command line)", "user_sign_out", detail=name)
     click.echo(f"{name} is signed out everywhere.")
+
+
+@users.command("unlock")
+@click.argument("name")
+def users_unlock(name: str) -> None:
+    """Lift a lockout early (after checking with the user that it was not them)."""
+    with _db(Config.from_env()).transaction() as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise click.ClickException(f"no user called {name!r}")
+        unlock(user)
+        audit.record(session, "(command line)", "user_unlock", detail=name)
+    click.echo(f"{name} can sign in again.")
 
 
 @click.command()

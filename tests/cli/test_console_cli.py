@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from ivr.cli import main
+from ivr.console import audit
+from ivr.db import Database
+from ivr.models import User
 
 ENV = {"IVR_SECRET_KEY": "s" * 32, "IVR_CONSOLE_SECRET_KEY": "c" * 32, "IVR_TWILIO_AUTH_TOKEN": "t"}
 
@@ -35,3 +40,16 @@ def test_the_operator_can_choose_the_first_admins_name(tmp_path: Path) -> None:
     assert "created the admin 'j.okafor'" in cli(
         tmp_path, "users", "ensure-admin", "--name", "j.okafor"
     )
+
+
+def test_an_admin_can_lift_a_lockout_from_the_command_line(tmp_path: Path) -> None:
+    cli(tmp_path, "db", "upgrade")
+    cli(tmp_path, "users", "add", "hana", "--role", "handler")
+    database = Database.from_url(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    with database.transaction() as session:
+        user = session.scalars(select(User).where(User.name == "hana")).one()
+        user.locked_until = datetime.now(UTC) + timedelta(minutes=15)
+    assert "hana can sign in again." in cli(tmp_path, "users", "unlock", "hana")
+    with database.transaction() as session:
+        assert session.scalars(select(User).where(User.name == "hana")).one().locked_until is None
+        assert audit.events(session, action="user_unlock")
