@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ivr import audio
 from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
 from ivr.crypto import envelope
-from ivr.crypto.keys import KeyWrapper, object_context
+from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
 from ivr.db import Database
 from ivr.logs import event
 from ivr.models import (
@@ -35,14 +35,16 @@ from ivr.models import (
     Report,
     ReportStatus,
 )
-from ivr.storage import ObjectStore, checksum, new_object_name
-from ivr.twilio_api import TwilioApi
+from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
+from ivr.twilio_api import TwilioApi, TwilioUnavailable
 from ivr.worker.queue import JobQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 
 # Longer than any recording the flow allows (an hour of 8 kHz, 16-bit audio is 58 MB).
 MAX_MEDIA_BYTES = 256 * 1024 * 1024
+# Outages that pass by themselves; anything else is retried too, but logged in full.
+EXPECTED = (TwilioUnavailable, StoreUnavailable, KeyServiceError, OSError)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class Ingester:
         except audio.AudioRejected as rejected:
             self._queue.park(job_id, owner, f"the recording is not usable audio: {rejected}")
         except Exception as error:
+            if not isinstance(error, EXPECTED):
+                # Bad data or a bug, not an outage: worth a traceback for whoever fixes it.
+                logger.exception("job.unexpected_error job=%s", job_id)
             self._queue.retry_later(job_id, owner, f"{type(error).__name__}: {error}")
 
     def _view(self, job_id: int, owner: str) -> JobView:
