@@ -36,7 +36,8 @@ from tests.conftest import (
     SAMPLES,
     EmulatorCaller,
 )
-from tests.webhooks.helpers import signed_post, twilio_params
+from tests.webhooks.helpers import callback, signed_post, twilio_params
+from tests.webhooks.test_calls import walk_to_recording
 from tests.worker.conftest import decrypted, settle
 
 
@@ -204,13 +205,7 @@ def test_an_absent_recording_queues_the_report_without_audio(
 ) -> None:
     client = ingest_app.test_client()
     call_sid = "CA" + "8" * 32
-    signed_post(client, "/twilio/voice", twilio_params(call_sid))
-    for turn, (step, key) in enumerate(
-        [("welcome", "1"), ("main_menu", "1"), ("report_about", "6"), ("anonymity_choice", "1")], 1
-    ):
-        signed_post(
-            client, f"/twilio/gather?step={step}&n={turn}", twilio_params(call_sid, Digits=key)
-        )
+    asked = walk_to_recording(client, call_sid)
     absent = {
         "AccountSid": twilio_params(call_sid)["AccountSid"],
         "CallSid": call_sid,
@@ -218,7 +213,7 @@ def test_an_absent_recording_queues_the_report_without_audio(
         "RecordingStatus": "absent",
         "RecordingDuration": "0",
     }
-    signed_post(client, "/twilio/recording-status?part=report", absent)
+    signed_post(client, callback(asked, "Record", "recordingStatusCallback"), absent)
     signed_post(client, "/twilio/status", twilio_params(call_sid, CallStatus="completed"))
     settle(worker, db)
     (report,), (job,), stored = everything(db)
