@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from sqlalchemy import delete
 
@@ -23,15 +24,25 @@ from ivr.flows.registry import FlowRegistry
 from ivr.intake import Intake, Recording
 from ivr.logs import event
 from ivr.models import CallSession
-from ivr.webhooks.urlstate import CallPoint
+from ivr.webhooks.urlstate import BadCallState, CallPoint, parse
 
 logger = logging.getLogger(__name__)
 
 # Twilio's final call statuses: after these the call's recordings may lose their call log.
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
+# How many menu answers each process remembers (a few kilobytes each).
+REMEMBERED_ANSWERS = 4096
+
 # Renders a turn given the query that carries the call's state after it.
 Render = Callable[[Turn, Mapping[str, str]], str]
+
+
+@dataclass(frozen=True)
+class Remembered:
+    twiml: str
+    step: str
+    moved_on: bool
 
 
 class CallNotFound(LookupError):
@@ -45,6 +56,7 @@ class CallHandler:
         self._flows = flows
         self.intake = intake
         self._render = render
+        self._answers: dict[tuple[str, str, int], Remembered] = {}
 
     def answer(self) -> str:
         """Start a new call on the currently published flow version."""
@@ -53,15 +65,31 @@ class CallHandler:
         event(logger, "call.started", flow=flow.content_hash[:12])
         return self._answer(CallPoint.of(flow.content_hash, state), turn)
 
-    def press(self, point: CallPoint, digits: str) -> str:
-        """Apply the keys pressed at the menu ``point`` is at."""
+    def press(self, query: str, digits: str) -> str:
+        """Apply the keys pressed at the menu the callback's (signed) ``query`` names."""
+        # The answer is a pure function of the signed URL (version and state), the key and
+        # the recorded prompts, so it is remembered: most menu steps are the same few.
+        key = (query, digits[:1], self._flows.prompts_revision)
+        remembered = self._answers.get(key)
+        if remembered is not None:
+            event(logger, "call.keys", step=remembered.step, moved_on=remembered.moved_on)
+            return remembered.twiml
+        point = point_from_query(query)
         engine = self._flows.engine(point.flow)
         state = point.state()
         reply = engine.press(state, digits)
-        if point.step == engine.flow.start and state.step != engine.flow.start:
+        leaving_welcome = point.step == engine.flow.start and state.step != engine.flow.start
+        if leaving_welcome:
             reply = self._with_announcement(engine, state.language, reply)
-        event(logger, "call.keys", step=point.step, moved_on=state.step != point.step)
-        return self._answer(CallPoint.of(point.flow, state), reply)
+        moved_on = state.step != point.step
+        event(logger, "call.keys", step=point.step, moved_on=moved_on)
+        answer = self._answer(CallPoint.of(point.flow, state), reply)
+        # (Not after the welcome: the announcement comes and goes without a new version.)
+        if not leaving_welcome:
+            if len(self._answers) >= REMEMBERED_ANSWERS:
+                self._answers.clear()  # a bound, not a policy: they are cheap to make again
+            self._answers[key] = Remembered(answer, point.step, moved_on)
+        return answer
 
     def recorded(self, point: CallPoint, recording: Recording | None) -> str | None:
         """Handle the ``<Record>`` action, or its absence when nothing was recorded.
@@ -98,6 +126,14 @@ class CallHandler:
             return turn
         voice = engine.flow.languages[language].voice
         return replace(turn, said=(Spoken(" ".join(text.split()), language, voice), *turn.said))
+
+
+def point_from_query(query: str) -> CallPoint:
+    """The call point a callback's query carries (CallNotFound if it carries none)."""
+    try:
+        return parse(dict(parse_qsl(query, keep_blank_values=True)))
+    except BadCallState as error:
+        raise CallNotFound() from error
 
 
 def sweep_expired_calls(db: Database, now: datetime | None = None) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ivr.call_logs import schedule_call_log_erasure
 from ivr.db import Database
 from ivr.flows.engine import CallState
 from ivr.logs import event
@@ -96,7 +97,7 @@ class Intake:
         self._apply_or_spool(entry)
 
     def call_ended(self, call_sid: str) -> None:
-        """Note that a call ended: its recordings' call log may now be erased."""
+        """Note that a call ended, and schedule the erasure of its call log at Twilio."""
         self._apply_or_spool({"kind": "ended", "call_sid": call_sid})
 
     def replay_now(self) -> int:
@@ -194,6 +195,9 @@ def _apply(session: Session, secret: bytes, entry: Entry) -> None:
             .where(RecordingJob.call_sid == entry["call_sid"])
             .values(call_ended=True)
         )
+        # In the same transaction, so that a call's end spooled during an outage still
+        # leads to its call log being erased once it is replayed.
+        schedule_call_log_erasure(session, entry["call_sid"])
         event(logger, "call.ended")
     else:
         raise ValueError(f"unknown spool entry kind {kind!r}")

@@ -47,6 +47,9 @@ class FlowRegistry:
         self._checked = float("-inf")
         # Recorded prompts and the announcement change without a new version.
         self._recorded: dict[tuple[str, str], str] = {}
+        # Counts changes to the recorded prompts, which change what a step sounds like
+        # without a new version (see CallHandler's remembered answers).
+        self.prompts_revision = 0
         self._announcement: dict[str, str] = {}
         self._announcement_ends: datetime | None = None
 
@@ -108,12 +111,15 @@ class FlowRegistry:
                 assert version is not None
                 found = (version.content_hash, version.content)
         with self._db.reading() as session:
-            self._recorded = {
+            recorded = {
                 (row.step, row.language): row.id
                 for row in session.scalars(
                     select(PromptAudio).where(PromptAudio.flow == self._name)
                 )
             }
+            if recorded != self._recorded:
+                self.prompts_revision += 1  # answers remembered with the old prompts are stale
+            self._recorded = recorded
             notice = session.get(Announcement, self._name)
             self._announcement = dict(notice.texts) if notice is not None and notice.active else {}
             self._announcement_ends = notice.ends_at if notice is not None else None

@@ -63,12 +63,19 @@ def authenticate(request: Request, validator: RequestValidator, public_base: str
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
     form = request.form
-    if not signature or not validator.validate(url, form, signature):
+    if not signature or not _signed(validator, url, form, signature):
         _forget_form(request)
         raise SignatureRefused()
     params = TwilioParams({name: form[name] for name in ALLOWED_FIELDS if name in form})
     _forget_form(request)
     return params
+
+
+def _signed(validator: RequestValidator, url: str, form: Mapping[str, str], signature: str) -> bool:
+    # One signature over the exact URL first: the common case, on every menu step.
+    # Twilio's own check (a signature with and without the default port) comes second.
+    exact = validator.compute_signature(url, form)
+    return hmac.compare_digest(exact, signature) or bool(validator.validate(url, form, signature))
 
 
 def _forget_form(request: Request) -> None:

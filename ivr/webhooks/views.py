@@ -15,7 +15,6 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ivr.call_logs import schedule_call_log_erasure
 from ivr.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
 from ivr.flows.engine import EngineError
 from ivr.flows.registry import UnknownFlowVersion
@@ -106,7 +105,8 @@ def voice() -> Response:
 
 @bp.post("/gather")
 def gather() -> Response:
-    return twiml(_calls().press(_point(), _params().get("Digits")))
+    query = request.query_string.decode("latin-1")  # as the boundary checked it
+    return twiml(_calls().press(query, _params().get("Digits")))
 
 
 @bp.post("/recorded")
@@ -139,9 +139,9 @@ def recording_status() -> Response:
 def call_status() -> Response:
     params = _params()
     if params.get("CallStatus") in FINAL_CALL_STATUSES:
+        # Also schedules the erasure of the call log (ivr.call_logs), in the same
+        # transaction, or spooled with the call's end while the database is down.
         _calls().ended(params.call_sid)
-        with services().db.transaction() as session:
-            schedule_call_log_erasure(session, params.call_sid)
     return Response(status=204)
 
 
