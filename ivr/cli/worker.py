@@ -28,7 +28,7 @@ def _database(config: Config) -> Database:
 @click.command()
 @click.option("--drain", is_flag=True, help="Run every due job, then exit (instead of running on).")
 def worker(drain: bool) -> None:
-    """Fetch, clean, encrypt and store recordings; erase them at Twilio; queue reports."""
+    """Fetch, clean, encrypt and store recordings; erase them and call logs at Twilio."""
     config = Config.from_env()
     job_worker = build_worker(config, _database(config))
     if drain:
