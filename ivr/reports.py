@@ -75,9 +75,11 @@ def register_recording(
             _fill_in_choices(job.report, call, source)
         return job
 
-    report = _report_for(session, call, report_id, source)
+    report, created = _report_for(session, call, report_id, source)
     earlier = (
-        session.scalar(
+        0  # a new report has no takes yet: one round trip fewer on the webhook
+        if created
+        else session.scalar(
             select(func.count()).where(
                 RecordingJob.report_id == report.id, RecordingJob.part == part
             )
@@ -123,13 +125,14 @@ def _merge(job: RecordingJob, notice: RecordingNotice) -> None:
 
 def _report_for(
     session: Session, call: CallState | None, report_id: str | None, source: ReportSource
-) -> Report:
+) -> tuple[Report, bool]:
+    """The call's report, and whether it was created just now."""
     if report_id is not None:
         existing = session.get(Report, report_id)
         if existing is not None:
             if call is not None:
                 _fill_in_choices(existing, call, source)
-            return existing
+            return existing, False
     choices = call.choices if call is not None else {}
     anonymity = choices.get("anonymity")
     report = Report(
@@ -145,7 +148,7 @@ def _report_for(
     )
     session.add(report)
     session.flush()
-    return report
+    return report, True
 
 
 def _fill_in_choices(report: Report, call: CallState, source: ReportSource) -> None:

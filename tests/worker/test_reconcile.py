@@ -6,20 +6,20 @@ from datetime import timedelta
 
 from click.testing import CliRunner
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr import adapters
 from ivr.cli import main
 from ivr.config import Config
 from ivr.db import Database
-from ivr.models import JobState, RecordingJob, Report, ReportSource, ReportStatus
+from ivr.intake import Intake, Recording
+from ivr.models import JobState, RecordingJob, RecordingPart, Report, ReportSource, ReportStatus
 from ivr.phone import EmulatorMedia
+from ivr.spool import Spool
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import SAMPLES
-from tests.webhooks.helpers import signed_post, twilio_params
 from tests.worker.conftest import cli_env, settle
 
 SPEECH = (SAMPLES / "report-en.wav").read_bytes()
@@ -47,17 +47,44 @@ def test_a_recording_whose_callbacks_were_lost_becomes_a_report(
     assert emulator.state.deleted_recordings == [sid]
 
 
-def test_recordings_of_live_or_very_recent_calls_are_left_to_their_callbacks(
-    emulator: RunningEmulator, db: Database, ingest_config: Config, client: FlaskClient
+def test_recordings_of_very_recent_calls_are_left_to_their_callbacks(
+    emulator: RunningEmulator, db: Database, ingest_config: Config
 ) -> None:
-    live_call = "CA" + "4" * 32
-    signed_post(client, "/twilio/voice", twilio_params(live_call))  # the call is still going
-    EmulatorMedia(emulator.url).store(live_call, SPEECH)
-    twilio = adapters.twilio_api(ingest_config)
-    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 0
+    # (Calls keep no row while they last: the grace is what leaves their callbacks time.)
     EmulatorMedia(emulator.url).store("CA" + "5" * 32, SPEECH)
+    twilio = adapters.twilio_api(ingest_config)
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(minutes=10)) == 0
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
+
+
+def test_a_callback_that_comes_after_reconciliation_adds_the_callers_choices(
+    emulator: RunningEmulator, db: Database, ingest_config: Config
+) -> None:
+    # Given a recording that reconciliation took in before its callback arrived
+    call_sid = "CA" + "6" * 32
+    sid, _ = EmulatorMedia(emulator.url).store(call_sid, SPEECH)
+    reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    # When the callback arrives, with the choices the caller made
+    Intake(db, ingest_config.secret_key, Spool(ingest_config.spool_dir)).recording(
+        Recording(
+            recording_sid=sid,
+            call_sid=call_sid,
+            part=RecordingPart.REPORT,
+            source=ReportSource.MENU,
+            duration_seconds=9,
+            language="cy-GB",
+            choices={"category": "discrimination", "anonymity": "anonymous"},
+        )
+    )
+    # Then the one report has them
+    with db.transaction() as session:
+        (report,) = session.scalars(select(Report))
+        assert len(report.recordings) == 1
+    assert (report.source, report.language, report.category) == (
+        ReportSource.MENU,
+        "cy-GB",
+        "discrimination",
+    )
 
 
 def test_the_commands_show_and_retry_failed_jobs(
