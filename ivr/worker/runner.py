@@ -53,23 +53,23 @@ class Worker:
         # (interval in seconds, task): reconciliation, sweeping stale call state.
         self._periodic = [(interval, task, 0.0) for interval, task in (periodic or [])]
 
-    def run_once(self) -> bool:
-        """Run one due job of each kind to its end (or its next retry); False if none was due."""
-        ran = False
+    def run_once(self) -> int:
+        """Run one due job of each kind to its end (or its next retry); return how many ran."""
+        ran = 0
         for queue, runner in self._kinds:
             job_id = queue.claim(self.owner)
             if job_id is None:
                 continue
             with queue.heartbeat(job_id, self.owner):
                 runner.run(job_id, self.owner)
-            ran = True
+            ran += 1
         return ran
 
     def drain(self) -> int:
         """Run jobs until none is due; return how many were run."""
         count = 0
-        while self.run_once():
-            count += 1
+        while ran := self.run_once():
+            count += ran
         return count
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import or_, select
@@ -20,7 +21,8 @@ from ivr.worker.runner import Worker, build_worker
 def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
     """Run jobs (retries included) until none is pending, or fail the test.
 
-    A call log erasure that is waiting (for a parked recording, say) counts as settled.
+    A call log erasure that is waiting (for a parked recording, say) counts as settled;
+    one due for a retry does not (tests retry within milliseconds; waits last seconds).
     The deadline is generous: a busy two-core CI machine can be many times slower.
     """
     deadline = time.monotonic() + seconds
@@ -40,7 +42,7 @@ def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
                         CallLogErasure.state == JobState.PENDING,
                         or_(
                             CallLogErasure.not_before.is_(None),
-                            CallLogErasure.not_before <= utcnow(),
+                            CallLogErasure.not_before <= utcnow() + timedelta(seconds=1),
                         ),
                     )
                     .limit(1)

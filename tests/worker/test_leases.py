@@ -24,8 +24,8 @@ from tests.conftest import EmulatorCaller
 from tests.worker.conftest import decrypted, settle
 
 
-def one_second_leases(config: Config) -> Config:
-    return dataclasses.replace(config, job_lease_seconds=1)
+def short_leases(config: Config, seconds: int) -> Config:
+    return dataclasses.replace(config, job_lease_seconds=seconds)
 
 
 def the_job(db: Database) -> RecordingJob:
@@ -36,10 +36,10 @@ def the_job(db: Database) -> RecordingJob:
 def test_a_worker_keeps_its_lease_through_a_fetch_longer_than_the_lease(
     emulator_caller: EmulatorCaller, emulator: RunningEmulator, db: Database, ingest_config: Config
 ) -> None:
-    # Given a recording that takes Twilio three lease lengths to serve
-    config = one_second_leases(ingest_config)
+    # Given a recording that takes Twilio over two lease lengths to serve
+    config = short_leases(ingest_config, 3)
     emulator_caller.call("1,1,1,1,#,1")
-    emulator.state.faults["slow_seconds"] = 3
+    emulator.state.faults["slow_seconds"] = 7
     # When one worker fetches it while another keeps looking for work
     busy = threading.Thread(target=build_worker(config, db).run_once)
     busy.start()
@@ -72,7 +72,7 @@ def test_a_stalled_worker_whose_lease_was_taken_overwrites_nothing(
     emulator_caller: EmulatorCaller, emulator: RunningEmulator, db: Database, ingest_config: Config
 ) -> None:
     # Given a worker that froze mid-fetch, without a heartbeat, past its one-second lease
-    config = one_second_leases(ingest_config)
+    config = short_leases(ingest_config, 1)
     emulator_caller.call("1,1,1,1,#,1")
     queue = JobQueue(db, timedelta(seconds=1), RetryPolicy())
     twilio = Stalled(adapters.twilio_api(config))
