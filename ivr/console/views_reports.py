@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import (
     Blueprint,
     Response,
@@ -12,13 +14,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.console import audit, console_services, signed_in, work
+from ivr.console import audit, console_services, need_to_know, signed_in, work
 from ivr.console.dissemination import CATEGORIES, as_pdf, as_text
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
@@ -57,7 +60,7 @@ def queue_page() -> ResponseReturnValue:
         flash("That status is not one the queue knows.", "error")
         wanted = None
     with services().db.transaction() as db_session:
-        reports = work.queue(db_session, wanted, category)
+        reports = work.queue(db_session, wanted, category, need_to_know.listed_for(g.user))
         urgent = [
             r
             for r in reports
@@ -89,9 +92,28 @@ def take_next() -> ResponseReturnValue:
     return _back(reference)
 
 
+def _refuse(reference: str, what: str) -> NoReturn:
+    """Refuse an access outside the user's need to know, and put it on the record."""
+    with services().db.transaction() as db_session:
+        audit.record(db_session, g.user.name, "access_refused", reference, what)
+    abort(403)
+
+
+def _need_to_know(reference: str, part: RecordingPart | None = None) -> None:
+    """Refuse, on the record, unless this user may open the report (and this part of it)."""
+    with services().db.reading() as db_session:
+        report = _report(db_session, reference)
+        allowed = need_to_know.may_open(db_session, report, g.user) and (
+            part is not RecordingPart.CONTACT or need_to_know.may_see_contact(report, g.user)
+        )
+    if not allowed:
+        _refuse(reference, f"play {part.value}" if part else "view")
+
+
 @bp.get("/reports/<reference>")
 @signed_in(Action.VIEW_REPORT)
 def report_page(reference: str) -> ResponseReturnValue:
+    _need_to_know(reference)
     with services().db.transaction() as db_session:
         report = _report(db_session, reference)
         audio = list(
@@ -104,14 +126,16 @@ def report_page(reference: str) -> ResponseReturnValue:
             )
         )
         holder = db_session.get(User, report.claimed_by) if report.claimed_by else None
+        show_contact = need_to_know.may_see_contact(report, g.user)
         audit.record(db_session, g.user.name, "view", report.reference)
     return render_template(
         "console/report.html",
         report=report,
         holds=work.holds(report, g.user),
         holder=holder,
+        show_contact=show_contact,
         spoken=[a for a in audio if a.part is RecordingPart.REPORT],
-        contact=[a for a in audio if a.part is RecordingPart.CONTACT],
+        contact=[a for a in audio if a.part is RecordingPart.CONTACT] if show_contact else [],
         forces=forces,
         categories=CATEGORIES,
         urgencies=list(Urgency),
@@ -245,6 +269,10 @@ def disseminate(reference: str) -> ResponseReturnValue:
 @signed_in(Action.PLAY_AUDIO)
 def audio(reference: str, audio_id: str) -> ResponseReturnValue:
     """Decrypt on the fly, honouring Range so the player can seek."""
+    with services().db.reading() as db_session:
+        found = db_session.get(AudioObject, audio_id)
+        part = found.part if found is not None else None
+    _need_to_know(reference, part)
     with services().db.transaction() as db_session:
         report = _report(db_session, reference)
         item = db_session.get(AudioObject, audio_id)
@@ -252,8 +280,12 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
             abort(404)
         name, wrapped, chunk_size = item.object_name, item.wrapped_key, item.chunk_size
         range_header = request.headers.get("Range")
-        if not range_header or range_header.startswith("bytes=0-"):
+        # The first access to each recording in a session is a play, whatever its range:
+        # a range that skips byte 0 must not stream the file unaudited.
+        played: list[str] = session.get("played", [])
+        if audio_id not in played:
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
+            session["played"] = [*played, audio_id][-50:]
     key = console_services().unwrapper.unwrap(wrapped, object_context(name))
     try:
         playable = open_range(console_services().store, name, key, chunk_size, range_header)

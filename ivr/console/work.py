@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.console import audit
@@ -48,10 +48,15 @@ class WorkError(ValueError):
 
 
 def queue(
-    session: Session, status: ReportStatus | None = None, category: str | None = None
+    session: Session,
+    status: ReportStatus | None = None,
+    category: str | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Report]:
     """Reports waiting for work, oldest first (by the day received, then queue order)."""
     query = select(Report).order_by(Report.received_on, Report.queue_position, Report.reference)
+    if visible is not None:
+        query = query.where(visible)
     query = (
         query.where(Report.status == status)
         if status

@@ -81,7 +81,7 @@ def test_saving_needs_the_claim_and_a_risk_to_life_is_escalated(
         handler,
         f"{page}/save",
         {"transcript": "x"},
-        page=page,
+        page="/console/",
         headers={"Accept": "application/json"},
     )
     assert refused.status_code == 409 and "take this report first" in refused.get_json()["error"]  # type: ignore[attr-defined]
@@ -149,8 +149,8 @@ def test_review_returns_with_a_comment_and_only_another_person_approves(
         page=page,
     )
     assert report(db, queued_report).status is ReportStatus.RETURNED
-    assert "Remove the street name" in handler.get(page).get_data(as_text=True)
     post(handler, "/console/take-next")
+    assert "Remove the street name" in handler.get(page).get_data(as_text=True)
     write_and_submit(handler, queued_report)
     post(other, f"{page}/review", {"decision": "approve"}, page=page)
     assert report(db, queued_report).status is ReportStatus.APPROVED
