@@ -203,9 +203,23 @@ def fresh_schema() -> Iterator[str]:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by ``pid`` and its children (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 @contextmanager
-def edge(database_url: str, folder: Path, port: int) -> Iterator[Path]:
-    """The edge tier's web processes, as deployed; yields its log file."""
+def edge(database_url: str, folder: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """The edge tier's web processes, as deployed."""
     key = public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)).decode()
     env = {name: value for name, value in os.environ.items() if not name.startswith("IVR_")}
     env.update(
@@ -227,8 +241,7 @@ def edge(database_url: str, folder: Path, port: int) -> Iterator[Path]:
     )
     if migrated.returncode:
         raise SystemExit(f"ivr db upgrade failed:\n{migrated.stderr}")
-    log = folder / "edge.log"
-    with log.open("wb") as output:
+    with (folder / "edge.log").open("wb") as output:
         server = subprocess.Popen(
             [IVR, "serve", "--workers", "2", "--threads", "4"],
             env=env,
@@ -238,7 +251,7 @@ def edge(database_url: str, folder: Path, port: int) -> Iterator[Path]:
         )
         try:
             _wait_until_up(port, server)
-            yield log
+            yield server
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -268,7 +281,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def report(results: Results, span: float, rate: float, seconds: float) -> None:
+def report(results: Results, span: float, rate: float, seconds: float, cpu: float) -> None:
     kinds = ["menu", "recording", "status"]
     everything = [ms for kind in kinds for ms in results.latencies.get(kind, [])]
     errors = sum(results.errors.values())
@@ -284,8 +297,15 @@ def report(results: Results, span: float, rate: float, seconds: float) -> None:
                 f"{kind:<10} {len(timings):>9} {failed:>7} {statistics.median(timings):>8.1f} "
                 f"{percentile(timings, 99):>8.1f} {max(timings):>8.1f}"
             )
-    achieved = (len(everything) + errors) / span if span else 0.0
+    sent = len(everything) + errors
+    achieved = sent / span if span else 0.0
     print(f"\nachieved rate: {achieved:.1f} requests/s (asked {rate:.0f})")
+    # What the service itself spent, whatever else the machine was doing meanwhile.
+    print(
+        f"service CPU: {cpu * 1000 / max(1, sent):.2f} ms per request "
+        f"({cpu / span:.2f} of {os.cpu_count()} cores); "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
     if results.reasons:
         print("errors: " + ", ".join(f"{n} x {why}" for why, n in results.reasons.items()))
     p99 = percentile(everything, 99) if everything else float("inf")
@@ -308,13 +328,16 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
         fresh_schema() as database_url,
-        edge(database_url, Path(folder), port),
+        edge(database_url, Path(folder), port) as server,
     ):
         steps = journey(Client(port))
         # A few calls first: connections, caches and the flow in every process.
         drive(port, steps, rate=min(args.rate, 100.0), seconds=2.0)
+        print(f"load average before: {os.getloadavg()[0]:.1f}")
+        cpu = cpu_seconds(server.pid)
         results, span = drive(port, steps, args.rate, args.seconds)
-    report(results, span, args.rate, args.seconds)
+        cpu = cpu_seconds(server.pid) - cpu
+    report(results, span, args.rate, args.seconds, cpu)
 
 
 if __name__ == "__main__":

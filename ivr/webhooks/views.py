@@ -64,11 +64,12 @@ def twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _point() -> CallPoint:
+def _point() -> CallPoint | None:
+    """The call state the callback's URL carries; None if it carries none we can read."""
     try:
         return parse(request.args)
-    except BadCallState as error:
-        raise CallNotFound() from error
+    except BadCallState:
+        return None
 
 
 def _part() -> RecordingPart:
@@ -113,6 +114,11 @@ def gather() -> Response:
 def recorded() -> Response:
     point = _point()
     recording = None if request.args.get("nothing") else _recording(_params(), point, _source())
+    if point is None:
+        # Keep what was said (without menu choices) before the fallback takes over.
+        if recording is not None:
+            _calls().recording_status(recording)
+        raise CallNotFound()
     reply = _calls().recorded(point, recording)
     # None: the caller hung up, and Twilio does not read this answer.
     return twiml(reply if reply is not None else render_goodbye(_urls()))

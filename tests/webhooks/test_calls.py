@@ -281,6 +281,18 @@ def test_a_callback_without_a_call_state_is_answered_with_the_fallback(
     assert "<Record" in response.get_data(as_text=True)
 
 
+def test_a_recording_whose_callback_lost_its_state_is_still_kept(
+    client: FlaskClient, db: Database
+) -> None:
+    # Given a recording callback to a URL from before call state travelled in URLs
+    action, _ = recording_callbacks("CA" + "2" * 32)
+    response = signed_post(client, "/twilio/recorded?step=record_report&n=5&part=report", action)
+    # Then the caller is not left on a dead line, and what they said is kept
+    assert "<Record" in response.get_data(as_text=True)
+    (report,) = reports(db)
+    assert report.recordings[0].duration_seconds == 42 and report.category is None
+
+
 def test_no_callback_url_identifies_the_caller(client: FlaskClient) -> None:
     call_sid = "CA" + "9" * 32
     asked = walk_to_recording(client, call_sid)
