@@ -17,7 +17,7 @@ from ivr.db import Database
 from ivr.models import FlowState, FlowVersion, Role
 from tests.conftest import IN_CI, SAMPLES
 from tests.console.conftest import csrf_token
-from tests.webhooks.helpers import signed_post, twilio_params
+from tests.webhooks.helpers import callback, signed_post, twilio_params
 
 
 @pytest.fixture
@@ -29,10 +29,10 @@ def ops(as_role: Any, ingest_app: Any) -> FlaskClient:
 
 def after_welcome(caller: FlaskClient, call: str) -> str:
     """What a new caller hears after pressing 1 at the welcome."""
-    signed_post(caller, "/twilio/voice", twilio_params(call))
-    return signed_post(
-        caller, "/twilio/gather?step=welcome&n=1", twilio_params(call, Digits="1")
-    ).get_data(as_text=True)
+    welcome = signed_post(caller, "/twilio/voice", twilio_params(call)).get_data()
+    return signed_post(caller, callback(welcome), twilio_params(call, Digits="1")).get_data(
+        as_text=True
+    )
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) -> Any:
@@ -165,10 +165,7 @@ def test_an_uploaded_prompt_is_played_instead_of_the_text(
         {"step": "safety", "language": "en-GB", "audio": (io.BytesIO(recording), "safety.wav")},
     )
     caller = ingest_app.test_client()
-    signed_post(caller, "/twilio/voice", twilio_params("CA" + "4" * 32))
-    twiml = signed_post(
-        caller, "/twilio/gather?step=welcome&n=1", twilio_params("CA" + "4" * 32, Digits="1")
-    ).get_data(as_text=True)
+    twiml = after_welcome(caller, "CA" + "4" * 32)
     assert (
         "<Play>https://hotline.example.org/twilio/prompts/uploaded/" in twiml
         and "immediate danger" not in twiml
