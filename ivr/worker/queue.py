@@ -73,10 +73,6 @@ class LeaseQueue(Generic[J]):
         self._model = model
         self.policy = policy
 
-    @property
-    def lease(self) -> timedelta:
-        return self._lease
-
     def _due(self, now: datetime) -> tuple[ColumnElement[bool], ...]:
         model = self._model
         return (
