@@ -1,8 +1,9 @@
-"""Tables: flow versions, live call state, reports and their recording jobs.
+"""Tables: flow versions, live call state, reports, their recording jobs, call log erasures.
 
-Nothing here holds a caller identifier. Twilio references (call and recording SIDs,
-media URLs) live only on :class:`RecordingJob` and are cleared once the audio is safe
-and erased at Twilio. Reports carry the day they were received, never a time.
+Nothing here holds a caller identifier. Twilio references (call and recording SIDs)
+live only on :class:`RecordingJob`, cleared once the audio is safe and erased at
+Twilio, and on :class:`CallLogErasure`, deleted once the call's log is erased there.
+Reports carry the day they were received, never a time.
 """
 
 from __future__ import annotations
