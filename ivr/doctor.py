@@ -109,13 +109,12 @@ def check_keys(config: Config, db: Database) -> Check:
     findings: list[str] = []
     if config.serves_webhooks:
         wrapper = adapters.key_wrapper(config)
-        data_key = wrapper.generate(object_context("doctorprobe"))
+        probe = object_context("doctorprobe", "doctor", "probe")
+        data_key = wrapper.generate(probe)
         findings.append(f"seals for key {wrapper.fingerprint().hex()}")
         if config.key_service == "kms" and config.tier is Tier.EDGE:
             try:
-                KmsKeyUnwrapper(adapters.kms_client(config)).unwrap(
-                    data_key.wrapped, object_context("doctorprobe")
-                )
+                KmsKeyUnwrapper(adapters.kms_client(config)).unwrap(data_key.wrapped, probe)
             except KeyServiceError:
                 findings.append("cannot decrypt, as it should not")
             else:
@@ -144,11 +143,16 @@ def _some_wrapped_key(db: Database) -> tuple[bytes, dict[str, str]] | None:
 
     with db.reading() as session:
         row = session.execute(
-            select(AudioObject.wrapped_key, AudioObject.object_name).limit(1)
+            select(
+                AudioObject.wrapped_key,
+                AudioObject.object_name,
+                AudioObject.report_id,
+                AudioObject.part,
+            ).limit(1)
         ).first()
     if row is None:
         return None
-    return row.wrapped_key, object_context(row.object_name)
+    return row.wrapped_key, object_context(row.object_name, row.report_id, row.part.value)
 
 
 def check_store(config: Config) -> Check:

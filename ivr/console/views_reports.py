@@ -26,7 +26,7 @@ from ivr.console.dissemination import CATEGORIES, as_pdf, as_text
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
 from ivr.console.sanitise import CHECKLIST
-from ivr.crypto.keys import object_context
+from ivr.crypto.keys import KeyServiceError, object_context
 from ivr.mail import MailUnavailable
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
 from ivr.services import services
@@ -279,6 +279,8 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
         if item is None or item.report_id != report.id:
             abort(404)
         name, wrapped, chunk_size = item.object_name, item.wrapped_key, item.chunk_size
+        # Bound into the wrapped key: a row moved to another report or part will not open.
+        context = object_context(name, item.report_id, item.part.value)
         range_header = request.headers.get("Range")
         # The first access to each recording in a session is a play, whatever its range:
         # a range that skips byte 0 must not stream the file unaudited.
@@ -286,7 +288,16 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
         if audio_id not in played:
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
             session["played"] = [*played, audio_id][-50:]
-    key = console_services().unwrapper.unwrap(wrapped, object_context(name))
+    try:
+        key = console_services().unwrapper.unwrap(wrapped, context)
+    except KeyServiceError:
+        with services().db.transaction() as db_session:
+            audit.record(db_session, g.user.name, "audio_refused", reference, "key does not fit")
+        return Response(
+            "This recording was not stored for this report, or was altered: it is not played.",
+            409,
+            mimetype="text/plain",
+        )
     try:
         playable = open_range(console_services().store, name, key, chunk_size, range_header)
     except RangeNotSatisfiable:

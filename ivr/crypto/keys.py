@@ -53,8 +53,13 @@ class KeyUnwrapper(Protocol):
         """Return the data key wrapped in ``wrapped``, if ``context`` matches."""
 
 
-def object_context(object_name: str) -> dict[str, str]:
-    return {"purpose": "ivr-recording", "object": object_name}
+def object_context(object_name: str, report_id: str, part: str) -> dict[str, str]:
+    """Return what a data key is bound to: its object, the report it belongs to, and part.
+
+    A wrapped key moved onto another object, report or part does not unwrap, so a
+    database writer cannot swap one caller's contact recording into another's report.
+    """
+    return {"purpose": "ivr-recording", "object": object_name, "report": report_id, "part": part}
 
 
 def _label(context: Mapping[str, str]) -> bytes:

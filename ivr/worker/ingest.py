@@ -146,7 +146,7 @@ class Ingester:
             self._save(job, owner, object_name=name)
         assert job.recording_sid is not None
         cleaned = audio.clean(_bounded(self._twilio.media(job.recording_sid)))
-        data_key = self._keys.generate(object_context(name))
+        data_key = self._keys.generate(object_context(name, job.report_id, job.part.value))
         chunks = cleaned.wav_chunks(self._chunk_size)
         sealed = envelope.encrypt(
             data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint

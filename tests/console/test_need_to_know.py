@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ivr.console import audit
 from ivr.db import Database
-from ivr.models import AudioObject, RecordingPart, Report, Role
+from ivr.models import AudioObject, RecordingPart, Report, ReportStatus, Role
 from tests.console.conftest import make_staff, post, sign_in
 
 
@@ -97,3 +97,32 @@ def test_the_first_access_to_a_recording_is_a_play_whatever_its_range(
     # Seeking within the same session is not a new play
     supervisor.get(url, headers={"Range": "bytes=100-200"})
     assert events(db, "play") == ["report"]
+
+
+def test_a_recording_moved_into_another_report_will_not_play(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    # Given someone with write access to the database who moves one caller's contact
+    # recording into another report
+    with db.transaction() as session:
+        original = session.scalars(select(Report).where(Report.reference == queued_report)).one()
+        other = Report(
+            received_on=original.received_on,
+            source=original.source,
+            status=ReportStatus.QUEUED,
+        )
+        session.add(other)
+        session.flush()
+        moved = session.scalars(
+            select(AudioObject).where(
+                AudioObject.report_id == original.id, AudioObject.part == RecordingPart.CONTACT
+            )
+        ).one()
+        moved.report_id = other.id
+        target, audio_id = other.reference, moved.id
+    # When a supervisor plays it from the other report
+    played = as_role(Role.SUPERVISOR).get(f"/console/reports/{target}/audio/{audio_id}")
+    # Then it is refused, and the refusal is on the record
+    assert played.status_code == 409
+    assert "not stored for this report" in played.get_data(as_text=True)
+    assert events(db, "audio_refused") == ["key does not fit"]

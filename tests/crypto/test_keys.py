@@ -46,19 +46,32 @@ def test_a_local_data_key_opens_its_object_and_no_other(key_pair: Path) -> None:
     wrapper = LocalKeyWrapper((key_pair / PUBLIC_KEY_FILE).read_bytes())
     unwrapper = LocalKeyUnwrapper((key_pair / PRIVATE_KEY_FILE).read_bytes())
     first, second = (
-        wrapper.generate(object_context("aa11")),
-        wrapper.generate(object_context("aa11")),
+        wrapper.generate(object_context("aa11", "report-1", "report")),
+        wrapper.generate(object_context("aa11", "report-1", "report")),
     )
     assert first.plaintext != second.plaintext and len(first.plaintext) == 32
-    assert unwrapper.unwrap(first.wrapped, object_context("aa11")) == first.plaintext
+    assert (
+        unwrapper.unwrap(first.wrapped, object_context("aa11", "report-1", "report"))
+        == first.plaintext
+    )
     with pytest.raises(KeyServiceError):
-        unwrapper.unwrap(first.wrapped, object_context("bb22"))  # moved onto another object
+        unwrapper.unwrap(
+            first.wrapped, object_context("bb22", "report-1", "report")
+        )  # moved onto another object
+    with pytest.raises(KeyServiceError):
+        unwrapper.unwrap(
+            first.wrapped, object_context("aa11", "report-2", "report")
+        )  # another report
+    with pytest.raises(KeyServiceError):
+        unwrapper.unwrap(
+            first.wrapped, object_context("aa11", "report-1", "contact")
+        )  # another part
 
 
 def test_the_storing_sides_key_material_alone_cannot_decrypt(key_pair: Path) -> None:
     # Given everything the storing side holds: the public key, a stored object, its wrapped key
     public_pem = (key_pair / PUBLIC_KEY_FILE).read_bytes()
-    data_key = LocalKeyWrapper(public_pem).generate(object_context("cc33"))
+    data_key = LocalKeyWrapper(public_pem).generate(object_context("cc33", "report-1", "report"))
     blob = b"".join(
         envelope.encrypt(
             data_key.plaintext, [b"the caller's words" * 100], fingerprint=data_key.fingerprint
@@ -73,21 +86,27 @@ def test_the_storing_sides_key_material_alone_cannot_decrypt(key_pair: Path) -> 
     # ...and nothing in the object or its metadata opens it but the private half.
     private = LocalKeyUnwrapper((key_pair / PRIVATE_KEY_FILE).read_bytes())
     opened = b"".join(
-        envelope.decrypt(private.unwrap(data_key.wrapped, object_context("cc33")), [blob])
+        envelope.decrypt(
+            private.unwrap(data_key.wrapped, object_context("cc33", "report-1", "report")), [blob]
+        )
     )
     assert opened.startswith(b"the caller's words")
 
 
 def test_kms_data_keys_are_bound_to_their_object(kms: tuple[object, str]) -> None:
     client, key_id = kms
-    data_key = KmsKeyWrapper(client, key_id).generate(object_context("dd44"))
+    data_key = KmsKeyWrapper(client, key_id).generate(object_context("dd44", "report-1", "report"))
     assert data_key.key_ref.startswith("kms:")
     assert (
-        KmsKeyUnwrapper(client).unwrap(data_key.wrapped, object_context("dd44"))
+        KmsKeyUnwrapper(client).unwrap(
+            data_key.wrapped, object_context("dd44", "report-1", "report")
+        )
         == data_key.plaintext
     )
     with pytest.raises(KeyServiceError):
-        KmsKeyUnwrapper(client).unwrap(data_key.wrapped, object_context("ee55"))
+        KmsKeyUnwrapper(client).unwrap(
+            data_key.wrapped, object_context("ee55", "report-1", "report")
+        )
 
 
 def test_an_unreachable_kms_is_a_key_service_error() -> None:
@@ -99,7 +118,7 @@ def test_an_unreachable_kms_is_a_key_service_error() -> None:
         aws_secret_access_key="x",
     )
     with pytest.raises(KeyServiceError):
-        KmsKeyWrapper(client, "alias/none").generate(object_context("ff66"))
+        KmsKeyWrapper(client, "alias/none").generate(object_context("ff66", "report-1", "report"))
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,8 @@ def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
 def decrypted(config: Config, store: ObjectStore, stored: AudioObject) -> bytes:
     """Open a stored recording as the console will: unwrap its key, then decrypt."""
     key = adapters.key_unwrapper(config).unwrap(
-        stored.wrapped_key, object_context(stored.object_name)
+        stored.wrapped_key,
+        object_context(stored.object_name, stored.report_id, stored.part.value),
     )
     return b"".join(envelope.decrypt(key, store.read(stored.object_name)))
 
