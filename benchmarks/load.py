@@ -132,20 +132,31 @@ def _attribute(twiml: str, verb: str, name: str) -> str:
     return url[url.index("/twilio/") :]
 
 
+@dataclass
+class Lane:
+    step: int
+    call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    recording_sid: str = field(default_factory=lambda: "RE" + secrets.token_hex(16))
+
+
 def schedule(steps: list[Step], total: int) -> Iterator[tuple[Step, dict[str, str]]]:
-    """Interleave calls: LANES calls at a time, each one step per round."""
-    sent = 0
-    while True:
-        calls = [("CA" + secrets.token_hex(16), "RE" + secrets.token_hex(16)) for _ in range(LANES)]
-        for step in steps:
-            for call_sid, recording_sid in calls:
-                if sent >= total:
-                    return
-                fields = {**step.fields, "CallSid": call_sid}
-                if step.kind == "recording":
-                    fields["RecordingSid"] = recording_sid
-                yield step, fields
-                sent += 1
+    """Interleave LANES calls, each at a different step, so that the mix stays even.
+
+    Lane ``i`` starts its first call at step ``i``; when a call ends, its lane starts a
+    new one. Consecutive requests are thus of every kind in turn (as many calls at
+    different points would send them), and one call's requests are LANES apart.
+    """
+    lanes = [Lane(i % len(steps)) for i in range(LANES)]
+    for n in range(total):
+        lane = lanes[n % LANES]
+        step = steps[lane.step]
+        fields = {**step.fields, "CallSid": lane.call_sid}
+        if step.kind == "recording":
+            fields["RecordingSid"] = lane.recording_sid
+        yield step, fields
+        lane.step += 1
+        if lane.step == len(steps):
+            lanes[n % LANES] = Lane(0)
 
 
 def drive(port: int, steps: list[Step], rate: float, seconds: float) -> tuple[Results, float]:
@@ -334,10 +345,11 @@ def main() -> None:
         # A few calls first: connections, caches and the flow in every process.
         drive(port, steps, rate=min(args.rate, 100.0), seconds=2.0)
         print(f"load average before: {os.getloadavg()[0]:.1f}")
-        cpu = cpu_seconds(server.pid)
+        cpu, own = cpu_seconds(server.pid), time.process_time()
         results, span = drive(port, steps, args.rate, args.seconds)
-        cpu = cpu_seconds(server.pid) - cpu
+        cpu, own = cpu_seconds(server.pid) - cpu, time.process_time() - own
     report(results, span, args.rate, args.seconds, cpu)
+    print(f"(this load generator itself used {own / span:.2f} cores)")
 
 
 if __name__ == "__main__":
