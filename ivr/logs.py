@@ -3,6 +3,9 @@
 Events are ``name key=value ...`` lines. Every record is redacted when it is created,
 as a second line of defence: the webhook boundary already drops caller fields, but if a phone
 number or a Twilio reference ever slipped into a message it is masked before output.
+
+No event names a report, a job or a stored object: a log line's time would pin it to
+the minute of a call. The only correlation id is the access log's per-request one.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ PHONE_SHAPED = re.compile(r"(?<![\w/:])\+?\d(?:[\s().-]{0,2}\d){6,}(?![\w/])")
 TWILIO_SID = re.compile(r"\b(CA|RE|AC)[0-9a-fA-F]{32}\b")
 # Twilio media URLs carry SIDs as path segments.
 TWILIO_MEDIA_URL = re.compile(r"https?://\S*/Recordings/\S*")
+# A report's reference: with a log line's time it would date the call. Stored objects'
+# names (32 hex digits) are masked for the same reason.
+REPORT_REFERENCE = re.compile(r"\bR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+OBJECT_NAME = re.compile(r"\b[0-9a-f]{32}\b")
 
 
 def redact(text: str) -> str:
     """Mask anything in ``text`` that could identify a caller or a call."""
     text = TWILIO_MEDIA_URL.sub("[media-url]", text)
     text = TWILIO_SID.sub(lambda m: f"{m.group(1)}[redacted]", text)
+    text = REPORT_REFERENCE.sub("R-[redacted]", text)
+    text = OBJECT_NAME.sub("[object]", text)
     return PHONE_SHAPED.sub("[redacted-number]", text)
 
 

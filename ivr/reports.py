@@ -106,7 +106,6 @@ def register_recording(
     event(
         logger,
         "report.recording_registered",
-        report=report.reference,
         part=part.value,
         take=job.take,
         hangup=notice.ended_by_hangup,

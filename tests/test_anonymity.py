@@ -18,6 +18,7 @@ from sqlalchemy import Date, DateTime, inspect, select
 from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.logs import configure_logging
+from ivr.models import AudioObject, RecordingJob, Report
 from ivr.worker.runner import build_worker
 from tests.conftest import PLANTED_NUMBER, Caller, EmulatorCaller
 from tests.worker.conftest import settle
@@ -138,3 +139,28 @@ def test_after_processing_neither_the_caller_nor_twilios_references_remain(
     for path, content in files_written(tmp_path):
         for trace in [*TRACES, *references]:
             assert trace.encode() not in content, f"{trace} found in {path}"
+
+
+def test_no_log_line_names_a_report_a_job_or_a_stored_object(
+    emulator_caller: EmulatorCaller,
+    ingest_config: Config,
+    db: Database,
+    service_log: io.StringIO,
+) -> None:
+    # Given a report taken, stored and queued, with the service logging at INFO
+    emulator_caller.call("1,1,2,2,#,1,#")
+    settle(build_worker(ingest_config, db), db)
+    with db.transaction() as session:
+        reference = session.scalars(select(Report.reference)).one()
+        names = list(session.scalars(select(AudioObject.object_name)))
+        jobs = list(session.scalars(select(RecordingJob.id)))
+    logged = service_log.getvalue()
+    assert "report.queued" in logged and "job.stored" in logged
+    # Then nothing in the log ties a line's time to that report
+    assert reference not in logged
+    for name in names:
+        assert name not in logged
+    assert not any(f"job={job}" in logged for job in jobs)
+    # And a reference or object name that slipped into a message would be masked
+    logging.getLogger("ivr.test").info("careless %s %s", reference, names[0])
+    assert reference not in service_log.getvalue() and names[0] not in service_log.getvalue()

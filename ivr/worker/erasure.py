@@ -58,7 +58,7 @@ class CallLogEraser:
             self._twilio.delete_call(call_sid)  # False: already gone
             self._forget(job_id, owner)
         except LeaseLost:
-            event(logger, "job.lease_lost", logging.WARNING, kind=self._queue.kind, job=job_id)
+            event(logger, "job.lease_lost", logging.WARNING, kind=self._queue.kind)
         except Exception as error:
             # Anything unexpected (a malformed SID, a bug) is a failed attempt too, so a job
             # that can never succeed is parked for a person rather than retried for ever.
@@ -73,7 +73,7 @@ class CallLogEraser:
         with self._db.transaction() as session:
             session.delete(self._queue.fenced(session, job_id, owner))
         self._db.scrub()
-        event(logger, "call_log.erased", job=job_id)
+        event(logger, "call_log.erased")
 
 
 def _ours_unfinished(session: Session, call_sid: str) -> bool:

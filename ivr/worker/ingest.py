@@ -96,7 +96,7 @@ class Ingester:
                 self._advance(job, owner)
                 job = self._view(job_id, owner)
         except LeaseLost:
-            event(logger, "job.lease_lost", logging.WARNING, job=job_id)
+            event(logger, "job.lease_lost", logging.WARNING)
         except audio.AudioRejected as rejected:
             self._queue.park(job_id, owner, f"the recording is not usable audio: {rejected}")
         except Exception as error:
@@ -177,7 +177,6 @@ class Ingester:
         event(
             logger,
             "job.stored",
-            job=job.id,
             bytes=stored.size,
             silent=cleaned.silent,
             seconds=round(cleaned.duration_seconds),
@@ -207,7 +206,7 @@ class Ingester:
             return
         # Not what we wrote (lost, overwritten by a stalled worker, or sealed for a key
         # that is no longer the configured one): store it again.
-        event(logger, "job.verify_failed", logging.ERROR, job=job.id)
+        event(logger, "job.verify_failed", logging.ERROR)
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
             row.audio_id, row.stage = None, JobStage.FETCH
@@ -249,7 +248,7 @@ class Ingester:
             session.flush()
             _queue_report_if_complete(session, job.report_id)
         self._db.scrub()
-        event(logger, "job.finished", job=job.id)
+        event(logger, "job.finished")
 
     def _save(self, job: JobView, owner: str, **values: object) -> None:
         with self._db.transaction() as session:
@@ -290,7 +289,6 @@ def _queue_report_if_complete(session: Session, report_id: str) -> None:
     event(
         logger,
         "report.queued",
-        report=report.reference,
         seconds=report.duration_seconds,
         silent=report.silent,
         has_audio=report.has_audio,

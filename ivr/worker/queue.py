@@ -236,7 +236,7 @@ class LeaseQueue(Generic[J]):
             job.lease_owner = None
             job.lease_expires = None
             job.not_before = utcnow() + delay
-        event(logger, "job.deferred", kind=self.kind, job=job_id, reason=reason)
+        event(logger, "job.deferred", kind=self.kind, reason=reason)
         return True
 
     def park(self, job_id: int, owner: str, error: str) -> None:
@@ -252,7 +252,7 @@ class LeaseQueue(Generic[J]):
         job.last_error = error
         job.not_before = None
         self._parked(session, job)
-        event(logger, "job.parked", logging.ERROR, kind=self.kind, job=job.id, error=error)
+        event(logger, "job.parked", logging.ERROR, kind=self.kind, error=error)
 
     def retry_failed(self, job_ids: list[int] | None = None) -> int:
         """Put parked jobs back in the queue with fresh attempts; return how many."""
