@@ -22,6 +22,7 @@ from ivr.db import Database
 from ivr.hosts import is_loopback
 from ivr.mail import MailSettingError, MailUnavailable, SmtpMailer, SmtpSettings
 from ivr.migrate import alembic_config
+from ivr.spool import Spool
 from ivr.storage import StoreUnavailable, new_object_name
 from ivr.twilio_api import TwilioAuthFailed, TwilioUnavailable
 
@@ -64,6 +65,7 @@ def diagnose(config: Config) -> Iterator[Check]:
     yield _guarded("store", lambda: check_store(config))
     if config.serves_webhooks:
         yield _guarded("twilio", lambda: check_twilio(config))
+        yield _guarded("spool", lambda: check_spool(config))
     if config.serves_console:
         yield _guarded("mail", lambda: check_mail(config))
     yield check_public_url(config)
@@ -183,6 +185,24 @@ def check_store(config: Config) -> Check:
     if read_back != payload:
         return fail("store", f"{where} returned other bytes than were written", "check the store")
     return ok("store", f"{where} is writable, readable and deletable")
+
+
+def check_spool(config: Config) -> Check:
+    """The edge must be able to spool callbacks durably while the database is down."""
+    spool = Spool(config.spool_dir)
+    try:
+        spool.probe()
+    except OSError as error:
+        return fail(
+            "spool",
+            f"cannot write and fsync a file in {config.spool_dir}: {error}",
+            "set IVR_SPOOL_DIR to a writable folder on a disk that outlives the process "
+            "(recordings wait there while the database is down)",
+        )
+    waiting = spool.waiting()
+    if waiting:
+        return ok("spool", f"{config.spool_dir}: {waiting} callback(s) wait for the database")
+    return ok("spool", f"{config.spool_dir} is writable; nothing waits in it")
 
 
 def check_twilio(config: Config) -> Check:

@@ -74,6 +74,25 @@ class Spool:
         date_to_the_day(self.folder)
         event(logger, "spool.appended", kind=entry.get("kind", ""))
 
+    def probe(self) -> None:
+        """Create the folder and write, fsync and remove a file in it (raises OSError)."""
+        self._ensure_folder()
+        probe = self.folder / f".probe.{secrets.token_hex(4)}"
+        fd = open_private(probe, exclusive=True)
+        try:
+            os.write(fd, b"probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink()
+
+    def waiting(self) -> int:
+        """How many entries wait to be replayed."""
+        try:
+            return sum(1 for line in self.path.read_bytes().splitlines() if line.strip())
+        except FileNotFoundError:
+            return 0
+
     def pending(self) -> bool:
         """True when entries wait to be replayed (a stat, cheap enough for every callback)."""
         try:

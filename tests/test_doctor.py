@@ -43,6 +43,7 @@ def deployed(tmp_path: Path, key_pair: Path, emulator: RunningEmulator) -> Itera
         "IVR_SECRET_KEY": "s" * 32,
         "IVR_STORAGE_URL": str(tmp_path / "recordings"),
         "IVR_KEYS_DIR": str(edge_keys),
+        "IVR_SPOOL_DIR": str(tmp_path / "spool"),
     }
     migrated = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert migrated.exit_code == 0, migrated.output
@@ -52,7 +53,7 @@ def deployed(tmp_path: Path, key_pair: Path, emulator: RunningEmulator) -> Itera
 def test_a_well_deployed_edge_passes_every_check(deployed: dict[str, str]) -> None:
     result = doctor(deployed)
     assert result.exit_code == 0, result.output
-    for name in ("tier", "database", "keys", "store", "twilio", "public url"):
+    for name in ("tier", "database", "keys", "store", "twilio", "spool", "public url"):
         assert line(result, name).startswith("ok")
     assert "cannot" not in line(result, "keys") and "seals for key" in line(result, "keys")
     assert "All checks passed." in result.output
@@ -70,6 +71,7 @@ def test_a_well_deployed_edge_passes_every_check(deployed: dict[str, str]) -> No
         ({"IVR_TWILIO_AUTH_TOKEN": "wrong"}, "twilio", "IVR_TWILIO_AUTH_TOKEN"),
         ({"IVR_KEYS_DIR": "{tmp}/no-keys"}, "keys", "ivr keys init"),
         ({"IVR_PUBLIC_URL": "http://hotline.example.org"}, "public url", "https"),
+        ({"IVR_SPOOL_DIR": "{tmp}/ivr.sqlite3/spool"}, "spool", "IVR_SPOOL_DIR"),
         ({"IVR_CONSOLE_SECRET_KEY": "c" * 32}, "config", "change that setting"),
     ],
 )
