@@ -23,6 +23,7 @@ from ivr.private_files import open_private, private_folder
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+PG_CONNECT_TIMEOUT_SECONDS = 5
 
 # Named constraints make migrations reproducible across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -78,6 +79,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in url:
+        # An unreachable host that drops packets would hold a webhook for minutes (the
+        # OS's default); Twilio gives up after 15 s. Fail fast: the edge spools instead.
+        kwargs.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, **kwargs)
 
 

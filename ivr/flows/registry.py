@@ -27,6 +27,10 @@ from ivr.models import Announcement, FlowVersion, PromptAudio
 logger = logging.getLogger(__name__)
 
 
+# After a failed look for a new version, how long to wait before the next one.
+FAILED_REFRESH_BACKOFF_SECONDS = 10.0
+
+
 class UnknownFlowVersion(LookupError):
     """A call is pinned to a version this database does not hold."""
 
@@ -74,7 +78,9 @@ class FlowRegistry:
                         if self._current is None:
                             raise
                         # The database is away: new calls still get the version we
-                        # know, since menus need nothing else (we look again next poll).
+                        # know, since menus need nothing else. Only one call in a while
+                        # waits on another attempt (it may wait out a connect timeout).
+                        self._checked = now + FAILED_REFRESH_BACKOFF_SECONDS
                         event(logger, "flow.refresh_failed", logging.WARNING, flow=self._name)
         assert self._current is not None
         return self._current
@@ -83,9 +89,7 @@ class FlowRegistry:
         """Return the engine for a stored version (a call's pinned flow)."""
         engine = self._engines.get(content_hash)
         if engine is None:
-            engine = self._engines.setdefault(
-                content_hash, Engine(self._load(content_hash).flow, self.recorded_prompt)
-            )
+            engine = self._engines.setdefault(content_hash, self._engine(self._load(content_hash)))
         return engine
 
     def recorded_prompt(self, step: str, language: str) -> str | None:
@@ -128,9 +132,13 @@ class FlowRegistry:
             loaded = load_flow_text(
                 content, f"<{self._name} {content_hash[:12]}>", self._path.parent
             )
-            self._engines.setdefault(content_hash, Engine(loaded.flow, self.recorded_prompt))
+            self._engines.setdefault(content_hash, self._engine(loaded))
             self._current = loaded
             event(logger, "flow.serving", flow=self._name, version=content_hash[:12])
+
+    def _engine(self, loaded: LoadedFlow) -> Engine:
+        # Recorded prompts and the announcement are looked up as each call hears them.
+        return Engine(loaded.flow, self.recorded_prompt, self.announcement)
 
     def _load(self, content_hash: str) -> LoadedFlow:
         # A read beside the callback's own transaction, which may hold SQLite's lock.
