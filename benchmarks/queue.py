@@ -24,7 +24,7 @@ from datetime import date
 import psycopg
 from sqlalchemy import insert, select
 
-from ivr.console.work import claim_next
+from ivr.casework.workflow import claim_next
 from ivr.db import Base, Database
 from ivr.models import Report, ReportSource, ReportStatus, Role, User, new_reference
 

@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.call_logs import schedule_call_log_erasure
+from ivr.casework.intake import RecordingNotice, register_recording, report_id_for_call
 from ivr.db import Database
 from ivr.flows.engine import CallState
 from ivr.logs import event
 from ivr.models import RecordingJob, RecordingPart, ReportSource
-from ivr.reports import RecordingNotice, register_recording, report_id_for_call
 from ivr.spool import Entry, Spool, StopReplay
 
 logger = logging.getLogger(__name__)

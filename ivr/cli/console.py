@@ -7,9 +7,9 @@ import secrets
 import click
 from sqlalchemy import select
 
-from ivr import adapters
+from ivr import adapters, audit
+from ivr.casework.retention import purge as purge_reports
 from ivr.config import Config
-from ivr.console import audit
 from ivr.console.accounts import (
     AccountError,
     add_user,
@@ -17,7 +17,6 @@ from ivr.console.accounts import (
     sign_out_everywhere,
     unlock,
 )
-from ivr.console.work import purge as purge_reports
 from ivr.db import Database
 from ivr.models import Force, Role, User
 

@@ -6,7 +6,8 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr.console import audit, signed_in
+from ivr import audit
+from ivr.console import signed_in
 from ivr.console.accounts import AccountError, add_user, new_enrolment, sign_out_everywhere
 from ivr.console.permissions import Action
 from ivr.models import Role, User

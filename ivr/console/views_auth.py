@@ -19,7 +19,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ivr.console import audit, signed_in
+from ivr import audit
+from ivr.console import signed_in
 from ivr.console.accounts import (
     SIGN_IN_REFUSED,
     AccountError,

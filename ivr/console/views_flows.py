@@ -18,7 +18,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr.console import audit, signed_in
+from ivr import audit
+from ivr.console import signed_in
 from ivr.console.permissions import Action
 from ivr.flows.diagram import DiagramUnavailable, to_svg
 from ivr.flows.engine import AskKeys, CallState, EndCall, Engine, Spoken, Turn

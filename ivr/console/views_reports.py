@@ -21,11 +21,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.console import audit, console_services, need_to_know, signed_in, work
-from ivr.console.dissemination import CATEGORIES, as_pdf, as_text
+from ivr import audit
+from ivr.casework import access, workflow
+from ivr.casework.documents import CATEGORIES, as_pdf, as_text
+from ivr.casework.sanitise import CHECKLIST
+from ivr.console import console_services, signed_in
 from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
-from ivr.console.sanitise import CHECKLIST
 from ivr.crypto.keys import KeyServiceError, object_context
 from ivr.mail import MailUnavailable
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
@@ -60,7 +62,7 @@ def queue_page() -> ResponseReturnValue:
         flash("That status is not one the queue knows.", "error")
         wanted = None
     with services().db.transaction() as db_session:
-        reports = work.queue(db_session, wanted, category, need_to_know.listed_for(g.user))
+        reports = workflow.queue(db_session, wanted, category, access.listed_for(g.user))
         urgent = [
             r
             for r in reports
@@ -68,7 +70,7 @@ def queue_page() -> ResponseReturnValue:
         ]
         names = {u.id: u.name for u in db_session.scalars(select(User))}
         # Supervisors see the reports whose audio could not be stored, and why.
-        failed = work.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
+        failed = workflow.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
     return render_template(
         "console/queue.html",
         reports=reports,
@@ -85,7 +87,7 @@ def queue_page() -> ResponseReturnValue:
 @bp.post("/take-next")
 @signed_in(Action.CLAIM)
 def take_next() -> ResponseReturnValue:
-    reference = work.claim_next(services().db, g.user, services().config.claim_minutes)
+    reference = workflow.claim_next(services().db, g.user, services().config.claim_minutes)
     if reference is None:
         flash("No report is waiting.", "info")
         return redirect(url_for("reports.queue_page"), code=303)
@@ -103,8 +105,8 @@ def _need_to_know(reference: str, part: RecordingPart | None = None) -> None:
     """Refuse, on the record, unless this user may open the report (and this part of it)."""
     with services().db.reading() as db_session:
         report = _report(db_session, reference)
-        allowed = need_to_know.may_open(db_session, report, g.user) and (
-            part is not RecordingPart.CONTACT or need_to_know.may_see_contact(report, g.user)
+        allowed = access.may_open(db_session, report, g.user) and (
+            part is not RecordingPart.CONTACT or access.may_see_contact(report, g.user)
         )
     if not allowed:
         _refuse(reference, f"play {part.value}" if part else "view")
@@ -126,12 +128,12 @@ def report_page(reference: str) -> ResponseReturnValue:
             )
         )
         holder = db_session.get(User, report.claimed_by) if report.claimed_by else None
-        show_contact = need_to_know.may_see_contact(report, g.user)
+        show_contact = access.may_see_contact(report, g.user)
         audit.record(db_session, g.user.name, "view", report.reference)
     return render_template(
         "console/report.html",
         report=report,
-        holds=work.holds(report, g.user),
+        holds=workflow.holds(report, g.user),
         holder=holder,
         show_contact=show_contact,
         spoken=[a for a in audio if a.part is RecordingPart.REPORT],
@@ -140,7 +142,7 @@ def report_page(reference: str) -> ResponseReturnValue:
         categories=CATEGORIES,
         urgencies=list(Urgency),
         users=users,
-        warnings=work.caller_details(report),
+        warnings=workflow.caller_details(report),
         checklist=CHECKLIST,
         can=lambda action: can(g.user.role, Action(action)),
     )
@@ -154,11 +156,11 @@ def save(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            work.save(
+            workflow.save(
                 db_session, report, g.user, request.form.to_dict(), services().config.claim_minutes
             )
-            found = work.caller_details(report)
-    except work.WorkError as error:
+            found = workflow.caller_details(report)
+    except workflow.WorkError as error:
         if wants_json:
             return jsonify(saved=False, error=str(error)), 409
         flash(str(error), "error")
@@ -175,14 +177,14 @@ def submit(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            work.submit(
+            workflow.submit(
                 db_session,
                 report,
                 g.user,
                 len(request.form.getlist("check")),
                 request.form.get("warnings_reviewed") == "yes",
             )
-    except work.WorkError as error:
+    except workflow.WorkError as error:
         flash(str(error), "error")
         return _back(reference)
     flash(f"{reference} was sent for review.", "info")
@@ -202,8 +204,8 @@ def release(reference: str) -> ResponseReturnValue:
         if target is not None and not can(g.user.role, Action.RELEASE_CLAIM):
             abort(403)
         try:
-            work.release(db_session, report, g.user, target, services().config.claim_minutes)
-        except work.WorkError as error:
+            workflow.release(db_session, report, g.user, target, services().config.claim_minutes)
+        except workflow.WorkError as error:
             flash(str(error), "error")
     return _back(reference)
 
@@ -214,14 +216,14 @@ def review(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            work.review(
+            workflow.review(
                 db_session,
                 report,
                 g.user,
                 request.form.get("decision") == "approve",
                 request.form.get("comment", ""),
             )
-    except work.WorkError as error:
+    except workflow.WorkError as error:
         flash(str(error), "error")
     return _back(reference)
 
@@ -236,9 +238,9 @@ def disseminate(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            work.record_dissemination(db_session, report, g.user, method)
+            workflow.record_dissemination(db_session, report, g.user, method)
             if method == "email":
-                address = work.force_address(db_session, report.force or "")
+                address = workflow.force_address(db_session, report.force or "")
                 console_services().mailer.send(
                     address,
                     f"Intelligence report {report.reference}",
@@ -246,7 +248,7 @@ def disseminate(reference: str) -> ResponseReturnValue:
                     [(f"{report.reference}.pdf", "application/pdf", as_pdf(report))],
                 )
             body = as_pdf(report) if method == "pdf" else as_text(report).encode()
-    except work.WorkError as error:
+    except workflow.WorkError as error:
         flash(str(error), "error")
         return _back(reference)
     except MailUnavailable as error:

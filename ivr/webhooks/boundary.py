@@ -8,7 +8,6 @@ field such as the number, the caller's name or their location.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,8 +82,3 @@ def _forget_form(request: Request) -> None:
     empty: ImmutableMultiDict[str, str] = ImmutableMultiDict()
     request.form = empty
     request.values = empty  # type: ignore[assignment]
-
-
-def keyed_hash(secret: bytes, value: str) -> str:
-    """Return an HMAC-SHA256 of ``value``: a lookup key that cannot be reversed to it."""
-    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()

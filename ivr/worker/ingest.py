@@ -17,11 +17,9 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ivr import audio
 from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
+from ivr.casework import lifecycle
 from ivr.crypto import envelope
 from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
 from ivr.db import Database
@@ -30,10 +28,7 @@ from ivr.models import (
     AudioObject,
     JobStage,
     JobState,
-    RecordingJob,
     RecordingPart,
-    Report,
-    ReportStatus,
 )
 from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
 from ivr.twilio_api import TwilioApi, TwilioUnavailable
@@ -246,7 +241,7 @@ class Ingester:
             row.lease_owner = None
             row.last_error = None
             session.flush()
-            _queue_report_if_complete(session, job.report_id)
+            lifecycle.queue_when_complete(session, job.report_id)
         self._db.scrub()
         event(logger, "job.finished")
 
@@ -270,26 +265,3 @@ def _bounded(media: Iterator[bytes]) -> Iterator[bytes]:
         if size > MAX_MEDIA_BYTES:
             raise audio.AudioRejected("the recording is larger than any call can make")
         yield chunk
-
-
-def _queue_report_if_complete(session: Session, report_id: str) -> None:
-    """Queue the report for handlers once every recording of it has been dealt with."""
-    jobs = list(session.scalars(select(RecordingJob).where(RecordingJob.report_id == report_id)))
-    if any(job.stage is not JobStage.FINISHED for job in jobs):
-        return
-    report = session.get(Report, report_id)
-    assert report is not None
-    kept = list(session.scalars(select(AudioObject).where(AudioObject.report_id == report_id)))
-    spoken = [item for item in kept if item.part is RecordingPart.REPORT]
-    report.has_audio = bool(spoken)
-    report.silent = bool(spoken) and all(item.silent for item in spoken)
-    report.duration_seconds = round(sum(item.duration_seconds for item in spoken))
-    report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
-    report.status = ReportStatus.QUEUED
-    event(
-        logger,
-        "report.queued",
-        seconds=report.duration_seconds,
-        silent=report.silent,
-        has_audio=report.has_audio,
-    )

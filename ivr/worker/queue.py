@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ivr.casework import lifecycle
 from ivr.db import Database, utcnow
 from ivr.logs import event, redact
 from ivr.models import (
@@ -35,8 +36,6 @@ from ivr.models import (
     JobState,
     LeasedJob,
     RecordingJob,
-    Report,
-    ReportStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -293,21 +292,10 @@ class JobQueue(LeaseQueue[RecordingJob]):
     def _parked(self, session: Session, job: RecordingJob) -> None:
         # The recording stays at Twilio: nothing is erased that we do not hold. Its report
         # is shown to supervisors as "audio failed", with the job's reason.
-        report = session.get(Report, job.report_id)
-        if report is not None and report.status is ReportStatus.AWAITING_AUDIO:
-            report.status = ReportStatus.AUDIO_FAILED
+        lifecycle.mark_audio_failed(session, job.report_id)
 
     def _retried(self, session: Session, job: RecordingJob) -> None:
-        report = session.get(Report, job.report_id)
-        if report is None or report.status is not ReportStatus.AUDIO_FAILED:
-            return
-        still_parked = session.scalar(
-            select(RecordingJob.id)
-            .where(RecordingJob.report_id == report.id, RecordingJob.state == JobState.FAILED)
-            .limit(1)
-        )
-        if still_parked is None:
-            report.status = ReportStatus.AWAITING_AUDIO
+        lifecycle.await_audio_again(session, job.report_id)
 
 
 class CallLogQueue(LeaseQueue[CallLogErasure]):

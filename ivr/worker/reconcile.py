@@ -13,12 +13,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ivr.casework.intake import RecordingNotice, register_recording
+from ivr.crypto.hashing import keyed_hash
 from ivr.db import Database, utcnow
 from ivr.logs import event
 from ivr.models import CallSession, RecordingJob, RecordingPart, ReportSource
-from ivr.reports import RecordingNotice, register_recording
 from ivr.twilio_api import TwilioApi
-from ivr.webhooks.boundary import keyed_hash
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from ivr import adapters
 from ivr.calls import sweep_expired_calls
+from ivr.casework.retention import purge
 from ivr.config import Config, ConfigError
-from ivr.console.work import purge
 from ivr.db import Database
 from ivr.logs import event
 from ivr.twilio_api import TwilioUnavailable

@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from ivr import audit
 from ivr.cli import main
-from ivr.console import audit
 from ivr.db import Database
 from ivr.models import User
 

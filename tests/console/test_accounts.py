@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr.console import audit
+from ivr import audit
 from ivr.console.accounts import add_user
 from ivr.db import Database
 from ivr.models import Role, User

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from pydub import AudioSegment
 from sqlalchemy import select
 
-from ivr.console import audit
+from ivr import audit
 from ivr.db import Database
 from ivr.models import FlowState, FlowVersion, Role
 from tests.conftest import IN_CI, SAMPLES

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr.console import audit
+from ivr import audit
 from ivr.db import Database
 from ivr.models import AudioObject, RecordingPart, Report, ReportStatus, Role
 from tests.console.conftest import make_staff, post, sign_in

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
+from ivr import audit
 from ivr.audio import clean
-from ivr.console import audit
+from ivr.casework.workflow import claim_next
 from ivr.console.playback import RangeNotSatisfiable, parse_range
-from ivr.console.work import claim_next
 from ivr.db import Base, Database
 from ivr.models import AudioObject, AuditEvent, Report, ReportSource, ReportStatus, Role, User
 from tests.conftest import SAMPLES

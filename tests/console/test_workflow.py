@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import adapters
+from ivr import adapters, audit
+from ivr.casework.retention import purge
 from ivr.config import Config
-from ivr.console import ConsoleServices, audit
-from ivr.console.work import purge
+from ivr.console import ConsoleServices
 from ivr.db import Database
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
 from tests.console.conftest import make_staff, post, sign_in

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ivr import adapters
-from ivr.console import audit
+from ivr import adapters, audit
+from ivr.casework.retention import purge
 from ivr.console.accounts import add_user
-from ivr.console.work import purge
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
 from tests.functional.pages import EnrolPage, QueuePage, ReportPage, SignInPage
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
-from ivr.console.work import WORKABLE, holds
+from ivr.casework.workflow import WORKABLE, holds
 from ivr.models import AuditEvent, Report, Role, User
 
 # The audit actions that mean a person has worked on a report.

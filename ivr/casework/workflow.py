@@ -6,17 +6,15 @@ person makes is audited in the same transaction as the change itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.console import audit
-from ivr.console.sanitise import CHECKLIST, Warning, warnings
+from ivr import audit
+from ivr.casework.sanitise import CHECKLIST, CallerDetail, caller_details_in
 from ivr.db import Database, utcnow
 from ivr.models import (
-    AudioObject,
     Dissemination,
     Force,
     JobState,
@@ -27,7 +25,6 @@ from ivr.models import (
     Urgency,
     User,
 )
-from ivr.storage import ObjectStore
 
 WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
 EDITABLE_FIELDS = (
@@ -176,12 +173,6 @@ def save(
     audit.record(session, user.name, "transcript_save", report.reference)
 
 
-@dataclass(frozen=True)
-class SubmitCheck:
-    missing: list[str]
-    flagged: list[str]
-
-
 def submit(
     session: Session, report: Report, user: User, checked: int, warnings_reviewed: bool
 ) -> None:
@@ -217,9 +208,9 @@ def submit(
     )
 
 
-def caller_details(report: Report) -> list[Warning]:
+def caller_details(report: Report) -> list[CallerDetail]:
     """What in the report's text looks like the caller's own details (for the handler to check)."""
-    return warnings(
+    return caller_details_in(
         "\n".join(
             (report.transcript, report.people, report.what, report.when_text, report.where_text)
         )
@@ -251,12 +242,16 @@ def record_dissemination(session: Session, report: Report, user: User, method: s
         raise WorkError("choose the force concerned before disseminating")
     session.add(
         Dissemination(
-            report_id=report.id, force=report.force, method=method, user_id=user.id, on=date.today()
+            report_id=report.id,
+            force=report.force,
+            method=method,
+            user_id=user.id,
+            on=utcnow().date(),
         )
     )
     if report.status is ReportStatus.APPROVED:
         report.status = ReportStatus.DISSEMINATED
-        report.disseminated_on = date.today()
+        report.disseminated_on = utcnow().date()
     audit.record(session, user.name, "disseminate", report.reference, f"{method} to {report.force}")
 
 
@@ -268,72 +263,3 @@ def force_address(session: Session, name: str) -> str:
             f'set it with: ivr forces set-email "{name}" ADDRESS'
         )
     return force.ccu_email
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    audio_destroyed: int
-    reports_closed: int
-
-
-def purge(
-    db: Database,
-    store: ObjectStore,
-    actor: str,
-    audio_days: int,
-    text_days: int,
-    today: date | None = None,
-) -> PurgeResult:
-    """Destroy disseminated reports' audio (object and wrapped key), later their text."""
-    today = today or date.today()
-    destroyed = closed = 0
-    with db.transaction() as session:
-        due = list(
-            session.scalars(
-                select(Report).where(
-                    Report.status.in_((ReportStatus.DISSEMINATED, ReportStatus.CLOSED)),
-                    Report.audio_purged.is_(False),
-                    Report.disseminated_on <= today - timedelta(days=audio_days),
-                )
-            )
-        )
-        for report in due:
-            kept = list(
-                session.scalars(select(AudioObject).where(AudioObject.report_id == report.id))
-            )
-            for item in kept:
-                store.delete(item.object_name)
-                session.execute(
-                    update(RecordingJob)
-                    .where(RecordingJob.audio_id == item.id)
-                    .values(audio_id=None)
-                )
-                # Without the wrapped key, any copy of the object (a backup) is unreadable.
-                session.delete(item)
-                destroyed += 1
-            report.audio_purged = True
-            audit.record(session, actor, "purge_audio", report.reference)
-        expired = list(
-            session.scalars(
-                select(Report).where(
-                    Report.status == ReportStatus.DISSEMINATED,
-                    Report.disseminated_on <= today - timedelta(days=text_days),
-                )
-            )
-        )
-        for report in expired:
-            for name in (
-                "transcript",
-                "contact_transcript",
-                "people",
-                "what",
-                "when_text",
-                "where_text",
-                "review_comment",
-            ):
-                setattr(report, name, "")
-            report.status = ReportStatus.CLOSED
-            audit.record(session, actor, "purge_text", report.reference)
-            closed += 1
-    db.scrub()
-    return PurgeResult(destroyed, closed)

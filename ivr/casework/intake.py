@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.crypto.hashing import keyed_hash
 from ivr.flows.engine import CallState
 from ivr.logs import event
 from ivr.models import (
@@ -28,7 +29,6 @@ from ivr.models import (
     ReportSource,
     ReportStatus,
 )
-from ivr.webhooks.boundary import keyed_hash
 
 logger = logging.getLogger(__name__)
 

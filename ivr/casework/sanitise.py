@@ -35,17 +35,17 @@ CHECKLIST = (
 
 
 @dataclass(frozen=True)
-class Warning:
+class CallerDetail:
     kind: str
     text: str
 
 
-def warnings(text: str) -> list[Warning]:
+def caller_details_in(text: str) -> list[CallerDetail]:
     """Return what looks like the caller's own details in ``text``."""
-    found = [Warning("phone number", m.group(0)) for m in PHONE.finditer(text)]
-    found += [Warning("email address", m.group(0)) for m in EMAIL.finditer(text)]
+    found = [CallerDetail("phone number", m.group(0)) for m in PHONE.finditer(text)]
+    found += [CallerDetail("email address", m.group(0)) for m in EMAIL.finditer(text)]
     for match in SELF_NAMED.finditer(text):
         name = match.group(1)
         if name.split()[0] not in NOT_NAMES:
-            found.append(Warning("the caller's name", name))
+            found.append(CallerDetail("the caller's name", name))
     return found

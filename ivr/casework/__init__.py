@@ -1,0 +1,14 @@
+"""A report's life after intake, in one place, below every edge.
+
+| module       | what it holds                                                          |
+| intake       | a report and its recording jobs, from recording callbacks               |
+| lifecycle    | every change of a report's status                                       |
+| workflow     | the queue and a handler's work: claim, save, submit, review, disseminate |
+| access       | who may open which report (need to know)                               |
+| sanitise     | finding details in a transcript that could identify the caller          |
+| documents    | the intelligence report sent to a force, as text and PDF               |
+| retention    | destroying audio and text when their time is up                       |
+
+The webhooks, the worker, the console and the CLI call these operations; none of them
+sets a report's status or writes an audit event on its own.
+"""

@@ -1,0 +1,72 @@
+"""Every change of a report's status outside the handlers' own work, in one place.
+
+awaiting_audio -> queued        when every recording of it has been dealt with
+awaiting_audio -> audio_failed  when a recording's job is parked
+audio_failed -> awaiting_audio  when every parked job of it is retried
+(The handlers' transitions, queued -> ... -> disseminated, are in ``workflow``; closing
+at the end of retention is in ``retention``.)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.logs import event
+from ivr.models import (
+    AudioObject,
+    JobStage,
+    JobState,
+    RecordingJob,
+    RecordingPart,
+    Report,
+    ReportStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def queue_when_complete(session: Session, report_id: str) -> None:
+    """Queue the report for handlers once every recording of it has been dealt with."""
+    jobs = list(session.scalars(select(RecordingJob).where(RecordingJob.report_id == report_id)))
+    if any(job.stage is not JobStage.FINISHED for job in jobs):
+        return
+    report = session.get(Report, report_id)
+    assert report is not None
+    kept = list(session.scalars(select(AudioObject).where(AudioObject.report_id == report_id)))
+    spoken = [item for item in kept if item.part is RecordingPart.REPORT]
+    report.has_audio = bool(spoken)
+    report.silent = bool(spoken) and all(item.silent for item in spoken)
+    report.duration_seconds = round(sum(item.duration_seconds for item in spoken))
+    report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
+    report.status = ReportStatus.QUEUED
+    event(
+        logger,
+        "report.queued",
+        seconds=report.duration_seconds,
+        silent=report.silent,
+        has_audio=report.has_audio,
+    )
+
+
+def mark_audio_failed(session: Session, report_id: str) -> None:
+    """Show the report to supervisors as "audio failed": a recording could not be stored."""
+    report = session.get(Report, report_id)
+    if report is not None and report.status is ReportStatus.AWAITING_AUDIO:
+        report.status = ReportStatus.AUDIO_FAILED
+
+
+def await_audio_again(session: Session, report_id: str) -> None:
+    """Put an "audio failed" report back to waiting once none of its jobs is parked."""
+    report = session.get(Report, report_id)
+    if report is None or report.status is not ReportStatus.AUDIO_FAILED:
+        return
+    still_parked = session.scalar(
+        select(RecordingJob.id)
+        .where(RecordingJob.report_id == report.id, RecordingJob.state == JobState.FAILED)
+        .limit(1)
+    )
+    if still_parked is None:
+        report.status = ReportStatus.AWAITING_AUDIO
