@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from sqlalchemy import delete
 
 from ivr.db import Database
-from ivr.flows.engine import Engine, Spoken, Turn
+from ivr.flows.engine import Turn
 from ivr.flows.registry import FlowRegistry
 from ivr.intake import Intake, Recording
 from ivr.logs import event
@@ -79,12 +79,11 @@ class CallHandler:
         state = point.state()
         reply = engine.press(state, digits)
         leaving_welcome = point.step == engine.flow.start and state.step != engine.flow.start
-        if leaving_welcome:
-            reply = self._with_announcement(engine, state.language, reply)
         moved_on = state.step != point.step
         event(logger, "call.keys", step=point.step, moved_on=moved_on)
         answer = self._answer(CallPoint.of(point.flow, state), reply)
-        # (Not after the welcome: the announcement comes and goes without a new version.)
+        # (Not after the welcome: the engine adds the announcement, which comes and goes
+        # without a new version.)
         if not leaving_welcome:
             if len(self._answers) >= REMEMBERED_ANSWERS:
                 self._answers.clear()  # a bound, not a policy: they are cheap to make again
@@ -118,14 +117,6 @@ class CallHandler:
 
     def _answer(self, point: CallPoint, turn: Turn) -> str:
         return self._render(turn, point.query())
-
-    def _with_announcement(self, engine: Engine, language: str, turn: Turn) -> Turn:
-        """Put the service announcement (if one is on) right after the welcome."""
-        text = self._flows.announcement(language)
-        if not text:
-            return turn
-        voice = engine.flow.languages[language].voice
-        return replace(turn, said=(Spoken(" ".join(text.split()), language, voice), *turn.said))
 
 
 def point_from_query(query: str) -> CallPoint:

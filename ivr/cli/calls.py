@@ -11,8 +11,13 @@ from urllib.parse import urlsplit
 
 import click
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import Config
+from ivr.db import Base, Database
+from ivr.models import Announcement
 from ivr.phone import (
     DEFAULT_CALLER,
     EmulatorMedia,
@@ -118,6 +123,31 @@ class AppTransport:
         return response.get_data(as_text=True)
 
 
+def _announcements(url: str) -> list[Announcement]:
+    """Copies of the service announcements in the service's database, if it has any."""
+    if url.startswith("sqlite"):
+        file = make_url(url).database
+        if not file or not Path(file).is_file():
+            return []  # no database here yet, and reading one must not create it
+    database = Database.from_url(url)
+    try:
+        with database.reading() as session:
+            columns = [column.key for column in Announcement.__table__.columns]
+            return [
+                Announcement(**{column: getattr(row, column) for column in columns})
+                for row in session.scalars(select(Announcement))
+            ]
+    except SQLAlchemyError as error:
+        click.echo(
+            "(The service's database could not be read, so no announcement is played: "
+            f"{type(error).__name__}.)",
+            err=True,
+        )
+        return []
+    finally:
+        database.engine.dispose()
+
+
 @click.command()
 @click.argument("flow")
 @click.option("--keys", default=None, help=KEYS_HELP)
@@ -129,7 +159,6 @@ class AppTransport:
 def simulate(flow: str, keys: str | None, audio: Path | None) -> None:
     """Walk FLOW (a name under call_flows/ or a file) offline and print the transcript."""
     from ivr.app import create_app
-    from ivr.db import Base, Database
     from ivr.flows.loader import FlowInvalid
 
     base = Config.from_env()
@@ -144,6 +173,9 @@ def simulate(flow: str, keys: str | None, audio: Path | None) -> None:
     )
     database = Database.from_url(config.database_url)
     Base.metadata.create_all(database.engine)
+    # Callers hear the service announcement the ops team has switched on: so does this.
+    with database.transaction() as session:
+        session.add_all(_announcements(base.database_url))
     try:
         app = create_app(config, db=database)
     except FlowInvalid as invalid:

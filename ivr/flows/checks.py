@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, assert_never
 
 from ivr.flows.schema import (
     CHOICES,
@@ -14,11 +15,13 @@ from ivr.flows.schema import (
     GotoStep,
     HangupStep,
     MenuStep,
+    Piece,
     Prompt,
     RecordStep,
     SayStep,
     Speech,
     Step,
+    prompt_of,
 )
 from ivr.flows.source import DocPath
 
@@ -27,24 +30,53 @@ Finding = tuple[DocPath, str]
 
 def successors(step: Step) -> Iterator[tuple[DocPath, str]]:
     """Yield (path of the reference, target step) for every way out of ``step``."""
-    if isinstance(step, SayStep):
-        yield ("next",), step.next
-    elif isinstance(step, MenuStep):
-        for key, option in step.options.items():
-            yield ("options", key), option.next
-        yield ("otherwise",), step.otherwise
-    elif isinstance(step, ConfirmStep):
-        yield ("yes",), step.yes.next
-        yield ("no",), step.no.next
-        if step.otherwise:
+    match step:
+        case SayStep():
+            yield ("next",), step.next
+        case MenuStep():
+            for key, option in step.options.items():
+                yield ("options", key), option.next
             yield ("otherwise",), step.otherwise
-    elif isinstance(step, RecordStep):
-        yield ("next",), step.next
-        yield ("otherwise",), step.otherwise
-    elif isinstance(step, GotoStep):
-        for index, case in enumerate(step.cases):
-            yield ("cases", index, "next"), case.next
-        yield ("next",), step.next
+        case ConfirmStep():
+            yield ("yes",), step.yes.next
+            yield ("no",), step.no.next
+            if step.otherwise:
+                yield ("otherwise",), step.otherwise
+        case RecordStep():
+            yield ("next",), step.next
+            yield ("otherwise",), step.otherwise
+        case GotoStep():
+            for index, case in enumerate(step.cases):
+                yield ("cases", index, "next"), case.next
+            yield ("next",), step.next
+        case HangupStep():
+            pass
+        case _:
+            assert_never(step)
+
+
+def _role(step: Step) -> Literal["passes", "waits", "ends"]:
+    """Whether a call passes through ``step``, waits there for the caller, or ends there."""
+    match step:
+        case SayStep() | GotoStep():
+            return "passes"
+        case MenuStep() | ConfirmStep() | RecordStep():
+            return "waits"
+        case HangupStep():
+            return "ends"
+        case _:
+            assert_never(step)
+
+
+def _retrying(step: Step) -> tuple[int, list[Prompt]]:
+    """Return how often ``step`` asks again, and the reprompts it asks with."""
+    match step:
+        case MenuStep() | ConfirmStep() | RecordStep():
+            return step.retries, step.reprompts
+        case SayStep() | HangupStep() | GotoStep():
+            return 0, []
+        case _:
+            assert_never(step)
 
 
 def check_flow(flow: Flow, base_dir: Path) -> list[Finding]:
@@ -86,10 +118,10 @@ def _check_references(flow: Flow) -> list[Finding]:
 
 
 def _prompts_of(step: Step) -> Iterator[tuple[DocPath, Prompt]]:
-    prompt = getattr(step, "prompt", None)
+    prompt = prompt_of(step)
     if prompt is not None:
         yield ("prompt",), prompt
-    for index, reprompt in enumerate(getattr(step, "reprompts", [])):
+    for index, reprompt in enumerate(_retrying(step)[1]):
         yield ("reprompts", index), reprompt
 
 
@@ -110,20 +142,24 @@ def _check_prompts(flow: Flow, base_dir: Path) -> list[Finding]:
                 )
             for language, pieces in prompt.items():
                 for index, piece in enumerate(pieces):
-                    piece_path = (*where, language, index)
-                    if isinstance(piece, Speech) and piece.language not in declared:
-                        findings.append(
-                            (
-                                piece_path,
-                                f"step {name!r}: language "
-                                f"{piece.language!r} is not declared under languages",
-                            )
-                        )
-                    if isinstance(piece, Audio):
-                        problem = _audio_problem(piece.audio, base_dir)
-                        if problem:
-                            findings.append((piece_path, f"step {name!r}: {problem}"))
+                    problem = _piece_problem(piece, declared, base_dir)
+                    if problem:
+                        findings.append(((*where, language, index), f"step {name!r}: {problem}"))
     return findings
+
+
+def _piece_problem(piece: Piece, declared: set[str], base_dir: Path) -> str | None:
+    match piece:
+        case str():
+            return None
+        case Speech():
+            if piece.language in declared:
+                return None
+            return f"language {piece.language!r} is not declared under languages"
+        case Audio():
+            return _audio_problem(piece.audio, base_dir)
+        case _:
+            assert_never(piece)
 
 
 def _audio_problem(relative: str, base_dir: Path) -> str | None:
@@ -142,17 +178,19 @@ def _check_keys_and_choices(flow: Flow) -> list[Finding]:
     findings: list[Finding] = []
     for name, step in flow.steps.items():
         where: DocPath = ("steps", name)
-        if isinstance(step, MenuStep) and step.repeat_key in step.options:
-            findings.append(
-                (
-                    (*where, "repeat_key"),
-                    f"step {name!r}: repeat key {step.repeat_key!r} is also a menu option",
+        # Only menus and confirmations have keys that can clash.
+        match step:
+            case MenuStep() if step.repeat_key in step.options:
+                findings.append(
+                    (
+                        (*where, "repeat_key"),
+                        f"step {name!r}: repeat key {step.repeat_key!r} is also a menu option",
+                    )
                 )
-            )
-        if isinstance(step, ConfirmStep) and step.yes_key == step.no_key:
-            findings.append(((*where, "no_key"), f"step {name!r}: yes and no use the same key"))
-        retries = getattr(step, "retries", 0)
-        if retries and not getattr(step, "reprompts", None):
+            case ConfirmStep() if step.yes_key == step.no_key:
+                findings.append(((*where, "no_key"), f"step {name!r}: yes and no use the same key"))
+        retries, reprompts = _retrying(step)
+        if retries and not reprompts:
             findings.append(
                 (
                     where,
@@ -160,12 +198,17 @@ def _check_keys_and_choices(flow: Flow) -> list[Finding]:
                     "who presses nothing or a wrong key is told what to do",
                 )
             )
-        if isinstance(step, MenuStep | ConfirmStep):
-            for key, option in step.options.items():
-                findings += _check_choices(flow, option.set, (*where, "options", key, "set"))
-        if isinstance(step, GotoStep):
-            for index, case in enumerate(step.cases):
-                findings += _check_choices(flow, case.when, (*where, "cases", index, "when"))
+        match step:
+            case MenuStep() | ConfirmStep():
+                for key, option in step.options.items():
+                    findings += _check_choices(flow, option.set, (*where, "options", key, "set"))
+            case GotoStep():
+                for index, case in enumerate(step.cases):
+                    findings += _check_choices(flow, case.when, (*where, "cases", index, "when"))
+            case SayStep() | RecordStep() | HangupStep():
+                pass
+            case _:
+                assert_never(step)
     return findings
 
 
@@ -213,7 +256,7 @@ def _check_graph(flow: Flow, dangling: bool) -> list[Finding]:
     for name, targets in edges.items():
         for target in targets:
             reverse[target].append(name)
-    ends = [name for name, step in flow.steps.items() if isinstance(step, HangupStep)]
+    ends = [name for name, step in flow.steps.items() if _role(step) == "ends"]
     can_end: set[str] = set()
     for end in ends:
         can_end |= _walk(end, reverse)
@@ -227,7 +270,7 @@ def _check_graph(flow: Flow, dangling: bool) -> list[Finding]:
             )
 
     # A loop made only of say and goto steps would talk forever without listening.
-    silent = {n: s for n, s in flow.steps.items() if isinstance(s, SayStep | GotoStep)}
+    silent = {n: s for n, s in flow.steps.items() if _role(s) == "passes"}
     loop = _find_cycle({n: [t for t in edges[n] if t in silent] for n in silent})
     if loop:
         findings.append(

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from typing import assert_never
 
-from ivr.flows.schema import ConfirmStep, Flow, GotoStep, HangupStep, MenuStep, RecordStep, SayStep
+from ivr.flows.schema import (
+    ConfirmStep,
+    Flow,
+    GotoStep,
+    HangupStep,
+    MenuStep,
+    RecordStep,
+    SayStep,
+    Step,
+    prompt_of,
+    prompt_text,
+)
 
-SHAPES = {
-    SayStep: "box",
-    MenuStep: "box3d",
-    ConfirmStep: "box3d",
-    RecordStep: "cylinder",
-    HangupStep: "doubleoctagon",
-    GotoStep: "diamond",
-}
+# An arrow out of a step: where it leads, its label, and whether it is a fallback.
+Arrow = tuple[str, str, bool]
 
 
 class DiagramUnavailable(RuntimeError):
@@ -36,18 +42,46 @@ def _quote(*lines: str) -> str:
     return '"' + "\\n".join(_escape(line) for line in lines) + '"'
 
 
-def _first_words(flow: Flow, step: object) -> str:
-    prompt = getattr(step, "prompt", None)
+def _first_words(flow: Flow, step: Step) -> str:
+    prompt = prompt_of(step)
     if not prompt:
         return ""
-    first = prompt[flow.default_language][0]
-    text = (
-        first
-        if isinstance(first, str)
-        else getattr(first, "say", None) or getattr(first, "text", "") or "(audio)"
+    words = prompt_text(prompt[flow.default_language]).split()
+    return " ".join(words[:7]) + ("…" if len(words) > 7 else "")
+
+
+def _shape_and_arrows(step: Step) -> tuple[str, list[Arrow]]:
+    """Return the shape ``step`` is drawn as, and its arrows."""
+    match step:
+        case SayStep():
+            return "box", [(step.next, "", False)]
+        case MenuStep() | ConfirmStep():
+            keys = [(option.next, f"press {key}", False) for key, option in step.options.items()]
+            return "box3d", [*keys, (step.fallback, f"no key x{step.retries + 1}", True)]
+        case RecordStep():
+            return "cylinder", [
+                (step.next, "recorded", False),
+                (step.otherwise, f"nothing said x{step.retries + 1}", True),
+            ]
+        case HangupStep():
+            return "doubleoctagon", []
+        case GotoStep():
+            cases = [
+                (case.next, " & ".join(f"{k}={v}" for k, v in case.when.items()), False)
+                for case in step.cases
+            ]
+            return "diamond", [*cases, (step.next, "otherwise", False)]
+        case _:
+            assert_never(step)
+
+
+def _arrow(source: str, target: str, label: str, dashed: bool) -> str:
+    attributes = (["style=dashed"] if dashed else []) + (
+        [f"label={_quote(label)}"] if label else []
     )
-    words = " ".join(str(text).split()[:7])
-    return words + ("…" if len(str(text).split()) > 7 else "")
+    return f"{_quote(source)} -> {_quote(target)}" + (
+        f" [{', '.join(attributes)}];" if attributes else ";"
+    )
 
 
 def to_dot(flow: Flow) -> str:
@@ -62,38 +96,11 @@ def to_dot(flow: Flow) -> str:
     for name, step in flow.steps.items():
         words = _first_words(flow, step)
         label = _quote(name, f"({step.type})", *([words] if words else []))
-        lines.append(f"  {_quote(name)} [shape={SHAPES[type(step)]}, label={label}];")
-        lines += [f"  {edge}" for edge in _edges(name, step)]
+        shape, arrows = _shape_and_arrows(step)
+        lines.append(f"  {_quote(name)} [shape={shape}, label={label}];")
+        lines += [f"  {_arrow(name, *arrow)}" for arrow in arrows]
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def _edges(name: str, step: object) -> list[str]:
-    src = _quote(name)
-    if isinstance(step, SayStep):
-        return [f"{src} -> {_quote(step.next)};"]
-    if isinstance(step, MenuStep | ConfirmStep):
-        edges = [
-            f"{src} -> {_quote(option.next)} [label={_quote(f'press {key}')}];"
-            for key, option in step.options.items()
-        ]
-        fallback = step.otherwise if isinstance(step, MenuStep) else step.fallback
-        edges.append(
-            f"{src} -> {_quote(fallback)} [style=dashed, label={_quote(f'no key x{step.retries + 1}')}];"
-        )
-        return edges
-    if isinstance(step, RecordStep):
-        return [
-            f"{src} -> {_quote(step.next)} [label={_quote('recorded')}];",
-            f"{src} -> {_quote(step.otherwise)} [style=dashed, label={_quote(f'nothing said x{step.retries + 1}')}];",
-        ]
-    if isinstance(step, GotoStep):
-        edges = [
-            f"{src} -> {_quote(case.next)} [label={_quote(' & '.join(f'{k}={v}' for k, v in case.when.items()))}];"
-            for case in step.cases
-        ]
-        return [*edges, f"{src} -> {_quote(step.next)} [label={_quote('otherwise')}];"]
-    return []
 
 
 def to_svg(flow: Flow) -> bytes:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.audio import AudioRejected, decode_wav
-from ivr.flows.schema import Flow
+from ivr.flows.schema import Flow, prompt_of
 from ivr.models import Announcement, PromptAudio
 
 MAX_PROMPT_SECONDS = 120
@@ -55,7 +55,7 @@ def check_prompt(filename: str, data: bytes) -> tuple[str, float]:
 def save_prompt(
     session: Session, flow: Flow, step: str, language: str, filename: str, data: bytes, author: str
 ) -> PromptAudio:
-    if step not in flow.steps or getattr(flow.steps[step], "prompt", None) is None:
+    if step not in flow.steps or prompt_of(flow.steps[step]) is None:
         raise PromptRefused(f"{step!r} is not a step with a prompt in {flow.name}")
     if language not in flow.languages:
         raise PromptRefused(f"{language!r} is not one of the flow's languages")

@@ -91,10 +91,9 @@ def _document_path(data: Any, loc: tuple[int | str, ...]) -> DocPath:
     path: list[str | int] = []
     current: Any = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-            path.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+        in_mapping = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and part < len(current)
+        if in_mapping or in_list:
             current = current[part]
             path.append(part)
         elif part in inserted or str(part).startswith("function-"):

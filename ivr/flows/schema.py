@@ -7,7 +7,7 @@ declared language, for a bilingual welcome).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, assert_never, get_args
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,6 @@ from pydantic import (
     StringConstraints,
 )
 
-STEP_TYPES = ("say", "menu", "confirm", "record", "hangup", "goto")
 # What a menu option can remember about the call, and the values each may take.
 CHOICES: dict[str, tuple[str, ...] | None] = {
     "language": None,  # any declared language
@@ -75,6 +74,22 @@ Pieces = Annotated[tuple[Piece, ...], BeforeValidator(_pieces)]
 Prompt = dict[str, Pieces]
 
 
+def prompt_text(pieces: Pieces, audio: str = "(audio)") -> str:
+    """Return what ``pieces`` say as one line; a recording without its text reads as ``audio``."""
+    words: list[str] = []
+    for piece in pieces:
+        match piece:
+            case str():
+                words.append(piece)
+            case Speech():
+                words.append(piece.say)
+            case Audio():
+                words.append(piece.text or audio)
+            case _:
+                assert_never(piece)
+    return " ".join(" ".join(words).split())
+
+
 def _option(value: Any) -> Any:
     return {"next": value} if isinstance(value, str) else value
 
@@ -109,6 +124,10 @@ class MenuStep(Asking):
     options: dict[Key, OptionField] = Field(min_length=1)
     repeat_key: Key | None = "*"
     otherwise: StepName
+
+    @property
+    def fallback(self) -> str:
+        return self.otherwise
 
 
 class ConfirmStep(Asking):
@@ -160,11 +179,25 @@ class GotoStep(StrictModel):
     cases: list[Case] = Field(default_factory=list)
 
 
-Step = Annotated[
-    SayStep | MenuStep | ConfirmStep | RecordStep | HangupStep | GotoStep,
-    Field(discriminator="type"),
-]
-AskingStep = MenuStep | ConfirmStep
+# Every kind of step. Add a new kind here: STEP_TYPES follows from it, and mypy names
+# each ``match`` that must handle it (the engine, the checks, the diagram).
+AnyStep = SayStep | MenuStep | ConfirmStep | RecordStep | HangupStep | GotoStep
+Step = Annotated[AnyStep, Field(discriminator="type")]
+# The ``type`` each kind is written with in a flow file: "say", "menu", ...
+STEP_TYPES: tuple[str, ...] = tuple(
+    tag for kind in get_args(AnyStep) for tag in get_args(kind.model_fields["type"].annotation)
+)
+
+
+def prompt_of(step: Step) -> Prompt | None:
+    """Return what ``step`` says on arrival (a goto step says nothing, a hangup may not)."""
+    match step:
+        case SayStep() | MenuStep() | ConfirmStep() | RecordStep() | HangupStep():
+            return step.prompt
+        case GotoStep():
+            return None
+        case _:
+            assert_never(step)
 
 
 class Language(StrictModel):

@@ -128,8 +128,8 @@ def _convert(
                     )
                 )
                 continue
-            source.lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _convert(value_node, (*path, key), source, problems, filename, scalars)
+            # A setting's line is its key's, not where its value starts (a nested mapping).
             source.lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -8,6 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import main
+from ivr.db import Base, Database
+from ivr.models import Announcement
 from tests.conftest import REPO
 
 ENV = {
@@ -19,8 +21,9 @@ ENV = {
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner(env=ENV)
+def runner(tmp_path: Path) -> CliRunner:
+    # The service's database: absent unless a test makes it (never the repository's var/).
+    return CliRunner(env={**ENV, "IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}"})
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
@@ -81,6 +84,31 @@ def test_simulate_prints_what_the_caller_hears(runner: CliRunner) -> None:
     assert "You speak for 19 s, then press #." in result.output
     assert result.output.rstrip().endswith("Call ended.")
     assert "Rydym wedi derbyn eich adroddiad" in result.output
+
+
+def test_simulate_plays_the_announcement_callers_hear(runner: CliRunner, tmp_path: Path) -> None:
+    # Given the service's database, where the ops team has switched an announcement on
+    database = Database.from_url(f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    Base.metadata.create_all(database.engine)
+    with database.transaction() as session:
+        session.add(
+            Announcement(
+                flow="hotline",
+                texts={"en-GB": "During our national appeal, lines are busy.", "cy-GB": "Prysur."},
+                active=True,
+            )
+        )
+    database.engine.dispose()
+    # When the ops team simulates a call
+    result = runner.invoke(main, ["flows", "simulate", "hotline", "--keys", "1,1,1,1,#,1"])
+    # Then it is heard after the welcome, as on a real call, and the call goes on
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    pressed = lines.index("  You press 1")
+    assert lines[pressed + 1] == "  [en-GB] During our national appeal, lines are busy."
+    assert "immediate danger" in lines[pressed + 2]
+    assert result.output.count("national appeal") == 1
+    assert result.output.rstrip().endswith("Call ended.")
 
 
 def test_simulate_refuses_an_invalid_flow(runner: CliRunner, tmp_path: Path) -> None:

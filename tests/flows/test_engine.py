@@ -6,8 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flows.engine import AskKeys, CallState, EndCall, Engine, RecordAudio, Turn
+from ivr.flows.engine import (
+    AskKeys,
+    CallState,
+    EndCall,
+    Engine,
+    EngineError,
+    RecordAudio,
+    Spoken,
+    Turn,
+)
 from ivr.flows.loader import load_flow_file
+from ivr.flows.schema import STEP_TYPES, Audio, Speech, prompt_text
 
 HOTLINE = Path(__file__).resolve().parents[2] / "call_flows" / "hotline.yaml"
 
@@ -95,6 +105,62 @@ def test_nothing_recorded_twice_ends_politely(engine: Engine) -> None:
     end = engine.recorded(state, got_audio=False)
     assert isinstance(end.action, EndCall)
     assert "You can call this number again" in heard(end)
+
+
+ANNOUNCEMENT = {
+    "en-GB": "During our national appeal,   lines are busy.",
+    "cy-GB": "Yn ystod ein hapêl, mae'r llinellau'n brysur.",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "language", "voice"),
+    [("1", "en-GB", "Polly.Amy"), ("9", "cy-GB", "Polly.Gwyneth"), ("", "en-GB", "Polly.Amy")],
+    ids=["english", "welsh", "stays-on-the-line"],
+)
+def test_the_announcement_follows_the_welcome_in_the_callers_language(
+    key: str, language: str, voice: str
+) -> None:
+    engine = Engine(load_flow_file(HOTLINE).flow, announcement=ANNOUNCEMENT.get)
+    state, welcome = engine.begin()
+    assert "national appeal" not in heard(welcome)
+    assert "national appeal" not in heard(engine.press(state, "*"))  # still at the welcome
+    after = engine.press(state, key)
+    assert state.step == "main_menu"
+    assert after.said[0] == Spoken(" ".join(ANNOUNCEMENT[language].split()), language, voice)
+    assert "999" in heard(after)  # then the flow goes on as before
+    assert "national appeal" not in heard(engine.press(state, "1"))  # only once
+
+
+def test_no_announcement_is_heard_when_none_is_on() -> None:
+    engine = Engine(load_flow_file(HOTLINE).flow, announcement=lambda _language: None)
+    state, _ = engine.begin()
+    assert heard(engine.press(state, "1")).startswith("If you, or anyone else")
+
+
+def test_keys_or_audio_where_the_call_does_not_wait_for_them_are_refused(
+    engine: Engine,
+) -> None:
+    at_recording, _ = walk(engine, ["1", "1", "1", "1"])
+    with pytest.raises(EngineError):
+        engine.press(at_recording, "1")
+    at_menu, _ = walk(engine, ["1"])
+    with pytest.raises(EngineError):
+        engine.recorded(at_menu, got_audio=True)
+    with pytest.raises(EngineError):  # a call never waits at a say step
+        engine.replay(CallState(step="safety", language="en-GB"))
+
+
+def test_step_types_are_the_kinds_of_step() -> None:
+    assert STEP_TYPES == ("say", "menu", "confirm", "record", "hangup", "goto")
+
+
+def test_prompt_text_reads_every_piece_as_words() -> None:
+    pieces = ("Press 1.\n  Or", Speech(say="pwyswch 9.", language="cy-GB"), Audio(audio="a.wav"))
+    assert prompt_text(pieces) == "Press 1. Or pwyswch 9. (audio)"
+    assert prompt_text((Audio(audio="a.wav", text="Hello."), Audio(audio="b.wav")), audio="") == (
+        "Hello."
+    )
 
 
 def test_replay_changes_nothing(engine: Engine) -> None:
