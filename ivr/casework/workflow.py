@@ -140,7 +140,7 @@ def release(
         actor.name,
         "reassign" if to else "release",
         report.reference,
-        f"to {to.name}" if to else "",
+        f"to user {to.id}" if to else "",
     )
 
 
@@ -231,8 +231,7 @@ def review(session: Session, report: Report, supervisor: User, approve: bool, co
         supervisor.name,
         "approve" if approve else "return",
         report.reference,
-        comment.strip(),
-    )
+    )  # The comment stays with the report, and is destroyed with its text.
 
 
 def record_dissemination(session: Session, report: Report, user: User, method: str) -> None:
@@ -253,6 +252,17 @@ def record_dissemination(session: Session, report: Report, user: User, method: s
         report.status = ReportStatus.DISSEMINATED
         report.disseminated_on = utcnow().date()
     audit.record(session, user.name, "disseminate", report.reference, f"{method} to {report.force}")
+
+
+def set_force_address(session: Session, name: str, address: str, actor: str) -> None:
+    """Record where a force's Counter Corruption Unit takes reports."""
+    if "@" not in address or len(address) > 200:
+        raise WorkError(f"{address!r} is not an email address")
+    force = session.get(Force, name)
+    if force is None:
+        raise WorkError(f"no force called {name!r} (see: ivr forces list)")
+    force.ccu_email = address
+    audit.record(session, actor, "force_email", detail=name)
 
 
 def force_address(session: Session, name: str) -> str:

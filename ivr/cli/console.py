@@ -8,15 +8,17 @@ import click
 from sqlalchemy import select
 
 from ivr import adapters, audit
-from ivr.casework.retention import purge as purge_reports
-from ivr.config import Config
-from ivr.console.accounts import (
+from ivr.accounts import (
+    COMMAND_LINE,
     AccountError,
     add_user,
     new_enrolment,
     sign_out_everywhere,
     unlock,
 )
+from ivr.casework.retention import purge as purge_reports
+from ivr.casework.workflow import WorkError, set_force_address
+from ivr.config import Config
 from ivr.db import Database
 from ivr.models import Force, Role, User
 
@@ -42,10 +44,7 @@ def users_add(name: str, role: str) -> None:
     config = Config.from_env()
     try:
         with _db(config).transaction() as session:
-            enrolment = add_user(session, name, Role(role))
-            audit.record(
-                session, "(command line)", "user_add", detail=f"{enrolment.name} as {role}"
-            )
+            enrolment = add_user(session, name, Role(role), COMMAND_LINE)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Added {enrolment.name} ({role}). One-time enrolment link, valid 72 hours:")
@@ -67,8 +66,7 @@ def users_ensure_admin(name: str | None) -> None:
         with _db(config).transaction() as session:
             if session.scalar(select(User.id).limit(1)) is not None:
                 return
-            enrolment = add_user(session, chosen, Role.ADMIN)
-            audit.record(session, "(command line)", "user_add", detail=f"{chosen} as admin")
+            enrolment = add_user(session, chosen, Role.ADMIN, COMMAND_LINE)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
@@ -99,8 +97,7 @@ def users_re_enrol(name: str) -> None:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
-        enrolment = new_enrolment(session, user)
-        audit.record(session, "(command line)", "user_re_enrol", detail=name)
+        enrolment = new_enrolment(session, user, COMMAND_LINE)
     click.echo(_link(config, enrolment.token))
 
 
@@ -112,8 +109,7 @@ def users_sign_out(name: str) -> None:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
-        sign_out_everywhere(user)
-        audit.record(session, "(command line)", "user_sign_out", detail=name)
+        sign_out_everywhere(session, user, COMMAND_LINE)
     click.echo(f"{name} is signed out everywhere.")
 
 
@@ -125,8 +121,7 @@ def users_unlock(name: str) -> None:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
-        unlock(user)
-        audit.record(session, "(command line)", "user_unlock", detail=name)
+        unlock(session, user, COMMAND_LINE)
     click.echo(f"{name} can sign in again.")
 
 
@@ -171,14 +166,12 @@ def forces() -> None:
 @click.argument("force")
 @click.argument("address")
 def forces_set_email(force: str, address: str) -> None:
-    if "@" not in address:
-        raise click.ClickException(f"{address!r} is not an email address")
-    with _db(Config.from_env()).transaction() as session:
-        found = session.get(Force, force)
-        if found is None:
-            raise click.ClickException(f"no force called {force!r} (see: ivr forces list)")
-        found.ccu_email = address
-        audit.record(session, "(command line)", "force_email", detail=f"{force}: {address}")
+    """Set where a force's Counter Corruption Unit takes reports."""
+    try:
+        with _db(Config.from_env()).transaction() as session:
+            set_force_address(session, force, address, COMMAND_LINE)
+    except WorkError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"{force}: {address}")
 
 

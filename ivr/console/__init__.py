@@ -29,12 +29,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ivr import adapters
 from ivr.config import Config, ConfigError
-from ivr.console.permissions import Action, can
 from ivr.console.throttle import SourceThrottle
 from ivr.crypto.keys import KeyUnwrapper
 from ivr.db import utcnow
 from ivr.mail import Mailer, MailSettingError, mailer_for
 from ivr.models import User
+from ivr.permissions import Action, can
 from ivr.services import services
 from ivr.storage import ObjectStore
 

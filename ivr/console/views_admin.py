@@ -7,10 +7,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ivr import audit
+from ivr.accounts import AccountError, add_user, new_enrolment, set_active, sign_out_everywhere
 from ivr.console import signed_in
-from ivr.console.accounts import AccountError, add_user, new_enrolment, sign_out_everywhere
-from ivr.console.permissions import Action
 from ivr.models import Role, User
+from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/console")
@@ -34,10 +34,7 @@ def add() -> ResponseReturnValue:
     try:
         role = Role(request.form.get("role", ""))
         with services().db.transaction() as db_session:
-            enrolment = add_user(db_session, request.form.get("name", ""), role)
-            audit.record(
-                db_session, g.user.name, "user_add", detail=f"{enrolment.name} as {role.value}"
-            )
+            enrolment = add_user(db_session, request.form.get("name", ""), role, g.user.name)
     except ValueError as error:
         message = str(error) if isinstance(error, AccountError) else "choose a role from the list"
         flash(message, "error")
@@ -59,19 +56,17 @@ def change(user_id: int, change: str) -> ResponseReturnValue:
             flash("No such user or change.", "error")
             return redirect(url_for("admin.users_page"), code=303)
         if change == "sign-out":
-            sign_out_everywhere(user)
+            sign_out_everywhere(db_session, user, g.user.name)
             flash(f"{user.name} is signed out everywhere.", "info")
         elif change == "re-enrol":
-            enrolment = new_enrolment(db_session, user)
+            enrolment = new_enrolment(db_session, user, g.user.name)
             flash(
                 f"New one-time enrolment link for {user.name}: {enrolment_url(enrolment.token)}",
                 "info",
             )
         else:
-            user.active = change == "enable"
-            sign_out_everywhere(user)
+            set_active(db_session, user, change == "enable", g.user.name)
             flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "info")
-        audit.record(db_session, g.user.name, f"user_{change.replace('-', '_')}", detail=user.name)
     return redirect(url_for("admin.users_page"), code=303)
 
 
@@ -82,7 +77,7 @@ def audit_page() -> ResponseReturnValue:
     with services().db.transaction() as db_session:
         rows = audit.events(db_session, wanted["actor"], wanted["action"], wanted["report"])
         if request.args.get("export") == "csv":
-            audit.record(db_session, g.user.name, "audit_export", detail=str(wanted))
+            audit.record(db_session, g.user.name, "audit_export")
             return Response(
                 audit.as_csv(rows),
                 mimetype="text/csv",

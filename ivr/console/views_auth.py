@@ -19,19 +19,20 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ivr import audit
-from ivr.console import signed_in
-from ivr.console.accounts import (
+from ivr.accounts import (
     SIGN_IN_REFUSED,
     AccountError,
     complete_enrolment,
     provisioning_qr_svg,
-    sign_out_everywhere,
     user_for_enrolment,
 )
-from ivr.console.accounts import (
+from ivr.accounts import (
     sign_in as check_sign_in,
 )
+from ivr.accounts import (
+    sign_out as end_session,
+)
+from ivr.console import signed_in
 from ivr.console.throttle import SourceThrottle
 from ivr.db import utcnow
 from ivr.models import User
@@ -66,10 +67,7 @@ def sign_in() -> ResponseReturnValue:
             timedelta(minutes=config.lockout_minutes),
             trusted_for=_device_user(),
         )
-        if user is None:
-            audit.record(db_session, name.strip()[:100] or "(blank)", "sign_in_failed")
-        else:
-            audit.record(db_session, user.name, "sign_in")
+        if user is not None:
             user_id, epoch = user.id, user.session_epoch
     if user is None:
         throttle.failed(source)
@@ -115,9 +113,7 @@ def sign_out() -> ResponseReturnValue:
     with services().db.transaction() as db_session:
         user = db_session.get(User, g.user.id)
         if user is not None:
-            # Ends this session on the server too: a copy of the cookie is worthless now.
-            sign_out_everywhere(user)
-        audit.record(db_session, g.user.name, "sign_out")
+            end_session(db_session, user)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.sign_in"))
@@ -128,14 +124,13 @@ def enrol(token: str) -> ResponseReturnValue:
     if request.method == "POST":
         try:
             with services().db.transaction() as db_session:
-                user = complete_enrolment(
+                complete_enrolment(
                     db_session,
                     token,
                     request.form.get("password", ""),
                     request.form.get("confirm", ""),
                     request.form.get("code", ""),
                 )
-                audit.record(db_session, user.name, "enrol")
         except AccountError as error:
             flash(str(error), "error")
             return _enrolment_page(token, 400)

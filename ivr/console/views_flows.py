@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ivr import audit
 from ivr.console import signed_in
-from ivr.console.permissions import Action
+from ivr.permissions import Action
 from ivr.flows.diagram import DiagramUnavailable, to_svg
 from ivr.flows.engine import AskKeys, CallState, EndCall, Engine, Spoken, Turn
 from ivr.flows.extras import PromptRefused, save_prompt, set_announcement

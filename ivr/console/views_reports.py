@@ -26,11 +26,11 @@ from ivr.casework import access, workflow
 from ivr.casework.documents import CATEGORIES, as_pdf, as_text
 from ivr.casework.sanitise import CHECKLIST
 from ivr.console import console_services, signed_in
-from ivr.console.permissions import Action, can
 from ivr.console.playback import RangeNotSatisfiable, open_range
 from ivr.crypto.keys import KeyServiceError, object_context
 from ivr.mail import MailUnavailable
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
+from ivr.permissions import Action, can
 from ivr.services import services
 
 bp = Blueprint("reports", __name__, url_prefix="/console")

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr.console.accounts import add_user, complete_enrolment
+from ivr.accounts import add_user, complete_enrolment
 from ivr.db import Database
 from ivr.models import Report, Role, User
 from ivr.worker.runner import build_worker
@@ -47,7 +47,7 @@ class Staff:
 
 def make_staff(db: Database, name: str, role: Role) -> Staff:
     with db.transaction() as session:
-        enrolment = add_user(session, name, role)
+        enrolment = add_user(session, name, role, "admin-test")
         secret = session.get(User, enrolment.user_id).totp_secret  # type: ignore[union-attr]
         assert secret is not None
         totp = pyotp.TOTP(secret)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.console.accounts import add_user
+from ivr.accounts import add_user
 from ivr.db import Database
 from ivr.models import Role
 
@@ -21,7 +21,7 @@ def test_the_access_log_keeps_neither_enrolment_tokens_nor_report_references(
 ) -> None:
     # Given a one-time enrolment link and a report in the queue
     with db.transaction() as session:
-        token = add_user(session, "new-handler", Role.HANDLER).token
+        token = add_user(session, "new-handler", Role.HANDLER, "admin-test").token
     caplog.clear()
     # When someone opens the link, and a supervisor opens the report
     assert ingest_app.test_client().get(f"/console/enrol/{token}").status_code == 200

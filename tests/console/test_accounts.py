@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr import audit
-from ivr.console.accounts import add_user
+from ivr.accounts import add_user
 from ivr.db import Database
 from ivr.models import Role, User
 from tests.console.conftest import PASSWORD, Staff, csrf_token, post, sign_in
@@ -24,7 +24,7 @@ def test_an_enrolment_link_sets_password_and_second_factor_once(
     ingest_app: Flask, db: Database
 ) -> None:
     with db.transaction() as session:
-        enrolment = add_user(session, "new-handler", Role.HANDLER)
+        enrolment = add_user(session, "new-handler", Role.HANDLER, "admin-test")
     client = ingest_app.test_client()
     page = client.get(f"/console/enrol/{enrolment.token}").get_data(as_text=True)
     assert 'src="data:image/svg+xml;base64,' in page  # the QR code, as an image

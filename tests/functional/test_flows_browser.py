@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ivr.console.accounts import add_user
+from ivr.accounts import add_user
 from ivr.models import Role
 from tests.conftest import EmulatorCaller
 from tests.functional.pages import EnrolPage, FlowsPage, SignInPage
@@ -28,7 +28,7 @@ def new_wording_and_a_fourth_option(text: str) -> str:
 def test_edit_try_publish_and_roll_back_in_the_browser(browser: Any, console: Any) -> None:
     base, _config, db, _mailbox, emulator, app = console
     with db.transaction() as session:
-        link = add_user(session, "Robin", Role.OPS).token
+        link = add_user(session, "Robin", Role.OPS, "admin-test").token
     # Given an operations person, enrolled and signed in
     page = browser.new_context().new_page()
     secret = EnrolPage(page).enrol(f"{base}/console/enrol/{link}", PASSWORD)

@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr import audit
 from ivr.db import utcnow
 from ivr.models import Role, User
 
@@ -54,7 +55,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(session: Session, name: str, role: Role) -> Enrolment:
+# Who acts when no person signed in does: a command, or the retention timer.
+COMMAND_LINE = "(command line)"
+
+
+def add_user(session: Session, name: str, role: Role, actor: str) -> Enrolment:
     """Create an account that can only be used after enrolling through its link."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -64,11 +69,17 @@ def add_user(session: Session, name: str, role: Role) -> Enrolment:
     user = User(name=name, role=role, failed_sign_ins=0, session_epoch=0, active=True)
     session.add(user)
     session.flush()
-    return new_enrolment(session, user)
+    audit.record(session, actor, "user_add", detail=f"user {user.id} as {role.value}")
+    return _enrolment(user)
 
 
-def new_enrolment(session: Session, user: User) -> Enrolment:
+def new_enrolment(session: Session, user: User, actor: str) -> Enrolment:
     """Issue a fresh one-time enrolment link (also to reset a lost phone or password)."""
+    audit.record(session, actor, "user_re_enrol", detail=f"user {user.id}")
+    return _enrolment(user)
+
+
+def _enrolment(user: User) -> Enrolment:
     token = secrets.token_urlsafe(24)
     user.enrolment_token_hash = _token_hash(token)
     user.enrolment_expires = utcnow() + ENROLMENT_VALID
@@ -121,6 +132,7 @@ def complete_enrolment(
     user.enrolment_expires = None
     user.failed_sign_ins = 0
     user.locked_until = None
+    audit.record(session, user.name, "enrol")
     return user
 
 
@@ -167,18 +179,36 @@ def sign_in(
     commits the failure count (a rolled-back count would never lock anyone out).
     """
     user = session.scalars(select(User).where(User.name == name.strip()).with_for_update()).first()
+    accepted = _check(user, password, code, attempts, lockout, trusted_for)
+    # Only a real user's name is recorded: what a stranger typed is free text.
+    audit.record(
+        session,
+        user.name if user else "(unknown name)",
+        "sign_in" if accepted else "sign_in_failed",
+    )
+    return user if accepted else None
+
+
+def _check(
+    user: User | None,
+    password: str,
+    code: str,
+    attempts: int,
+    lockout: timedelta,
+    trusted_for: int | None,
+) -> bool:
     # The same work on every path: one Argon2 check and one TOTP check.
     if user is None or not user.active or not user.password_hash:
         _password_matches(None, password)
         _spend_a_code_check(code)
-        return None
+        return False
     now = utcnow()
     trusted = trusted_for == user.id
     locked = user.locked_until is not None and user.locked_until > now and not trusted
     password_ok = _password_matches(user.password_hash, password)
     if locked:  # refused whatever was given; the code is checked but not used up
         _spend_a_code_check(code)
-        return None
+        return False
     code_ok = _accept_code(user, code) if password_ok else _spend_a_code_check(code)
     if not (password_ok and code_ok):
         if not trusted:  # mistakes in the owner's own browser do not lock them out
@@ -186,12 +216,12 @@ def sign_in(
             if user.failed_sign_ins >= attempts:
                 user.locked_until = now + lockout
                 user.failed_sign_ins = 0
-        return None
+        return False
     user.failed_sign_ins = 0
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return user
+    return True
 
 
 def _password_matches(password_hash: str | None, password: str) -> bool:
@@ -210,15 +240,32 @@ def _spend_a_code_check(code: str) -> bool:
     return False
 
 
-def unlock(user: User) -> None:
+def unlock(session: Session, user: User, actor: str) -> None:
     """Lift a lockout (an admin, after checking with the user)."""
     user.locked_until = None
     user.failed_sign_ins = 0
+    audit.record(session, actor, "user_unlock", detail=f"user {user.id}")
 
 
-def sign_out_everywhere(user: User) -> None:
-    """End every session the user has: their cookies carry the old epoch."""
+def sign_out(session: Session, user: User) -> None:
+    """End the user's session on the server (and their others): a copied cookie is dead."""
     user.session_epoch += 1
+    audit.record(session, user.name, "sign_out")
+
+
+def sign_out_everywhere(session: Session, user: User, actor: str) -> None:
+    """End every session the user has (an admin's call): their cookies carry the old epoch."""
+    user.session_epoch += 1
+    audit.record(session, actor, "user_sign_out", detail=f"user {user.id}")
+
+
+def set_active(session: Session, user: User, active: bool, actor: str) -> None:
+    """Enable or disable an account; disabling ends its sessions."""
+    user.active = active
+    user.session_epoch += 1
+    audit.record(
+        session, actor, "user_enable" if active else "user_disable", detail=f"user {user.id}"
+    )
 
 
 def constant_time_equal(left: str, right: str) -> bool:
