@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import assert_never
 
 from flask import (
     Blueprint,
@@ -20,13 +21,24 @@ from sqlalchemy import select
 
 from ivr import audit
 from ivr.console import signed_in
-from ivr.permissions import Action
 from ivr.flows.diagram import DiagramUnavailable, to_svg
-from ivr.flows.engine import AskKeys, CallState, EndCall, Engine, Spoken, Turn
+from ivr.flows.engine import (
+    AskKeys,
+    CallState,
+    EndCall,
+    Engine,
+    EngineError,
+    Played,
+    RecordAudio,
+    Spoken,
+    Turn,
+)
 from ivr.flows.extras import PromptRefused, save_prompt, set_announcement
 from ivr.flows.loader import FlowInvalid, LoadedFlow, load_flow_text
+from ivr.flows.schema import Flow, prompt_of, prompt_text
 from ivr.flows.versions import VersionError, diff, history, publish, published, rollback, save_draft
 from ivr.models import Announcement, FlowVersion, PromptAudio
+from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("flows", __name__, url_prefix="/console/flows")
@@ -200,7 +212,8 @@ def phone(number: int) -> ResponseReturnValue:
         flow = _version(number).flow
     except VersionError as error:
         return jsonify(error=str(error)), 404
-    engine = Engine(flow, services().flows.recorded_prompt)
+    # What callers hear: the recorded prompts and the announcement, as on a real call.
+    engine = Engine(flow, services().flows.recorded_prompt, services().flows.announcement)
     body = request.get_json(silent=True) or {}
     try:
         if not body.get("state"):
@@ -213,7 +226,7 @@ def phone(number: int) -> ResponseReturnValue:
                 if action in ("speak", "silence")
                 else engine.press(state, str(body.get("key", ""))[:1])
             )
-    except (TypeError, KeyError, ValueError) as error:
+    except (TypeError, KeyError, ValueError, EngineError) as error:
         return jsonify(error=f"the test call got lost ({error}); start again"), 400
     return jsonify(
         state=state.__dict__,
@@ -224,28 +237,34 @@ def phone(number: int) -> ResponseReturnValue:
 
 
 def _heard(turn: Turn) -> list[dict[str, str]]:
-    return [
-        {"language": u.language, "text": u.text}
-        if isinstance(u, Spoken)
-        else {"language": "audio", "text": f"(recording {u.audio})"}
-        for u in turn.said
-    ]
+    heard: list[dict[str, str]] = []
+    for utterance in turn.said:
+        match utterance:
+            case Spoken():
+                heard.append({"language": utterance.language, "text": utterance.text})
+            case Played():
+                heard.append({"language": "audio", "text": f"(recording {utterance.audio})"})
+            case _:
+                assert_never(utterance)
+    return heard
 
 
 def _waiting(turn: Turn) -> str:
-    if isinstance(turn.action, AskKeys):
-        return "keys: " + " ".join(turn.action.keys)
-    return "the end of the call" if isinstance(turn.action, EndCall) else "a recording"
+    action = turn.action
+    match action:
+        case AskKeys():
+            return "keys: " + " ".join(action.keys)
+        case RecordAudio():
+            return "a recording"
+        case EndCall():
+            return "the end of the call"
+        case _:
+            assert_never(action)
 
 
-def _prompts(flow: object, step: str) -> dict[str, str]:
-    prompt = getattr(getattr(flow, "steps", {}).get(step), "prompt", None) or {}
-    return {
-        language: " ".join(
-            p if isinstance(p, str) else getattr(p, "say", "(audio)") for p in pieces
-        )
-        for language, pieces in prompt.items()
-    }
+def _prompts(flow: Flow, step: str) -> dict[str, str]:
+    prompt = prompt_of(flow.steps[step]) if step in flow.steps else None
+    return {language: prompt_text(pieces) for language, pieces in (prompt or {}).items()}
 
 
 @bp.post("/prompts")

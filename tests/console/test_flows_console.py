@@ -197,6 +197,46 @@ def test_an_announcement_is_heard_after_the_welcome_until_it_ends(
     assert "During our national appeal" not in after_welcome(caller, "CA" + "6" * 32)
 
 
+def test_the_test_phone_hears_the_announcement_callers_hear(ops: FlaskClient) -> None:
+    # Given an announcement the ops team has switched on
+    post(
+        ops,
+        "/console/flows/announcement",
+        {
+            "text_en-GB": "During our national appeal, lines are busy.",
+            "text_cy-GB": "Yn ystod ein hapêl, mae'r llinellau'n brysur.",
+            "active": "on",
+        },
+    )
+    headers = {"X-CSRFToken": csrf_token(ops, "/console/flows/v/1")}
+    start = ops.post("/console/flows/v/1/phone", json={}, headers=headers).get_json()
+    assert "national appeal" not in str(start["heard"])
+    # When the test caller leaves the welcome in Welsh
+    welsh = ops.post(
+        "/console/flows/v/1/phone",
+        json={"state": start["state"], "action": "key", "key": "9"},
+        headers=headers,
+    ).get_json()
+    # Then they hear the announcement in Welsh first, as a caller would
+    assert welsh["heard"][0] == {
+        "language": "cy-GB",
+        "text": "Yn ystod ein hapêl, mae'r llinellau'n brysur.",
+    }
+    assert "ffoniwch 999" in welsh["heard"][1]["text"]
+
+
+def test_the_test_phone_refuses_a_key_where_the_call_does_not_wait_for_one(
+    ops: FlaskClient,
+) -> None:
+    headers = {"X-CSRFToken": csrf_token(ops, "/console/flows/v/1")}
+    lost = ops.post(
+        "/console/flows/v/1/phone",
+        json={"state": {"step": "record_report", "language": "en-GB"}, "key": "1"},
+        headers=headers,
+    )
+    assert lost.status_code == 400 and "start again" in lost.get_json()["error"]
+
+
 def test_an_mp3_prompt_is_accepted(ops: FlaskClient) -> None:
     if shutil.which("ffmpeg") is None:
         if IN_CI:
