@@ -10,16 +10,12 @@ from datetime import timedelta
 from functools import partial
 
 from flask import Flask, Response, g, request
-from twilio.request_validator import RequestValidator
 
-from ivr import adapters
 from ivr.calls import CallHandler
 from ivr.config import Config, Tier
 from ivr.db import Database
-from ivr.flows.registry import FlowRegistry
 from ivr.intake import Intake
 from ivr.logs import configure_logging, event
-from ivr.metrics import registry_for
 from ivr.services import EXTENSION_KEY, Services
 from ivr.spool import Spool
 from ivr.twilio_api import TwilioUnavailable
@@ -33,36 +29,27 @@ access_logger = logging.getLogger("ivr.access")
 RECOVERY_RECONCILE_GRACE_SECONDS = 10
 
 
-def create_app(config: Config, *, db: Database | None = None) -> Flask:
-    """Build the web application for ``config``; ``db`` lets a caller share an engine."""
+def create_app(
+    config: Config, *, db: Database | None = None, services: Services | None = None
+) -> Flask:
+    """Build the web application for ``config`` (or around ``services`` already built)."""
     configure_logging(config.log_level)
     app = Flask(__name__)
     # Never let Flask render a debugger or a traceback to the internet.
     # The webhooks lower this to a few kilobytes for themselves; 16 MB is for prompt uploads.
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+    built = services or Services(config, db=db)
     if config.tier is Tier.EDGE:
         # Fail at start-up, not at the first recording, if the edge lacks the key it seals
         # recordings for (or holds one it must not).
-        adapters.key_wrapper(config)
-    database = db or Database.from_url(config.database_url)
-    flows = FlowRegistry(config.flow_path, database, config.flow_poll_seconds)
-    app.extensions[EXTENSION_KEY] = Services(
-        config=config,
-        db=database,
-        flows=flows,
-        validator=RequestValidator(config.twilio_auth_token) if config.serves_webhooks else None,
-        calls=(
-            CallHandler(
-                flows,
-                _intake(config, database),
-                render=partial(render_turn, urls=CallbackUrls(config.public_base)),
-            )
-            if config.serves_webhooks
-            else None
-        ),
-    )
-
-    app.extensions["ivr_metrics"] = registry_for(database)
+        built.key_wrapper  # noqa: B018
+    if config.serves_webhooks:
+        built.calls = CallHandler(
+            built.flows,
+            _intake(built),
+            render=partial(render_turn, urls=CallbackUrls(config.public_base)),
+        )
+    app.extensions[EXTENSION_KEY] = built
 
     from ivr.health import bp as health_bp
     from ivr.metrics import bp as metrics_bp
@@ -79,22 +66,22 @@ def create_app(config: Config, *, db: Database | None = None) -> Flask:
     if config.serves_console:
         from ivr.console import load_user, register_console, secure_headers
 
-        register_console(app, config)
+        register_console(app, built)
         app.before_request(_only_for_console(load_user))
         app.after_request(secure_headers)
     app.after_request(_log_access)
     return app
 
 
-def _intake(config: Config, database: Database) -> Intake:
+def _intake(built: Services) -> Intake:
+    config, database = built.config, built.db
+
     def reconcile_now() -> None:
         # Recordings whose callbacks were lost while the database was down are found now,
         # not at the next periodic run; the short grace lets in-flight callbacks land.
         grace = min(RECOVERY_RECONCILE_GRACE_SECONDS, config.reconcile_grace_seconds)
         try:
-            reconcile(
-                database, adapters.twilio_api(config), config.secret_key, timedelta(seconds=grace)
-            )
+            reconcile(database, built.twilio, config.secret_key, timedelta(seconds=grace))
         except TwilioUnavailable as error:
             event(logger, "reconcile.postponed", logging.WARNING, error=str(error))
 

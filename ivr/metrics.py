@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -84,7 +84,8 @@ def registry_for(db: Database) -> CollectorRegistry:
 def metrics() -> Response:
     from ivr.services import services
 
-    config = services().config
+    built = services()
+    config = built.config
     if config.metrics_token:
         offered = request.headers.get("Authorization", "")
         if not hmac.compare_digest(offered.encode(), f"Bearer {config.metrics_token}".encode()):
@@ -93,5 +94,5 @@ def metrics() -> Response:
             )
     elif not config.serves_console:
         abort(404)  # the edge without a token: nothing to see from the internet
-    registry: CollectorRegistry = current_app.extensions["ivr_metrics"]
+    registry = built.metrics
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

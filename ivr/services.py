@@ -1,28 +1,111 @@
-"""The services one application holds, built once in the factory and found on the app."""
+"""The composition root: everything a process uses, built once from its config.
+
+The web app, the worker and the CLI each build one ``Services`` and take what they need
+from it; nothing else reads the environment or builds an adapter. Each part is made on
+first use, so a process only builds what its tier and its work need (a console that
+never plays audio never loads the private key; ``ivr users list`` never reads a flow).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from twilio.request_validator import RequestValidator
 
-from ivr.calls import CallHandler
-from ivr.config import Config
+from ivr import adapters
+from ivr.config import Config, ConfigError
+from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
+from ivr.mail import Mailer, MailSettingError, mailer_for
+from ivr.storage import ObjectStore
+from ivr.throttle import SourceThrottle
+from ivr.twilio_api import TwilioApi
+from ivr.worker.queue import CallLogQueue, JobQueue, RetryPolicy
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from ivr.calls import CallHandler
 
 EXTENSION_KEY = "ivr"
 
 
-@dataclass(frozen=True)
 class Services:
-    config: Config
-    db: Database
-    flows: FlowRegistry
-    # The edge's alone: a console process answers no webhooks and holds no Twilio token.
-    validator: RequestValidator | None
-    calls: CallHandler | None
+    """A process's outside services and shared state, each made once, on first use."""
+
+    def __init__(self, config: Config, *, db: Database | None = None) -> None:
+        self.config = config
+        self.db = db or Database.from_url(config.database_url)
+        # Set by the app factory on the edge: the call handler renders TwiML, which only
+        # the web side knows how to do.
+        self.calls: CallHandler | None = None
+
+    @cached_property
+    def flows(self) -> FlowRegistry:
+        config = self.config
+        return FlowRegistry(config.flow_path, self.db, config.flow_poll_seconds)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return adapters.object_store(self.config)
+
+    @cached_property
+    def twilio(self) -> TwilioApi:
+        return adapters.twilio_api(self.config)
+
+    @cached_property
+    def key_wrapper(self) -> KeyWrapper:
+        return adapters.key_wrapper(self.config)
+
+    @cached_property
+    def key_unwrapper(self) -> KeyUnwrapper:
+        return adapters.key_unwrapper(self.config)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        config = self.config
+        try:
+            return mailer_for(
+                config.smtp_url, config.outbox_dir, config.mail_from, config.smtp_ca_file
+            )
+        except MailSettingError as error:
+            raise ConfigError(str(error)) from None
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        config = self.config
+        return RetryPolicy(
+            config.job_max_attempts, config.job_retry_base_seconds, config.job_retry_max_seconds
+        )
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        lease = timedelta(seconds=self.config.job_lease_seconds)
+        return JobQueue(self.db, lease, self.retry_policy)
+
+    @cached_property
+    def call_logs(self) -> CallLogQueue:
+        lease = timedelta(seconds=self.config.job_lease_seconds)
+        return CallLogQueue(self.db, lease, self.retry_policy)
+
+    @cached_property
+    def validator(self) -> RequestValidator:
+        """Checks Twilio's signatures (the edge; its webhooks are the only users)."""
+        return RequestValidator(self.config.twilio_auth_token)
+
+    @cached_property
+    def sign_in_throttle(self) -> SourceThrottle:
+        return SourceThrottle()
+
+    @cached_property
+    def metrics(self) -> CollectorRegistry:
+        from ivr.metrics import registry_for
+
+        return registry_for(self.db)
 
 
 def services(app: Flask | None = None) -> Services:

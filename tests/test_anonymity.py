@@ -19,6 +19,7 @@ from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.logs import configure_logging
 from ivr.models import AudioObject, RecordingJob, Report
+from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import PLANTED_NUMBER, Caller, EmulatorCaller
 from tests.worker.conftest import settle
@@ -125,7 +126,7 @@ def test_after_processing_neither_the_caller_nor_twilios_references_remain(
         emulator_caller.call("1,1,2,2,#,1,#"),
         emulator_caller.call("9,1,1,1,#,1", audio="report-cy.wav"),
     ]
-    settle(build_worker(ingest_config, db), db)
+    settle(build_worker(Services(ingest_config, db=db)), db)
     references = [sid for log in logs for sid in (log.call_sid, *log.recordings)]
     assert len(references) == 5
     # Then no SID, and nothing about the caller, is left in the database, the logs or any file
@@ -149,7 +150,7 @@ def test_no_log_line_names_a_report_a_job_or_a_stored_object(
 ) -> None:
     # Given a report taken, stored and queued, with the service logging at INFO
     emulator_caller.call("1,1,2,2,#,1,#")
-    settle(build_worker(ingest_config, db), db)
+    settle(build_worker(Services(ingest_config, db=db)), db)
     with db.transaction() as session:
         reference = session.scalars(select(Report.reference)).one()
         names = list(session.scalars(select(AudioObject.object_name)))

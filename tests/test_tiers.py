@@ -35,6 +35,7 @@ from ivr.models import (
     Role,
     User,
 )
+from ivr.services import Services
 from ivr.storage import ObjectStore, StoredObject, StoreUnavailable
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.ingest import Ingester
@@ -83,7 +84,7 @@ def test_an_edge_given_only_the_public_key_stores_what_the_console_plays(
     edge = edge_of(ingest_config, edge_keys)
     # When a caller reports through the edge and the edge's worker ingests it
     EmulatorCaller(create_app(edge, db=db), emulator).call("1,1,1,1,#,1")
-    settle(build_worker(edge, db), db)
+    settle(build_worker(Services(edge, db=db)), db)
     # Then the report is queued and its recording erased at Twilio...
     with db.transaction() as session:
         report = session.scalars(select(Report)).one()
@@ -199,7 +200,7 @@ def test_an_object_sealed_for_another_key_is_not_verified_but_stored_again(
         job = session.scalars(select(RecordingJob)).one()
         assert (job.stage, job.state) == (JobStage.STORED, JobState.PENDING)
     # When a worker configured with the console's key takes the job over
-    settle(build_worker(ingest_config, db), db)
+    settle(build_worker(Services(ingest_config, db=db)), db)
     # Then the object it verified, and let Twilio's copy go for, is one the console can open
     with db.transaction() as session:
         stored = session.scalars(select(AudioObject)).one()

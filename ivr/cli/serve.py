@@ -75,7 +75,7 @@ def serve(workers: int, threads: int, with_worker: bool) -> None:
         if with_worker:
             from ivr.cli.worker import start_worker_thread
 
-            start_worker_thread(config, db)
+            start_worker_thread(found)
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()

@@ -15,6 +15,7 @@ from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_p
 from ivr.db import Database
 from ivr.logs import configure_logging
 from ivr.models import JobState
+from ivr.services import Services
 from ivr.worker.queue import CallLogQueue, JobQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile as reconcile_recordings
 from ivr.worker.runner import build_worker
@@ -30,7 +31,7 @@ def _database(config: Config) -> Database:
 def worker(drain: bool) -> None:
     """Fetch, clean, encrypt and store recordings; erase them and call logs at Twilio."""
     config = Config.from_env()
-    job_worker = build_worker(config, _database(config))
+    job_worker = build_worker(Services(config, db=_database(config)))
     if drain:
         click.echo(f"Ran {job_worker.drain()} jobs.")
         return
@@ -165,11 +166,11 @@ def keys_init(public_out: str | None) -> None:
     click.echo(public, nl=False)
 
 
-def start_worker_thread(config: Config, db: Database) -> Any:
+def start_worker_thread(services: Services) -> Any:
     """Run a job worker inside a web process (``ivr serve --with-worker``)."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=build_worker(config, db).run_forever, args=(stop,), name="ivr-worker", daemon=True
+        target=build_worker(services).run_forever, args=(stop,), name="ivr-worker", daemon=True
     )
     thread.start()
     return stop

@@ -10,14 +10,13 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import timedelta
-from functools import cached_property, wraps
+from functools import wraps
 from typing import Any, TypeVar
 
 from flask import (
     Flask,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -27,16 +26,10 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ivr import adapters
-from ivr.config import Config, ConfigError
-from ivr.console.throttle import SourceThrottle
-from ivr.crypto.keys import KeyUnwrapper
 from ivr.db import utcnow
-from ivr.mail import Mailer, MailSettingError, mailer_for
 from ivr.models import User
 from ivr.permissions import Action, can
-from ivr.services import services
-from ivr.storage import ObjectStore
+from ivr.services import Services, services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,41 +40,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-class ConsoleServices:
-    """What only the console uses, built once per process on first use.
-
-    Lazily: the key pair may be created after the app (by ``ivr keys init`` or the worker),
-    and a console that never plays audio never loads the private key.
-    """
-
-    def __init__(self, config: Config) -> None:
-        self._config = config
-
-    @cached_property
-    def store(self) -> ObjectStore:
-        return adapters.object_store(self._config)
-
-    @cached_property
-    def unwrapper(self) -> KeyUnwrapper:
-        return adapters.key_unwrapper(self._config)
-
-    @cached_property
-    def mailer(self) -> Mailer:
-        config = self._config
-        try:
-            return mailer_for(
-                config.smtp_url, config.outbox_dir, config.mail_from, config.smtp_ca_file
-            )
-        except MailSettingError as error:
-            raise ConfigError(str(error)) from None
-
-
-def console_services() -> ConsoleServices:
-    found: ConsoleServices = current_app.extensions["ivr_console"]
-    return found
-
-
-def register_console(app: Flask, config: Config) -> None:
+def register_console(app: Flask, built: Services) -> None:
+    config = built.config
     from ivr.console.views_admin import bp as admin_bp
     from ivr.console.views_auth import bp as auth_bp
     from ivr.console.views_flows import bp as flows_bp
@@ -100,9 +60,7 @@ def register_console(app: Flask, config: Config) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.session_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
-    app.extensions["ivr_console"] = ConsoleServices(config)
-    app.extensions["ivr_sign_in_throttle"] = SourceThrottle()
-    app.extensions["ivr_console"].mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
+    built.mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
     csrf = CSRFProtect(app)
     if config.serves_webhooks:
         from ivr.webhooks.views import bp as twilio_bp

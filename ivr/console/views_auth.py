@@ -33,7 +33,6 @@ from ivr.accounts import (
     sign_out as end_session,
 )
 from ivr.console import signed_in
-from ivr.console.throttle import SourceThrottle
 from ivr.db import utcnow
 from ivr.models import User
 from ivr.services import services
@@ -53,7 +52,7 @@ def sign_in() -> ResponseReturnValue:
     config = services().config
     name = request.form.get("name", "")
     source = request.remote_addr or "(unknown)"
-    throttle: SourceThrottle = current_app.extensions["ivr_sign_in_throttle"]
+    throttle = services().sign_in_throttle
     if throttle.refuses(source):
         flash(THROTTLED, "error")
         return render_template("console/sign_in.html", name=name), 429

@@ -25,7 +25,7 @@ from ivr import audit
 from ivr.casework import access, workflow
 from ivr.casework.documents import CATEGORIES, as_pdf, as_text
 from ivr.casework.sanitise import CHECKLIST
-from ivr.console import console_services, signed_in
+from ivr.console import signed_in
 from ivr.console.playback import RangeNotSatisfiable, open_range
 from ivr.crypto.keys import KeyServiceError, object_context
 from ivr.mail import MailUnavailable
@@ -241,7 +241,7 @@ def disseminate(reference: str) -> ResponseReturnValue:
             workflow.record_dissemination(db_session, report, g.user, method)
             if method == "email":
                 address = workflow.force_address(db_session, report.force or "")
-                console_services().mailer.send(
+                services().mailer.send(
                     address,
                     f"Intelligence report {report.reference}",
                     as_text(report),
@@ -291,7 +291,7 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
             session["played"] = [*played, audio_id][-50:]
     try:
-        key = console_services().unwrapper.unwrap(wrapped, context)
+        key = services().key_unwrapper.unwrap(wrapped, context)
     except KeyServiceError:
         with services().db.transaction() as db_session:
             audit.record(db_session, g.user.name, "audio_refused", reference, "key does not fit")
@@ -301,7 +301,7 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
             mimetype="text/plain",
         )
     try:
-        playable = open_range(console_services().store, name, key, chunk_size, range_header)
+        playable = open_range(services().store, name, key, chunk_size, range_header)
     except RangeNotSatisfiable:
         return Response(status=416, headers={"Content-Range": "bytes */*"})
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(playable.end - playable.start + 1)}

@@ -13,19 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ivr import adapters
 from ivr.calls import sweep_expired_calls
 from ivr.casework.retention import purge
-from ivr.config import Config, ConfigError
-from ivr.db import Database
+from ivr.config import ConfigError
 from ivr.logs import event
 from ivr.twilio_api import TwilioUnavailable
 from ivr.worker.erasure import CallLogEraser
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import CallLogQueue, JobQueue, LeaseQueue, RetryPolicy
+from ivr.worker.queue import CallLogQueue, JobQueue, LeaseQueue
 from ivr.worker.reconcile import reconcile
+
+if TYPE_CHECKING:
+    from ivr.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -98,18 +99,18 @@ class Worker:
                     logger.exception("worker.periodic_failed")
 
 
-def build_worker(config: Config, db: Database) -> Worker:
-    """Assemble a worker from config: its store, key wrapper and Twilio client."""
+def build_worker(services: Services) -> Worker:
+    """Assemble a worker from a process's services: queues, store, key wrapper, Twilio."""
+    config, db = services.config, services.db
     if not config.serves_webhooks:
         raise ConfigError("the job worker belongs to the edge tier (IVR_TIER=edge or all)")
-    lease = timedelta(seconds=config.job_lease_seconds)
-    policy = RetryPolicy(
-        config.job_max_attempts, config.job_retry_base_seconds, config.job_retry_max_seconds
+    queue, call_logs, twilio, store = (
+        services.jobs,
+        services.call_logs,
+        services.twilio,
+        services.store,
     )
-    queue, call_logs = JobQueue(db, lease, policy), CallLogQueue(db, lease, policy)
-    twilio = adapters.twilio_api(config)
-    store = adapters.object_store(config)
-    ingester = Ingester(db, queue, twilio, store, adapters.key_wrapper(config))
+    ingester = Ingester(db, queue, twilio, store, services.key_wrapper)
     periodic: list[tuple[float, Callable[[], object]]] = [
         (
             config.reconcile_interval_seconds,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ivr.accounts import add_user, complete_enrolment
 from ivr.db import Database
 from ivr.models import Report, Role, User
+from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import settle
@@ -112,6 +113,6 @@ def as_role(ingest_app: Flask, staff: dict[Role, Staff]) -> object:
 def queued_report(emulator_caller: EmulatorCaller, ingest_config: object, db: Database) -> str:
     """A report left on the phone, fetched and queued; returns its reference."""
     emulator_caller.call("1,1,2,2,#,1,#")
-    settle(build_worker(ingest_config, db), db)  # type: ignore[arg-type]
+    settle(build_worker(Services(ingest_config, db=db)), db)  # type: ignore[arg-type]
     with db.transaction() as session:
         return session.scalars(select(Report.reference)).one()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ivr.config import Config
 from ivr.db import Database
 from ivr.models import Report, Role
+from ivr.services import Services
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
@@ -25,7 +26,7 @@ def test_a_report_whose_audio_failed_is_shown_to_supervisors_with_the_reason(
     # Given a report whose recording Twilio keeps failing to serve, parked by the worker
     emulator.state.faults["media_5xx"] = 100
     emulator_caller.call("1,1,1,1,#,1")
-    settle(build_worker(ingest_config, db), db)
+    settle(build_worker(Services(ingest_config, db=db)), db)
     with db.transaction() as session:
         reference = session.scalars(select(Report.reference)).one()
     # When a supervisor opens the queue

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from ivr import adapters, audit
 from ivr.casework.retention import purge
 from ivr.config import Config
-from ivr.console import ConsoleServices
 from ivr.db import Database
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
+from ivr.services import Services
 from tests.console.conftest import make_staff, post, sign_in
 from tests.mailbox import Mailbox, smtp_server
 
@@ -174,8 +174,8 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     mailing = dataclasses.replace(
         ingest_config, smtp_url=f"smtp://127.0.0.1:{port}", smtp_ca_file=smtp.ca_file
     )
-    ingest_app.extensions["ivr"] = dataclasses.replace(ingest_app.extensions["ivr"], config=mailing)
-    ingest_app.extensions["ivr_console"] = ConsoleServices(mailing)
+    # The app's mailer, as one built with that setting would be
+    ingest_app.extensions["ivr"].mailer = Services(mailing).mailer
     supervisor = as_role(Role.SUPERVISOR)
     page = f"/console/reports/{queued_report}"
     sent = post(

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from ivr.app import create_app
 from ivr.config import Config
 from ivr.db import Base, Database
+from ivr.services import Services
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, IN_CI, EmulatorCaller, seed_forces
@@ -82,7 +83,7 @@ def console(
         thread.start()
         # A caller leaves a report, and the worker queues it.
         EmulatorCaller(app, emulator).call("1,1,2,2,#,1,#")
-        settle(build_worker(config, db), db)
+        settle(build_worker(Services(config, db=db)), db)
         try:
             yield config.public_base, config, db, mailbox, emulator, app
         finally:

@@ -14,6 +14,7 @@ from ivr.crypto import envelope
 from ivr.crypto.keys import object_context
 from ivr.db import Database, utcnow
 from ivr.models import AudioObject, CallLogErasure, JobStage, JobState, RecordingJob
+from ivr.services import Services
 from ivr.storage import ObjectStore
 from ivr.worker.runner import Worker, build_worker
 
@@ -80,4 +81,4 @@ def cli_env(config: Config, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def worker(ingest_config: Config, db: Database) -> Worker:
-    return build_worker(ingest_config, db)
+    return build_worker(Services(ingest_config, db=db))

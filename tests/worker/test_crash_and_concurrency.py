@@ -20,6 +20,7 @@ from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.models import AudioObject, JobStage, RecordingJob, Report, ReportStatus
 from ivr.phone import EmulatorMedia
+from ivr.services import Services
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import build_worker
@@ -146,7 +147,7 @@ def test_many_workers_racing_on_postgresql_store_each_recording_exactly_once(
     Base.metadata.create_all(setup.engine)
     recordings_waiting(emulator, setup, config, 30)
     # Six workers, each with its own connection pool, all claiming at once.
-    workers = [build_worker(config, Database.from_url(postgres_url)) for _ in range(6)]
+    workers = [build_worker(Services(config, db=Database.from_url(postgres_url))) for _ in range(6)]
     start = threading.Barrier(len(workers))
     errors: list[BaseException] = []
 

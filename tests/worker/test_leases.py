@@ -15,6 +15,7 @@ from ivr import adapters
 from ivr.config import Config
 from ivr.db import Database
 from ivr.models import AudioObject, JobState, RecordingJob
+from ivr.services import Services
 from ivr.twilio_api import TwilioApi
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.ingest import Ingester
@@ -41,9 +42,9 @@ def test_a_worker_keeps_its_lease_through_a_fetch_longer_than_the_lease(
     emulator_caller.call("1,1,1,1,#,1")
     emulator.state.faults["slow_seconds"] = 7
     # When one worker fetches it while another keeps looking for work
-    busy = threading.Thread(target=build_worker(config, db).run_once)
+    busy = threading.Thread(target=build_worker(Services(config, db=db)).run_once)
     busy.start()
-    rival = build_worker(config, db)
+    rival = build_worker(Services(config, db=db))
     while busy.is_alive():
         rival.run_once()
         time.sleep(0.05)
@@ -84,7 +85,7 @@ def test_a_stalled_worker_whose_lease_was_taken_overwrites_nothing(
     frozen.start()
     assert twilio.fetched.wait(60)
     # When another worker takes the job over and stores, verifies and erases the recording
-    settle(build_worker(config, db), db)
+    settle(build_worker(Services(config, db=db)), db)
     assert len(emulator.state.deleted_recordings) == 1
     # and then the frozen worker wakes up and carries on
     twilio.thaw.set()

@@ -16,6 +16,7 @@ from ivr import adapters
 from ivr.config import Config
 from ivr.db import Database
 from ivr.models import AudioObject, RecordingJob, Report, ReportStatus
+from ivr.services import Services
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
@@ -50,7 +51,7 @@ def test_a_report_is_stored_in_s3_under_kms(
 ) -> None:
     config = production_config(ingest_config, aws_endpoint)
     log = emulator_caller.call("9,1,2,1,#,1", audio="report-cy.wav")
-    settle(build_worker(config, db), db)
+    settle(build_worker(Services(config, db=db)), db)
     with db.transaction() as session:
         (stored,) = session.scalars(select(AudioObject))
         (report,) = session.scalars(select(Report))
@@ -85,7 +86,7 @@ def test_the_object_store_failing_for_a_while_loses_nothing(
     config = dataclasses.replace(
         production_config(ingest_config, endpoint, kms_endpoint=aws_endpoint), job_max_attempts=10
     )
-    worker = build_worker(config, db)
+    worker = build_worker(Services(config, db=db))
     # Given the object store goes down just as a report comes in
     server.stop()
     emulator_caller.call("1,1,1,1,#,1")
