@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
 from ivr.db import Base, Database
 from ivr.models import Announcement
@@ -68,11 +69,17 @@ def _keys(script: str | None) -> Callable[[tuple[str, ...]], str | None]:
     help="Where the Twilio emulator keeps recordings (default: IVR_TWILIO_API_URL, or "
     "make run's emulator at http://127.0.0.1:8010 when calling a service on this machine).",
 )
+@pass_runtime
 def call(
-    keys: str | None, audio: Path | None, url: str | None, caller: str, twilio_api_url: str | None
+    runtime: Runtime,
+    keys: str | None,
+    audio: Path | None,
+    url: str | None,
+    caller: str,
+    twilio_api_url: str | None,
 ) -> None:
     """Call a running service as Twilio would, and print what the caller hears."""
-    config = Config.from_env()
+    config = runtime.config
     target = url or config.public_base
     phone = Phone(
         HttpTransport(),
@@ -156,12 +163,13 @@ def _announcements(url: str) -> list[Announcement]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="WAV file to speak at a recording (default: a short sample report).",
 )
-def simulate(flow: str, keys: str | None, audio: Path | None) -> None:
+@pass_runtime
+def simulate(runtime: Runtime, flow: str, keys: str | None, audio: Path | None) -> None:
     """Walk FLOW (a name under call_flows/ or a file) offline and print the transcript."""
     from ivr.app import create_app
     from ivr.flows.loader import FlowInvalid
 
-    base = Config.from_env()
+    base = runtime.config
     path = Path(flow) if flow.endswith((".yaml", ".yml")) else base.flows_dir / f"{flow}.yaml"
     # A throwaway in-memory database: nothing from a simulation is kept.
     config = dataclasses.replace(

@@ -18,13 +18,9 @@ from ivr.accounts import (
 )
 from ivr.casework.retention import purge as purge_reports
 from ivr.casework.workflow import WorkError, set_force_address
+from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
-from ivr.db import Database
 from ivr.models import Force, Role, User
-
-
-def _db(config: Config) -> Database:
-    return Database.from_url(config.database_url)
 
 
 def _link(config: Config, token: str) -> str:
@@ -39,11 +35,12 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-def users_add(name: str, role: str) -> None:
+@pass_runtime
+def users_add(runtime: Runtime, name: str, role: str) -> None:
     """Add a user and print their one-time enrolment link."""
-    config = Config.from_env()
+    config = runtime.config
     try:
-        with _db(config).transaction() as session:
+        with runtime.services.db.transaction() as session:
             enrolment = add_user(session, name, Role(role), COMMAND_LINE)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
@@ -57,13 +54,14 @@ def users_add(name: str, role: str) -> None:
     default=None,
     help="The first admin's sign-in name (default: admin- and six random characters).",
 )
-def users_ensure_admin(name: str | None) -> None:
+@pass_runtime
+def users_ensure_admin(runtime: Runtime, name: str | None) -> None:
     """Create a first admin if there are no users yet, and say how to sign in."""
-    config = Config.from_env()
+    config = runtime.config
     # Not plain "admin": a well-known name is the first one a guesser tries.
     chosen = name or f"admin-{secrets.token_hex(3)}"
     try:
-        with _db(config).transaction() as session:
+        with runtime.services.db.transaction() as session:
             if session.scalar(select(User.id).limit(1)) is not None:
                 return
             enrolment = add_user(session, chosen, Role.ADMIN, COMMAND_LINE)
@@ -77,8 +75,9 @@ def users_ensure_admin(name: str | None) -> None:
 
 
 @users.command("list")
-def users_list() -> None:
-    with _db(Config.from_env()).transaction() as session:
+@pass_runtime
+def users_list(runtime: Runtime) -> None:
+    with runtime.services.db.transaction() as session:
         for user in session.scalars(select(User).order_by(User.name)):
             state = (
                 "disabled"
@@ -90,10 +89,11 @@ def users_list() -> None:
 
 @users.command("re-enrol")
 @click.argument("name")
-def users_re_enrol(name: str) -> None:
+@pass_runtime
+def users_re_enrol(runtime: Runtime, name: str) -> None:
     """Issue a new enrolment link (a lost phone or password); ends their sessions."""
-    config = Config.from_env()
-    with _db(config).transaction() as session:
+    config = runtime.config
+    with runtime.services.db.transaction() as session:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
@@ -103,9 +103,10 @@ def users_re_enrol(name: str) -> None:
 
 @users.command("sign-out")
 @click.argument("name")
-def users_sign_out(name: str) -> None:
+@pass_runtime
+def users_sign_out(runtime: Runtime, name: str) -> None:
     """Sign a user out of every session."""
-    with _db(Config.from_env()).transaction() as session:
+    with runtime.services.db.transaction() as session:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
@@ -115,9 +116,10 @@ def users_sign_out(name: str) -> None:
 
 @users.command("unlock")
 @click.argument("name")
-def users_unlock(name: str) -> None:
+@pass_runtime
+def users_unlock(runtime: Runtime, name: str) -> None:
     """Lift a lockout early (after checking with the user that it was not them)."""
-    with _db(Config.from_env()).transaction() as session:
+    with runtime.services.db.transaction() as session:
         user = session.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise click.ClickException(f"no user called {name!r}")
@@ -126,11 +128,12 @@ def users_unlock(name: str) -> None:
 
 
 @click.command()
-def purge() -> None:
+@pass_runtime
+def purge(runtime: Runtime) -> None:
     """Destroy disseminated reports' audio after IVR_AUDIO_RETENTION_DAYS, text later."""
-    config = Config.from_env()
+    config = runtime.config
     result = purge_reports(
-        _db(config),
+        runtime.services.db,
         adapters.object_store(config),
         "(retention)",
         config.audio_retention_days,
@@ -147,9 +150,10 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
+@pass_runtime
+def audit_verify(runtime: Runtime) -> None:
     """Check that no audit event was changed or removed."""
-    verdict = audit.verify(_db(Config.from_env()))
+    verdict = audit.verify(runtime.services.db)
     if verdict.ok:
         click.echo(f"The audit chain of {verdict.events} events is intact.")
         return
@@ -165,10 +169,11 @@ def forces() -> None:
 @forces.command("set-email")
 @click.argument("force")
 @click.argument("address")
-def forces_set_email(force: str, address: str) -> None:
+@pass_runtime
+def forces_set_email(runtime: Runtime, force: str, address: str) -> None:
     """Set where a force's Counter Corruption Unit takes reports."""
     try:
-        with _db(Config.from_env()).transaction() as session:
+        with runtime.services.db.transaction() as session:
             set_force_address(session, force, address, COMMAND_LINE)
     except WorkError as error:
         raise click.ClickException(str(error)) from None
@@ -176,7 +181,8 @@ def forces_set_email(force: str, address: str) -> None:
 
 
 @forces.command("list")
-def forces_list() -> None:
-    with _db(Config.from_env()).transaction() as session:
+@pass_runtime
+def forces_list(runtime: Runtime) -> None:
+    with runtime.services.db.transaction() as session:
         for force in session.scalars(select(Force).order_by(Force.name)):
             click.echo(f"{force.name:<45} {force.ccu_email or '(no address)'}")

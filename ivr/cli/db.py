@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ivr import migrate
-from ivr.config import Config
+from ivr.cli.runtime import Runtime, pass_runtime
 
 
 @click.group()
@@ -15,9 +15,10 @@ def db() -> None:
 
 @db.command()
 @click.argument("revision", default="head")
-def upgrade(revision: str) -> None:
+@pass_runtime
+def upgrade(runtime: Runtime, revision: str) -> None:
     """Migrate the database (IVR_DATABASE_URL) up to REVISION (default: the latest)."""
-    config = Config.from_env()
+    config = runtime.config
     if config.database_url.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -30,7 +31,8 @@ def upgrade(revision: str) -> None:
 
 @db.command()
 @click.argument("revision")
-def downgrade(revision: str) -> None:
+@pass_runtime
+def downgrade(runtime: Runtime, revision: str) -> None:
     """Migrate the database down to REVISION."""
-    migrate.downgrade(Config.from_env().database_url, revision)
+    migrate.downgrade(runtime.config.database_url, revision)
     click.echo(f"Database is at revision {revision}.")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ivr.config import Config, ConfigError
+from ivr.cli.runtime import Runtime, pass_runtime
+from ivr.config import ConfigError
 from ivr.doctor import Verdict, diagnose
 
 
 @click.command()
-def doctor() -> None:
+@pass_runtime
+def doctor(runtime: Runtime) -> None:
     """Check this tier's settings against its database, keys, store, Twilio and URL."""
     try:
-        config = Config.from_env()
+        config = runtime.config
     except ConfigError as error:
         click.echo(f"FAIL  config      {error} -> fix: change that setting, then run again")
         raise SystemExit(1) from None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
 from ivr.db import Database
 from ivr.flows.diagram import DiagramUnavailable, to_svg
@@ -20,9 +21,10 @@ def flows() -> None:
 
 @flows.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
+@pass_runtime
+def validate(runtime: Runtime, files: tuple[Path, ...]) -> None:
     """Check flow FILES (default: the configured flow); print file:line problems."""
-    targets = files or (Config.from_env().flow_path,)
+    targets = files or (runtime.config.flow_path,)
     failed = False
     for path in targets:
         try:
@@ -59,9 +61,10 @@ def _flow_name(config: Config, flow: str | None) -> str:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-m", "--message", required=True, help="What changed, for the history.")
 @click.option("--author", default="command line", show_default=True, help="Who is publishing.")
-def publish_command(file: Path, message: str, author: str) -> None:
+@pass_runtime
+def publish_command(runtime: Runtime, file: Path, message: str, author: str) -> None:
     """Check FILE and publish it: every server serves it to new calls within seconds."""
-    config = Config.from_env()
+    config = runtime.config
     loaded = _checked(file)
     try:
         result = publish(Database.from_url(config.database_url), loaded, author, message)
@@ -77,9 +80,10 @@ def publish_command(file: Path, message: str, author: str) -> None:
 
 @flows.command("history")
 @click.argument("flow", required=False)
-def history_command(flow: str | None) -> None:
+@pass_runtime
+def history_command(runtime: Runtime, flow: str | None) -> None:
     """List FLOW's versions: number, state, when, who, why."""
-    config = Config.from_env()
+    config = runtime.config
     with Database.from_url(config.database_url).reading() as session:
         versions = history(session, _flow_name(config, flow))
         for version in versions:
@@ -95,9 +99,10 @@ def history_command(flow: str | None) -> None:
 @click.argument("older", type=int)
 @click.argument("newer", type=int)
 @click.option("--flow", default=None, help="Which flow (default: IVR_FLOW).")
-def diff_command(older: int, newer: int, flow: str | None) -> None:
+@pass_runtime
+def diff_command(runtime: Runtime, older: int, newer: int, flow: str | None) -> None:
     """Show what changed from version OLDER to version NEWER."""
-    config = Config.from_env()
+    config = runtime.config
     try:
         with Database.from_url(config.database_url).reading() as session:
             click.echo(diff(session, _flow_name(config, flow), older, newer) or "No differences.")
@@ -109,9 +114,10 @@ def diff_command(older: int, newer: int, flow: str | None) -> None:
 @click.argument("number", type=int)
 @click.option("--flow", default=None, help="Which flow (default: IVR_FLOW).")
 @click.option("--author", default="command line", show_default=True)
-def rollback_command(number: int, flow: str | None, author: str) -> None:
+@pass_runtime
+def rollback_command(runtime: Runtime, number: int, flow: str | None, author: str) -> None:
     """Publish version NUMBER again."""
-    config = Config.from_env()
+    config = runtime.config
     try:
         result = rollback(
             Database.from_url(config.database_url),
@@ -133,9 +139,10 @@ def rollback_command(number: int, flow: str | None, author: str) -> None:
 @click.option(
     "--version", "number", type=int, default=None, help="A stored version (default: the file)."
 )
-def diagram_command(flow: str, output: Path, number: int | None) -> None:
+@pass_runtime
+def diagram_command(runtime: Runtime, flow: str, output: Path, number: int | None) -> None:
     """Draw FLOW (a name under call_flows/ or a file) as an SVG graph."""
-    config = Config.from_env()
+    config = runtime.config
     path = Path(flow) if flow.endswith((".yaml", ".yml")) else config.flows_dir / f"{flow}.yaml"
     loaded = _checked(path)
     if number is not None:

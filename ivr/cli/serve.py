@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ivr.config import Config, ConfigError
+from ivr.cli.runtime import Runtime, pass_runtime
+from ivr.config import ConfigError
 
 
 @click.command()
@@ -18,18 +19,19 @@ from ivr.config import Config, ConfigError
     is_flag=True,
     help="Also run a job worker in each web process (the embedded default).",
 )
-def serve(workers: int, threads: int, with_worker: bool) -> None:
+@pass_runtime
+def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> None:
     """Serve the webhooks with gunicorn on IVR_BIND."""
     from gunicorn.app.base import BaseApplication
 
     from ivr.app import create_app
     from ivr.flows.loader import FlowInvalid
 
-    config = Config.from_env()
+    config = runtime.config
     if with_worker and not config.serves_webhooks:
         raise ConfigError("--with-worker runs the edge's job worker: not on the console tier")
     try:
-        app = create_app(config)
+        app = create_app(config, services=runtime.services)
     except FlowInvalid as invalid:
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
@@ -83,13 +85,14 @@ def serve(workers: int, threads: int, with_worker: bool) -> None:
 
 @click.command("twilio-emulator")
 @click.option("--port", default=8010, show_default=True)
-def twilio_emulator(port: int) -> None:
+@pass_runtime
+def twilio_emulator(runtime: Runtime, port: int) -> None:
     """Run the loopback Twilio emulator (media and REST) for development."""
     from werkzeug.serving import run_simple
 
     from ivr.twilio_emulator import create_emulator
 
-    config = Config.from_env()
+    config = runtime.config
     app = create_emulator(config.twilio_account_sid, config.twilio_auth_token)
     click.echo(f"Twilio emulator on http://127.0.0.1:{port}")
     run_simple("127.0.0.1", port, app, threaded=True)

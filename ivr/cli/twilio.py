@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ivr import adapters
-from ivr.config import Config
+from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.twilio_api import (
     InvalidPhoneNumber,
     PhoneNumberNotFound,
@@ -25,12 +25,13 @@ def twilio() -> None:
 @twilio.command()
 @click.argument("number")
 @click.option("--check", is_flag=True, help="Only report drift (exit status 1 if any).")
-def provision(number: str, check: bool) -> None:
+@pass_runtime
+def provision(runtime: Runtime, number: str, check: bool) -> None:
     """Point NUMBER's Voice URL, fallback and status callback at IVR_PUBLIC_URL.
 
     NUMBER is in international form, spaces allowed: "+44 800 011 2233".
     """
-    config = Config.from_env()
+    config = runtime.config
     try:
         wanted = hotline_settings(config.public_url, config.twilio_api_url)
         api = adapters.twilio_api(config)

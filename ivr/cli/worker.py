@@ -9,29 +9,22 @@ from typing import Any
 
 import click
 
-from ivr import adapters
-from ivr.config import Config, Tier
+from ivr.cli.runtime import Runtime, pass_runtime
+from ivr.config import Tier
 from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_pair
-from ivr.db import Database
-from ivr.logs import configure_logging
 from ivr.models import JobState
 from ivr.services import Services
-from ivr.worker.queue import CallLogQueue, JobQueue, RetryPolicy
+from ivr.worker.queue import CallLogQueue, JobQueue
 from ivr.worker.reconcile import reconcile as reconcile_recordings
 from ivr.worker.runner import build_worker
 
 
-def _database(config: Config) -> Database:
-    configure_logging(config.log_level)
-    return Database.from_url(config.database_url)
-
-
 @click.command()
 @click.option("--drain", is_flag=True, help="Run every due job, then exit (instead of running on).")
-def worker(drain: bool) -> None:
+@pass_runtime
+def worker(runtime: Runtime, drain: bool) -> None:
     """Fetch, clean, encrypt and store recordings; erase them and call logs at Twilio."""
-    config = Config.from_env()
-    job_worker = build_worker(Services(config, db=_database(config)))
+    job_worker = build_worker(runtime.services)
     if drain:
         click.echo(f"Ran {job_worker.drain()} jobs.")
         return
@@ -54,7 +47,8 @@ def jobs(context: click.Context, state: str | None) -> None:
     """List jobs (fetch a recording; erase a call log): state, attempts, the last error."""
     if context.invoked_subcommand is not None:
         return
-    fetches, call_logs = _queues(Config.from_env())
+    runtime = context.ensure_object(Runtime)
+    fetches, call_logs = _queues(runtime.services)
     wanted = JobState(state) if state else None
     rows = [
         (str(job.id), job.state, job.stage.value, job.attempts, job.last_error)
@@ -82,7 +76,8 @@ def jobs(context: click.Context, state: str | None) -> None:
 @jobs.command()
 @click.argument("job_ids", nargs=-1)
 @click.option("--all-failed", is_flag=True, help="Retry every failed job, of either kind.")
-def retry(job_ids: tuple[str, ...], all_failed: bool) -> None:
+@pass_runtime
+def retry(runtime: Runtime, job_ids: tuple[str, ...], all_failed: bool) -> None:
     """Put failed jobs back in the queue with fresh attempts (e.g. 12, log-3)."""
     if not job_ids and not all_failed:
         raise click.UsageError("name jobs as `ivr jobs` lists them, or pass --all-failed")
@@ -93,7 +88,7 @@ def retry(job_ids: tuple[str, ...], all_failed: bool) -> None:
         if not number.isdigit():
             raise click.BadParameter(f"{name!r} is not a job as `ivr jobs` lists it")
         (call_log_ids if name.startswith(CALL_LOG_PREFIX) else fetch_ids).append(int(number))
-    fetches, call_logs = _queues(Config.from_env())
+    fetches, call_logs = _queues(runtime.services)
     count = fetches.retry_failed(None if all_failed else fetch_ids)
     count += call_logs.retry_failed(None if all_failed else call_log_ids)
     click.echo(f"{count} job(s) queued again.")
@@ -103,11 +98,9 @@ def retry(job_ids: tuple[str, ...], all_failed: bool) -> None:
 CALL_LOG_PREFIX = "log-"
 
 
-def _queues(config: Config) -> tuple[JobQueue, CallLogQueue]:
-    db = _database(config)
-    lease = timedelta(seconds=config.job_lease_seconds)
-    policy = RetryPolicy(config.job_max_attempts)
-    return JobQueue(db, lease, policy), CallLogQueue(db, lease, policy)
+def _queues(services: Services) -> tuple[JobQueue, CallLogQueue]:
+    # The worker's own queues, retry policy and all: the CLI cannot drift from them.
+    return services.jobs, services.call_logs
 
 
 @click.command()
@@ -117,12 +110,13 @@ def _queues(config: Config) -> tuple[JobQueue, CallLogQueue]:
     default=None,
     help="Skip recordings younger than this many seconds (default: IVR_RECONCILE_GRACE_SECONDS).",
 )
-def reconcile(grace: int | None) -> None:
+@pass_runtime
+def reconcile(runtime: Runtime, grace: int | None) -> None:
     """Ingest recordings held at Twilio that no callback told us about."""
-    config = Config.from_env()
+    config = runtime.config
     found = reconcile_recordings(
-        _database(config),
-        adapters.twilio_api(config),
+        runtime.services.db,
+        runtime.services.twilio,
         config.secret_key,
         timedelta(seconds=config.reconcile_grace_seconds if grace is None else grace),
     )
@@ -141,9 +135,10 @@ def keys() -> None:
     default=None,
     help="Also write the public half here, to hand to the edge.",
 )
-def keys_init(public_out: str | None) -> None:
+@pass_runtime
+def keys_init(runtime: Runtime, public_out: str | None) -> None:
     """Create the key pair under IVR_KEYS_DIR (console side) and show its public half."""
-    config = Config.from_env()
+    config = runtime.config
     if config.tier is Tier.EDGE:
         raise click.ClickException(
             "the edge never makes or holds a private key: run `ivr keys init` on the console "

@@ -10,9 +10,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from ivr import audit
+from ivr.accounts import add_user
 from ivr.cli import main
+from ivr.cli.runtime import Runtime
+from ivr.config import Config
 from ivr.db import Database
-from ivr.models import User
+from ivr.models import Role, User
 
 ENV = {"IVR_SECRET_KEY": "s" * 32, "IVR_CONSOLE_SECRET_KEY": "c" * 32, "IVR_TWILIO_AUTH_TOKEN": "t"}
 
@@ -53,3 +56,14 @@ def test_an_admin_can_lift_a_lockout_from_the_command_line(tmp_path: Path) -> No
     with database.transaction() as session:
         assert session.scalars(select(User).where(User.name == "hana")).one().locked_until is None
         assert audit.events(session, action="user_unlock")
+
+
+def test_a_command_can_be_given_its_config_directly(config: Config, db: Database) -> None:
+    # Given a config built by the test, not read from the environment
+    with db.transaction() as session:
+        add_user(session, "kai", Role.SUPERVISOR, "admin-test")
+    # When a command runs with it
+    result = CliRunner().invoke(main, ["users", "list"], obj=Runtime(config), env={})
+    # Then it works on that config's database
+    assert result.exit_code == 0, result.output
+    assert "kai" in result.output and "supervisor" in result.output
