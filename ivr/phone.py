@@ -232,9 +232,7 @@ def wav_seconds(audio: bytes) -> int:
         return max(1, round(int(reader.getnframes()) / int(reader.getframerate())))
 
 
-def scripted_keys(
-    script: str, show: Callable[[str], None]
-) -> Callable[[tuple[str, ...]], str | None]:
+def scripted_keys(script: str) -> Callable[[tuple[str, ...]], str | None]:
     """Press keys from ``1,1,,2,#`` (an empty entry waits without pressing; ends by hanging up)."""
     presses: Iterator[str] = (
         iter(part.strip() for part in script.split(",")) if script else iter(())

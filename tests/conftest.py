@@ -156,7 +156,7 @@ class Caller:
             public_base=self.public_base,
             account_sid=ACCOUNT_SID,
             auth_token=AUTH_TOKEN,
-            keys=scripted_keys(keys, lambda line: None),
+            keys=scripted_keys(keys),
             audio=(SAMPLES / audio).read_bytes() if audio else None,
             caller=PLANTED_NUMBER,
         )

@@ -46,7 +46,7 @@ def _audio(path: Path | None) -> bytes:
 def _keys(script: str | None) -> Callable[[tuple[str, ...]], str | None]:
     if script is None:
         return keyboard_keys(lambda prompt: click.prompt(prompt, default="", show_default=False))
-    return scripted_keys(script, click.echo)
+    return scripted_keys(script)
 
 
 @click.command()

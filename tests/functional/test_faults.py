@@ -60,7 +60,7 @@ class Hotline:
             public_base=self.base,
             account_sid=ACCOUNT_SID,
             auth_token=AUTH_TOKEN,
-            keys=scripted_keys(keys, lambda line: None),
+            keys=scripted_keys(keys),
             audio=(SAMPLES / "report-en.wav").read_bytes(),
             caller=PLANTED_NUMBER,
         ).call()

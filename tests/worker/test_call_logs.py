@@ -99,7 +99,7 @@ def test_the_call_log_stays_while_the_caller_is_still_on_the_line(
         public_base=services(ingest_app).config.public_base,
         account_sid=ACCOUNT_SID,
         auth_token=AUTH_TOKEN,
-        keys=scripted_keys("1,1,2,2,#,1,#", lambda line: None),
+        keys=scripted_keys("1,1,2,2,#,1,#"),
         audio=(SAMPLES / "report-en.wav").read_bytes(),
         caller=PLANTED_NUMBER,
     )
