@@ -30,11 +30,11 @@ from pydub import AudioSegment
 from ivr.crypto import envelope
 from ivr.crypto.keys import LocalKeyWrapper, ensure_local_key_pair
 from ivr.db import Base, Database
+from ivr.jobs import JobQueue, RetryPolicy
 from ivr.phone import EmulatorMedia
 from ivr.storage import LocalStore
 from ivr.twilio_api import TwilioRest
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import JobQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile
 
 REPO = Path(__file__).resolve().parent.parent

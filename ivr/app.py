@@ -52,10 +52,8 @@ def create_app(
     app.extensions[EXTENSION_KEY] = built
 
     from ivr.health import bp as health_bp
-    from ivr.metrics import bp as metrics_bp
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(metrics_bp)
     app.before_request(_start_timer)
     if config.serves_webhooks:
         from ivr.prompts import bp as prompts_bp
@@ -66,7 +64,9 @@ def create_app(
     if config.serves_console:
         from ivr.console import load_user, register_console, secure_headers
 
-        register_console(app, built)
+        csrf = register_console(app, built)
+        if config.serves_webhooks:
+            csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
         app.before_request(_only_for_console(load_user))
         app.after_request(secure_headers)
     app.after_request(_log_access)

@@ -1,7 +1,7 @@
 """Drive live calls: each callback's answer from the state its URL carries, and the keys.
 
 A call's state (flow version, step, language, retries, menu choices) travels in the
-callback URLs that Twilio signs and sends back (:mod:`ivr.webhooks.urlstate`). A menu
+callback URLs that Twilio signs and sends back (:mod:`ivr.urlstate`). A menu
 step reads nothing and writes nothing: it is a pure function of that state and the keys
 pressed, so a repeated callback gets the same answer by construction, and any web
 process can answer any step. Only a recording and the end of a call are written down,
@@ -24,7 +24,7 @@ from ivr.flows.registry import FlowRegistry
 from ivr.intake import Intake, Recording
 from ivr.logs import event
 from ivr.models import CallSession
-from ivr.webhooks.urlstate import BadCallState, CallPoint, parse
+from ivr.urlstate import BadCallState, CallPoint, parse
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,17 @@
-"""Liveness for load balancers and monitoring."""
+"""Liveness for load balancers, and queue health for monitoring (``/metrics``).
+
+A count that moves says a report was just made, so the scrape needs a bearer token
+(``IVR_METRICS_TOKEN``) wherever one is set, and the internet-facing edge serves no
+metrics at all without one.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import hmac
+
+from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ivr.services import services
 
@@ -16,3 +24,20 @@ def healthz() -> ResponseReturnValue:
     if services().db.is_reachable():
         return jsonify(status="ok")
     return jsonify(status="database unreachable"), 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus gauges of jobs and reports by state, read from the database."""
+    built = services()
+    config = built.config
+    if config.metrics_token:
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {config.metrics_token}".encode()):
+            return Response(
+                "a bearer token is required\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
+    elif not config.serves_console:
+        abort(404)  # the edge without a token: nothing to see from the internet
+    registry = built.metrics
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -4,26 +4,20 @@ Counting in the database (not in per-process counters) gives the same answer whi
 web process is scraped and includes jobs run by separate worker processes. Labels are
 states and stages only: nothing about a caller or a call can become a label.
 
-Even so, a count that moves says a report was just made, so the scrape needs a bearer
-token (``IVR_METRICS_TOKEN``) wherever one is set, and the internet-facing edge serves no
-metrics at all without one.
+The route that serves them, behind its token, is in ``ivr.health``.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, abort, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from ivr.db import Database
 from ivr.models import CallLogErasure, JobState, RecordingJob, Report, ReportStatus
-
-bp = Blueprint("metrics", __name__)
 
 
 class QueueCollector(Collector):
@@ -78,21 +72,3 @@ def registry_for(db: Database) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(QueueCollector(db))
     return registry
-
-
-@bp.get("/metrics")
-def metrics() -> Response:
-    from ivr.services import services
-
-    built = services()
-    config = built.config
-    if config.metrics_token:
-        offered = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(offered.encode(), f"Bearer {config.metrics_token}".encode()):
-            return Response(
-                "a bearer token is required\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}
-            )
-    elif not config.serves_console:
-        abort(404)  # the edge without a token: nothing to see from the internet
-    registry = built.metrics
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

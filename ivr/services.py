@@ -20,11 +20,11 @@ from ivr.config import Config, ConfigError
 from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
+from ivr.jobs import CallLogQueue, JobQueue, RetryPolicy
 from ivr.mail import Mailer, MailSettingError, mailer_for
 from ivr.storage import ObjectStore
 from ivr.throttle import SourceThrottle
 from ivr.twilio_api import TwilioApi
-from ivr.worker.queue import CallLogQueue, JobQueue, RetryPolicy
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

@@ -132,7 +132,9 @@ class Spool:
         return applied
 
     def _read(self) -> list[Entry]:
-        with self._locked_file(os.O_RDONLY) as fd:
+        # Opened for writing although only read: on NFS (the deployed spool is on EFS) an
+        # exclusive flock needs a descriptor open for writing (flock(2)).
+        with self._locked_file(os.O_RDWR) as fd:
             raw = _read_all(fd)
         entries = []
         for number, line in enumerate(raw.splitlines(), 1):
@@ -149,7 +151,7 @@ class Spool:
 
     def _remove(self, done: set[str]) -> None:
         """Rewrite the file without ``done``, keeping anything appended meanwhile."""
-        with self._locked_file(os.O_RDONLY) as fd:
+        with self._locked_file(os.O_RDWR) as fd:  # writable for NFS's flock, as in _read
             keep = []
             for line in _read_all(fd).splitlines():
                 try:

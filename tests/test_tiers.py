@@ -25,6 +25,7 @@ from ivr.cli import main
 from ivr.config import Config, ConfigError, Tier
 from ivr.crypto.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, ensure_local_key_pair
 from ivr.db import Database
+from ivr.jobs import JobQueue, RetryPolicy
 from ivr.models import (
     AudioObject,
     JobStage,
@@ -39,7 +40,6 @@ from ivr.services import Services
 from ivr.storage import ObjectStore, StoredObject, StoreUnavailable
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import JobQueue, RetryPolicy
 from ivr.worker.runner import Worker, build_worker
 from tests.conftest import EmulatorCaller
 from tests.console.conftest import make_staff, sign_in

@@ -40,7 +40,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def register_console(app: Flask, built: Services) -> None:
+def register_console(app: Flask, built: Services) -> CSRFProtect:
+    """Register the console on ``app``; return its CSRF protection (for exemptions)."""
     config = built.config
     from ivr.console.views_admin import bp as admin_bp
     from ivr.console.views_auth import bp as auth_bp
@@ -62,15 +63,12 @@ def register_console(app: Flask, built: Services) -> None:
     )
     built.mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
     csrf = CSRFProtect(app)
-    if config.serves_webhooks:
-        from ivr.webhooks.views import bp as twilio_bp
-
-        csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
+    return csrf
 
 
 def secure_headers(response: Response) -> Response:

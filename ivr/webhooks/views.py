@@ -22,9 +22,9 @@ from ivr.intake import Recording
 from ivr.logs import event
 from ivr.models import RecordingPart, ReportSource
 from ivr.services import services
+from ivr.urlstate import BadCallState, CallPoint, parse
 from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
 from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
-from ivr.webhooks.urlstate import BadCallState, CallPoint, parse
 
 logger = logging.getLogger(__name__)
 

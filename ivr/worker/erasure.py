@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db import Database
+from ivr.jobs import CallLogQueue, LeaseLost
 from ivr.logs import event
 from ivr.models import JobStage, RecordingJob
 from ivr.twilio_api import TwilioApi
-from ivr.worker.queue import CallLogQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from ivr.casework import lifecycle
 from ivr.crypto import envelope
 from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
 from ivr.db import Database
+from ivr.jobs import JobQueue, LeaseLost
 from ivr.logs import event
 from ivr.models import (
     AudioObject,
@@ -32,7 +33,6 @@ from ivr.models import (
 )
 from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
 from ivr.twilio_api import TwilioApi, TwilioUnavailable
-from ivr.worker.queue import JobQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ivr.calls import sweep_expired_calls
 from ivr.casework.retention import purge
 from ivr.config import ConfigError
+from ivr.jobs import CallLogQueue, JobQueue, LeaseQueue
 from ivr.logs import event
 from ivr.twilio_api import TwilioUnavailable
 from ivr.worker.erasure import CallLogEraser
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import CallLogQueue, JobQueue, LeaseQueue
 from ivr.worker.reconcile import reconcile
 
 if TYPE_CHECKING:

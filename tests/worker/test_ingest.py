@@ -14,6 +14,7 @@ from ivr.audio import clean
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
 from ivr.db import Database
+from ivr.jobs import JobQueue, RetryPolicy
 from ivr.models import (
     AudioObject,
     JobStage,
@@ -25,7 +26,6 @@ from ivr.models import (
 )
 from ivr.phone import EmulatorMedia, Phone
 from ivr.twilio_emulator import RunningEmulator
-from ivr.worker.queue import JobQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import (

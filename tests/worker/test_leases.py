@@ -14,12 +14,12 @@ from sqlalchemy import select
 from ivr import adapters
 from ivr.config import Config
 from ivr.db import Database
+from ivr.jobs import JobQueue, RetryPolicy
 from ivr.models import AudioObject, JobState, RecordingJob
 from ivr.services import Services
 from ivr.twilio_api import TwilioApi
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.ingest import Ingester
-from ivr.worker.queue import JobQueue, RetryPolicy
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import decrypted, settle

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 
 from ivr.config import Config
 from ivr.db import Database, utcnow
+from ivr.jobs import JobQueue, RetryPolicy
 from ivr.models import JobState, RecordingJob, Report, ReportStatus
 from ivr.twilio_emulator import RunningEmulator
-from ivr.worker.queue import JobQueue, RetryPolicy
 from ivr.worker.runner import Worker
 from tests.conftest import EmulatorCaller
 from tests.test_anonymity import dump_database
