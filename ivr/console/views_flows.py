@@ -19,7 +19,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr import audit
 from ivr.console import signed_in
 from ivr.flows.diagram import DiagramUnavailable, to_svg
 from ivr.flows.engine import (
@@ -115,8 +114,6 @@ def edit() -> ResponseReturnValue:
             problems=[f"{_name()}.yaml:1: name must stay {_name()!r}"],
         ), 400
     number = save_draft(services().db, loaded, g.user.name, message or "draft")
-    with services().db.transaction() as session:
-        audit.record(session, g.user.name, "flow_save_draft", detail=f"{_name()} v{number}")
     flash(
         f"Saved as version {number} (a draft: callers do not hear it until it is published).",
         "info",
@@ -178,13 +175,6 @@ def publish_version(number: int) -> ResponseReturnValue:
     except (VersionError, FlowInvalid) as error:
         flash(str(error), "error")
         return redirect(url_for("flows.version_page", number=number), code=303)
-    with services().db.transaction() as session:
-        audit.record(
-            session,
-            g.user.name,
-            "flow_rollback" if older else "flow_publish",
-            detail=f"{_name()} v{result.number}",
-        )
     flash(
         f"Version {result.number} is what new callers hear, on every server within seconds.", "info"
     )
@@ -284,12 +274,6 @@ def upload_prompt() -> ResponseReturnValue:
                 upload.read(MAX_UPLOAD),
                 g.user.name,
             )
-            audit.record(
-                session,
-                g.user.name,
-                "prompt_upload",
-                detail=f"{request.form.get('step')} {request.form.get('language')}",
-            )
     except PromptRefused as refused:
         flash(f"The prompt was not saved: {refused}.", "error")
         return redirect(url_for("flows.overview"), code=303)
@@ -312,12 +296,6 @@ def announcement() -> ResponseReturnValue:
                 request.form.get("active") == "on",
                 ends_at,
                 g.user.name,
-            )
-            audit.record(
-                session,
-                g.user.name,
-                "announcement",
-                detail="on" if request.form.get("active") else "off",
             )
     except ValueError as error:
         flash(f"The announcement was not changed: {error}.", "error")

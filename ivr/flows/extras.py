@@ -11,6 +11,7 @@ from pydub.exceptions import CouldntDecodeError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr import audit
 from ivr.audio import AudioRejected, decode_wav
 from ivr.flows.schema import Flow, prompt_of
 from ivr.models import Announcement, PromptAudio
@@ -72,6 +73,7 @@ def save_prompt(
         session.add(found)
     found.filename, found.mimetype, found.data = filename, mimetype, data
     found.seconds, found.uploaded_by = seconds, author
+    audit.record(session, author, "prompt_upload", detail=f"{step} {language}")
     return found
 
 
@@ -94,4 +96,5 @@ def set_announcement(
         notice = Announcement(flow=flow.name)
         session.add(notice)
     notice.texts, notice.active, notice.ends_at, notice.changed_by = texts, active, ends_at, author
+    audit.record(session, author, "announcement", detail="on" if active else "off")
     return notice

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr import audit
 from ivr.db import Database, utcnow
 from ivr.flows.loader import LoadedFlow, load_flow_text
 from ivr.models import FlowState, FlowVersion
@@ -55,18 +56,23 @@ def _version_for(session: Session, loaded: LoadedFlow, author: str, message: str
 
 
 def save_draft(db: Database, loaded: LoadedFlow, author: str, message: str) -> int:
-    """Keep a valid flow as a draft; return its version number."""
+    """Keep a valid flow as a draft; return its version number. Audited."""
     with db.transaction() as session:
-        return _version_for(session, loaded, author, message).number
+        number = _version_for(session, loaded, author, message).number
+        audit.record(session, author, "flow_save_draft", detail=f"{loaded.flow.name} v{number}")
+        return number
 
 
-def publish(db: Database, loaded: LoadedFlow, author: str, message: str) -> Published:
-    """Make ``loaded`` the version new calls hear; the one before is retired."""
+def publish(
+    db: Database, loaded: LoadedFlow, author: str, message: str, action: str = "flow_publish"
+) -> Published:
+    """Make ``loaded`` the version new calls hear; the one before is retired. Audited."""
     try:
         with db.transaction() as session:
             version = _version_for(session, loaded, author, message)
             if version.state is FlowState.PUBLISHED:
                 return Published(version.number, version.content_hash, changed=False)
+            audit.record(session, author, action, detail=f"{version.name} v{version.number}")
             session.execute(
                 update(FlowVersion)
                 .where(FlowVersion.name == version.name, FlowVersion.state == FlowState.PUBLISHED)
@@ -94,7 +100,9 @@ def rollback(
             raise VersionError(f"{name} has no version {number} (see: ivr flows history)")
         content = version.content
     loaded = load_flow_text(content, f"<{name} version {number}>", flows_dir)
-    return publish(db, loaded, author, message or f"rolled back to version {number}")
+    return publish(
+        db, loaded, author, message or f"rolled back to version {number}", action="flow_rollback"
+    )
 
 
 def history(session: Session, name: str) -> list[FlowVersion]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ivr import audit
 from ivr.cli import main
 from ivr.config import Config
 from ivr.db import Database
@@ -115,3 +116,31 @@ def test_the_commands_publish_show_history_diff_draw_and_roll_back(
     assert all(name in shown for name in load_flow_file(flows_dir / "hotline.yaml").flow.steps)
     assert "press 9" in shown
     assert "Version 1 is published again." in runner.invoke(main, ["flows", "rollback", "1"]).output
+
+
+def test_publishing_and_rolling_back_from_the_command_line_are_audited(
+    config: Config, db: Database, flows_dir: Path
+) -> None:
+    runner = CliRunner(
+        env={
+            "IVR_DATABASE_URL": config.database_url,
+            "IVR_SECRET_KEY": "s" * 32,
+            "IVR_CONSOLE_SECRET_KEY": "c" * 32,
+            "IVR_TWILIO_AUTH_TOKEN": "t",
+            "IVR_FLOWS_DIR": str(flows_dir),
+        }
+    )
+    hotline = str(flows_dir / "hotline.yaml")
+    runner.invoke(main, ["flows", "publish", hotline, "-m", "first", "--author", "ops-one"])
+    changed(flows_dir, "Goodbye.", "Take care. Goodbye.")
+    runner.invoke(main, ["flows", "publish", hotline, "-m", "kinder", "--author", "ops-one"])
+    runner.invoke(main, ["flows", "rollback", "1", "--author", "ops-two"])
+    with db.transaction() as session:
+        trail = [(e.actor, e.action, e.detail) for e in audit.events(session)]
+    assert sorted(trail) == sorted(
+        [
+            ("ops-one", "flow_publish", "hotline v1"),
+            ("ops-one", "flow_publish", "hotline v2"),
+            ("ops-two", "flow_rollback", "hotline v1"),
+        ]
+    )
