@@ -7,22 +7,18 @@ leave them for the force, in a section of their own.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 from fpdf import FPDF
 
 from ivr.models import Anonymity, Report
 
-CATEGORIES = {
-    "information_for_reward": "Information or influence given for money or favours",
-    "personal_advantage": "Using their position for personal advantage",
-    "sexual_purpose": "Crossing professional boundaries or abuse of position for a sexual purpose",
-    "relationship_abuse": "Abusing or controlling a partner or someone they have a relationship with",
-    "discrimination": "Racist, homophobic, misogynistic or disablist behaviour",
-    "other": "Something else",
-}
+# The categories and their labels come from the published call flow (``categories:``),
+# so the ops team's wording is what handlers choose from and forces receive.
+Categories = Mapping[str, str]
 
 
-def sections(report: Report) -> list[tuple[str, str]]:
+def sections(report: Report, categories: Categories) -> list[tuple[str, str]]:
     """The intelligence report, section by section."""
     parts = [
         ("Reference", report.reference),
@@ -30,7 +26,7 @@ def sections(report: Report) -> list[tuple[str, str]]:
         ("Force concerned", report.force or "Unknown"),
         (
             "Category",
-            CATEGORIES.get(report.handler_category or "", report.handler_category or "Not given"),
+            categories.get(report.handler_category or "", report.handler_category or "Not given"),
         ),
         ("Urgency", report.urgency.value.replace("_", " ")),
         ("People involved", report.people or "Not given"),
@@ -51,12 +47,12 @@ def sections(report: Report) -> list[tuple[str, str]]:
     return parts
 
 
-def as_text(report: Report) -> str:
+def as_text(report: Report, categories: Categories) -> str:
     lines = [
         "INTELLIGENCE REPORT - Anti-Corruption and Abuse Reporting Service (Crimestoppers)",
         "",
     ]
-    for title, body in sections(report):
+    for title, body in sections(report, categories):
         lines += [title.upper(), body.strip(), ""]
     lines.append(
         "Handle under your force's counter corruption procedures. No recording is attached."
@@ -73,7 +69,7 @@ def _latin(text: str) -> str:
     )
 
 
-def as_pdf(report: Report) -> bytes:
+def as_pdf(report: Report, categories: Categories) -> bytes:
     pdf = FPDF()
     pdf.set_title(f"Intelligence report {report.reference}")
     pdf.add_page()
@@ -85,7 +81,7 @@ def as_pdf(report: Report) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    for title, body in sections(report):
+    for title, body in sections(report, categories):
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 11)
         pdf.multi_cell(0, 6, _latin(title), new_x="LMARGIN", new_y="NEXT")

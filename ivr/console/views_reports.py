@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.casework import access, workflow
-from ivr.casework.documents import CATEGORIES, as_pdf, as_text
+from ivr.casework.documents import Categories, as_pdf, as_text
 from ivr.casework.sanitise import CHECKLIST
 from ivr.console import signed_in
 from ivr.console.playback import RangeNotSatisfiable, open_range
@@ -41,6 +41,11 @@ def _report(db_session: Session, reference: str) -> Report:
     if report is None:
         abort(404)
     return report
+
+
+def _categories() -> Categories:
+    """The report categories of the published flow: one list, edited by the ops team."""
+    return services().flows.current().flow.categories
 
 
 def _back(reference: str) -> ResponseReturnValue:
@@ -78,7 +83,7 @@ def queue_page() -> ResponseReturnValue:
         failed=failed,
         names=names,
         statuses=list(ReportStatus),
-        categories=CATEGORIES,
+        categories=_categories(),
         status=status or "",
         category=category or "",
     )
@@ -139,7 +144,7 @@ def report_page(reference: str) -> ResponseReturnValue:
         spoken=[a for a in audio if a.part is RecordingPart.REPORT],
         contact=[a for a in audio if a.part is RecordingPart.CONTACT] if show_contact else [],
         forces=forces,
-        categories=CATEGORIES,
+        categories=_categories(),
         urgencies=list(Urgency),
         users=users,
         warnings=workflow.caller_details(report),
@@ -244,10 +249,14 @@ def disseminate(reference: str) -> ResponseReturnValue:
                 services().mailer.send(
                     address,
                     f"Intelligence report {report.reference}",
-                    as_text(report),
-                    [(f"{report.reference}.pdf", "application/pdf", as_pdf(report))],
+                    as_text(report, _categories()),
+                    [(f"{report.reference}.pdf", "application/pdf", as_pdf(report, _categories()))],
                 )
-            body = as_pdf(report) if method == "pdf" else as_text(report).encode()
+            body = (
+                as_pdf(report, _categories())
+                if method == "pdf"
+                else as_text(report, _categories()).encode()
+            )
     except workflow.WorkError as error:
         flash(str(error), "error")
         return _back(reference)

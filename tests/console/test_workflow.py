@@ -15,9 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr import adapters, audit
+from ivr.casework.documents import as_text
 from ivr.casework.retention import purge
 from ivr.config import Config
 from ivr.db import Database
+from ivr.flows.loader import load_flow_file
+from ivr.flows.versions import publish
 from ivr.models import AudioObject, Force, Report, ReportStatus, Role
 from ivr.services import Services
 from tests.console.conftest import make_staff, post, sign_in
@@ -214,3 +217,29 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     with db.transaction() as session:
         assert session.scalars(select(AudioObject)).all() == []
     assert audit.verify(db).ok
+
+
+def test_categories_come_from_the_published_flow(
+    as_role: Any, db: Database, queued_report: str, flows_dir: Path
+) -> None:
+    # Given the ops team rewording a category and publishing the flow
+    path = flows_dir / "hotline.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "personal_advantage: Using their position for personal advantage",
+            "personal_advantage: Using the badge for their own gain",
+        )
+    )
+    publish(db, load_flow_file(path), "ops-one", "plainer category")
+    # Then handlers choose from the new wording, and the force receives it
+    handler = as_role(Role.HANDLER)
+    post(handler, "/console/take-next")
+    page = f"/console/reports/{queued_report}"
+    assert "Using the badge for their own gain" in handler.get(page).get_data(as_text=True)
+    with db.transaction() as session:
+        report = session.scalars(select(Report)).one()
+        report.handler_category = "personal_advantage"
+        categories = load_flow_file(path).flow.categories
+        assert "Category\nUsing the badge for their own gain" in as_text(
+            report, categories
+        ).replace("CATEGORY", "Category")
