@@ -6,6 +6,7 @@ person makes is audited in the same transaction as the change itself.
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -25,6 +26,7 @@ from ivr.models import (
     Urgency,
     User,
 )
+from ivr.permissions import Action, can
 
 WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
 EDITABLE_FIELDS = (
@@ -120,6 +122,40 @@ def holds(report: Report, user: User) -> bool:
         and report.claim_expires is not None
         and report.claim_expires > utcnow()
     )
+
+
+class ReportAction(enum.StrEnum):
+    """What a person can do to a report from its page."""
+
+    EDIT = "edit"  # save and submit
+    RELEASE = "release"
+    REASSIGN = "reassign"
+    REVIEW = "review"
+    DISSEMINATE = "disseminate"
+
+
+def allowed(report: Report, user: User) -> frozenset[ReportAction]:
+    """The actions ``user`` may take on ``report`` now: the page shows these, and no more."""
+    actions: set[ReportAction] = set()
+    if holds(report, user) and report.status in WORKABLE:
+        actions.add(ReportAction.EDIT)
+    if report.claimed_by is not None and (
+        holds(report, user) or can(user.role, Action.RELEASE_CLAIM)
+    ):
+        actions.add(ReportAction.RELEASE)
+        if can(user.role, Action.RELEASE_CLAIM):
+            actions.add(ReportAction.REASSIGN)
+    if (
+        report.status is ReportStatus.SUBMITTED
+        and can(user.role, Action.REVIEW)
+        and report.submitted_by != user.id
+    ):
+        actions.add(ReportAction.REVIEW)
+    if report.status in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED) and can(
+        user.role, Action.DISSEMINATE
+    ):
+        actions.add(ReportAction.DISSEMINATE)
+    return frozenset(actions)
 
 
 def require_claim(report: Report, user: User) -> None:

@@ -68,7 +68,14 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
+    # Navigation asks the permission table, as every route does: one place for the rules.
+    app.context_processor(lambda: {"user_can": _user_can})
     return csrf
+
+
+def _user_can(action: str) -> bool:
+    user = g.get("user")
+    return user is not None and can(user.role, Action(action))
 
 
 def secure_headers(response: Response) -> Response:

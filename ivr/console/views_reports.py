@@ -138,7 +138,7 @@ def report_page(reference: str) -> ResponseReturnValue:
     return render_template(
         "console/report.html",
         report=report,
-        holds=workflow.holds(report, g.user),
+        allowed=workflow.allowed(report, g.user),
         holder=holder,
         show_contact=show_contact,
         spoken=[a for a in audio if a.part is RecordingPart.REPORT],
@@ -149,7 +149,6 @@ def report_page(reference: str) -> ResponseReturnValue:
         users=users,
         warnings=workflow.caller_details(report),
         checklist=CHECKLIST,
-        can=lambda action: can(g.user.role, Action(action)),
     )
 
 
