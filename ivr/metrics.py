@@ -38,7 +38,7 @@ class QueueCollector(Collector):
         reports = GaugeMetricFamily(
             "ivr_reports", "Reports by status (audio_failed: needs a person).", labels=["status"]
         )
-        with self._db.transaction() as session:
+        with self._db.reading() as session:  # a scrape must not wait for the write lock
             job_counts: dict[JobState, int] = {
                 state: count
                 for state, count in session.execute(

@@ -29,6 +29,7 @@ from ivr.twilio_api import TwilioApi
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from ivr.audit import Checkpoint
     from ivr.calls import CallHandler
 
 EXTENSION_KEY = "ivr"
@@ -43,6 +44,8 @@ class Services:
         # Set by the app factory on the edge: the call handler renders TwiML, which only
         # the web side knows how to do.
         self.calls: CallHandler | None = None
+        # How far the console's audit page has found the chain intact, in this process.
+        self.audit_checkpoint: Checkpoint | None = None
 
     @cached_property
     def flows(self) -> FlowRegistry:

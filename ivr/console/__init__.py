@@ -105,7 +105,8 @@ def load_user() -> None:
         return
     now = utcnow().timestamp()
     idle = services().config.session_idle_minutes * 60
-    with services().db.transaction() as db_session:
+    # A read: on SQLite a write transaction here would queue every page behind callbacks.
+    with services().db.reading() as db_session:
         user = db_session.get(User, user_id)
         if (
             user is None
