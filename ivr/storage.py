@@ -79,9 +79,8 @@ class LocalStore:
         path = self._path(name)
         private_folder(self.root)
         private_folder(path.parent)
-        # Write beside the target, then rename: a reader never sees half an object, and
-        # a crash leaves only a ".partial" file that the next attempt replaces.
-        # A worker killed mid-write left a partial file for this object: it is replaced.
+        # Write beside the target, then rename: a reader never sees half an object, and a
+        # crash leaves only a ".partial" file, which the next attempt clears away here.
         for stale in path.parent.glob(f".{name}.*.partial"):
             stale.unlink(missing_ok=True)
         partial = path.with_name(f".{name}.{secrets.token_hex(4)}.partial")
@@ -100,10 +99,9 @@ class LocalStore:
             date_to_the_day(path, path.parent, self.root)
             _fsync_folder(path.parent)
         except OSError as error:
-            partial.unlink(missing_ok=True)
             raise StoreUnavailable(f"could not write to {self.root}: {error.strerror}") from None
         finally:
-            partial.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)  # gone already when the rename succeeded
         return StoredObject(name, size, digest.hexdigest())
 
     def read(self, name: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:

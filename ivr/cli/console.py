@@ -6,8 +6,9 @@ import secrets
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ivr import adapters, audit
+from ivr import audit
 from ivr.accounts import (
     COMMAND_LINE,
     AccountError,
@@ -21,6 +22,13 @@ from ivr.casework.workflow import WorkError, set_force_address
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
 from ivr.models import Force, Role, User
+
+
+def _user(session: Session, name: str) -> User:
+    found = session.scalars(select(User).where(User.name == name)).first()
+    if found is None:
+        raise click.ClickException(f"no user called {name!r}")
+    return found
 
 
 def _link(config: Config, token: str) -> str:
@@ -94,9 +102,7 @@ def users_re_enrol(runtime: Runtime, name: str) -> None:
     """Issue a new enrolment link (a lost phone or password); ends their sessions."""
     config = runtime.config
     with runtime.services.db.transaction() as session:
-        user = session.scalars(select(User).where(User.name == name)).first()
-        if user is None:
-            raise click.ClickException(f"no user called {name!r}")
+        user = _user(session, name)
         enrolment = new_enrolment(session, user, COMMAND_LINE)
     click.echo(_link(config, enrolment.token))
 
@@ -107,9 +113,7 @@ def users_re_enrol(runtime: Runtime, name: str) -> None:
 def users_sign_out(runtime: Runtime, name: str) -> None:
     """Sign a user out of every session."""
     with runtime.services.db.transaction() as session:
-        user = session.scalars(select(User).where(User.name == name)).first()
-        if user is None:
-            raise click.ClickException(f"no user called {name!r}")
+        user = _user(session, name)
         sign_out_everywhere(session, user, COMMAND_LINE)
     click.echo(f"{name} is signed out everywhere.")
 
@@ -120,9 +124,7 @@ def users_sign_out(runtime: Runtime, name: str) -> None:
 def users_unlock(runtime: Runtime, name: str) -> None:
     """Lift a lockout early (after checking with the user that it was not them)."""
     with runtime.services.db.transaction() as session:
-        user = session.scalars(select(User).where(User.name == name)).first()
-        if user is None:
-            raise click.ClickException(f"no user called {name!r}")
+        user = _user(session, name)
         unlock(session, user, COMMAND_LINE)
     click.echo(f"{name} can sign in again.")
 
@@ -134,7 +136,7 @@ def purge(runtime: Runtime) -> None:
     config = runtime.config
     result = purge_reports(
         runtime.services.db,
-        adapters.object_store(config),
+        runtime.services.store,
         "(retention)",
         config.audio_retention_days,
         config.text_retention_days,

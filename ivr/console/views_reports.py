@@ -201,11 +201,9 @@ def release(reference: str) -> ResponseReturnValue:
     to_id = request.form.get("to", "")
     with services().db.transaction() as db_session:
         report = _report(db_session, reference)
-        own = report.claimed_by == g.user.id
-        if not own and not can(g.user.role, Action.RELEASE_CLAIM):
-            abort(403)
         target = db_session.get(User, int(to_id)) if to_id.isdigit() else None
-        if target is not None and not can(g.user.role, Action.RELEASE_CLAIM):
+        wanted = workflow.ReportAction.REASSIGN if target else workflow.ReportAction.RELEASE
+        if wanted not in workflow.allowed(report, g.user):
             abort(403)
         try:
             workflow.release(db_session, report, g.user, target, services().config.claim_minutes)
