@@ -39,7 +39,8 @@ COPY migrations /usr/local/lib/python3.11/site-packages/migrations
 
 # The app reads call flows from ./call_flows (IVR_FLOWS_DIR) and writes nothing here:
 # deployed tiers keep secrets in the environment and data in PostgreSQL and S3, so the
-# root filesystem can be read-only.
+# root filesystem can be read-only. The one exception is the edge web's spool of
+# callbacks during a database outage (IVR_SPOOL_DIR), on a mounted EFS volume (infra/).
 WORKDIR /app
 COPY call_flows ./call_flows
 COPY infra/healthcheck.py ./healthcheck.py
