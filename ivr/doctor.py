@@ -53,8 +53,11 @@ def fail(name: str, detail: str, fix: str) -> Check:
     return Check(name, Verdict.FAIL, detail, fix)
 
 
-def diagnose(config: Config) -> Iterator[Check]:
-    """Run every check that applies to ``config``'s tier, one at a time."""
+def diagnose(config: Config, *, web: bool = True) -> Iterator[Check]:
+    """Run every check that applies to ``config``'s tier, one at a time.
+
+    ``web`` is False for a process that runs only the job worker: it keeps no spool.
+    """
     yield ok("tier", _TIER_ROLES[config.tier])
     db = Database.from_url(config.database_url)
     try:
@@ -65,7 +68,8 @@ def diagnose(config: Config) -> Iterator[Check]:
     yield _guarded("store", lambda: check_store(config))
     if config.serves_webhooks:
         yield _guarded("twilio", lambda: check_twilio(config))
-        yield _guarded("spool", lambda: check_spool(config))
+        if web:
+            yield _guarded("spool", lambda: check_spool(config))
     if config.serves_console:
         yield _guarded("mail", lambda: check_mail(config))
     yield check_public_url(config)

@@ -150,3 +150,14 @@ def test_the_console_checks_its_mail_server_without_sending(tmp_path: Path, key_
         untrusted = line(doctor({**secured, "IVR_SMTP_CA_FILE": ""}), "mail")
         assert untrusted.startswith("FAIL") and "IVR_SMTP_CA_FILE" in untrusted
         assert mailbox.messages == []
+
+
+def test_a_worker_only_process_is_not_asked_for_a_spool(
+    deployed: dict[str, str], tmp_path: Path
+) -> None:
+    # Given the edge's worker, whose image has no writable spool folder
+    env = {**deployed, "IVR_SPOOL_DIR": f"{tmp_path}/ivr.sqlite3/spool"}
+    assert doctor(env).exit_code == 1  # a web process there would be refused
+    worker = CliRunner().invoke(main, ["doctor", "--worker-only"], env=env)
+    assert worker.exit_code == 0, worker.output
+    assert "spool" not in worker.output

@@ -10,8 +10,13 @@ from ivr.doctor import Verdict, diagnose
 
 
 @click.command()
+@click.option(
+    "--worker-only",
+    is_flag=True,
+    help="This process runs only `ivr worker`: skip the web's spool check.",
+)
 @pass_runtime
-def doctor(runtime: Runtime) -> None:
+def doctor(runtime: Runtime, worker_only: bool) -> None:
     """Check this tier's settings against its database, keys, store, Twilio and URL."""
     try:
         config = runtime.config
@@ -19,7 +24,7 @@ def doctor(runtime: Runtime) -> None:
         click.echo(f"FAIL  config      {error} -> fix: change that setting, then run again")
         raise SystemExit(1) from None
     failed = 0
-    for check in diagnose(config):
+    for check in diagnose(config, web=not worker_only):
         click.echo(check.line())
         failed += check.verdict is Verdict.FAIL
     if failed:
