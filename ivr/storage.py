@@ -46,7 +46,7 @@ class ObjectStore(Protocol):
         """Return the size of object ``name``."""
 
     def delete(self, name: str) -> None:
-        """Delete object ``name``; deleting a missing object is not an error."""
+        """Delete object ``name``, every version of it; a missing object is not an error."""
 
 
 def new_object_name() -> str:
@@ -238,12 +238,42 @@ class S3Store:
             raise StoreUnavailable(f"S3 head failed: {_describe(error)}") from None
 
     def delete(self, name: str) -> None:
+        """Delete every version of the object, and any delete marker, by its VersionId.
+
+        A plain delete in a versioned bucket only hides the object behind a delete
+        marker: the audio would stay readable to anyone who asks for its old version.
+        Needs ``s3:ListBucketVersions`` and ``s3:DeleteObjectVersion``.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
+        key = self._key(name)
         try:
-            self._client.delete_object(Bucket=self._bucket, Key=self._key(name))
+            # Look again after deleting: a write racing the delete leaves one more version.
+            for _ in range(5):
+                versions = self._versions(key)
+                if not versions:
+                    return
+                for start in range(0, len(versions), 1000):  # DeleteObjects takes 1000
+                    answer = self._client.delete_objects(
+                        Bucket=self._bucket,
+                        Delete={"Objects": versions[start : start + 1000], "Quiet": True},
+                    )
+                    if answer.get("Errors"):
+                        codes = sorted({str(e.get("Code", "")) for e in answer["Errors"]})
+                        raise StoreUnavailable(f"S3 delete failed: {', '.join(codes)}")
         except (BotoCoreError, ClientError) as error:
             raise StoreUnavailable(f"S3 delete failed: {_describe(error)}") from None
+        raise StoreUnavailable("S3 delete failed: versions of the object remain")
+
+    def _versions(self, key: str) -> list[dict[str, str]]:
+        """Every version and delete marker of exactly ``key`` (an unversioned one: "null")."""
+        found: list[dict[str, str]] = []
+        pages = self._client.get_paginator("list_object_versions")
+        for page in pages.paginate(Bucket=self._bucket, Prefix=key):
+            for entry in (*page.get("Versions", ()), *page.get("DeleteMarkers", ())):
+                if entry["Key"] == key:
+                    found.append({"Key": key, "VersionId": entry["VersionId"]})
+        return found
 
 
 def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

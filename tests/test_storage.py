@@ -137,3 +137,28 @@ def test_a_sqlite_database_is_created_private(tmp_path: Path) -> None:
     for path in (tmp_path / "var").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
+
+
+def test_deleting_from_a_versioned_bucket_leaves_no_version_behind(aws_endpoint: str) -> None:
+    # Given a bucket that keeps every version, holding three writes of one object
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="eu-west-2")
+    bucket = f"rec-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    store = S3Store(s3, bucket, "reports/")
+    name, neighbour = new_object_name(), new_object_name()
+    for attempt in (b"first", b"second", b"third"):
+        store.put(name, [attempt])
+    store.put(neighbour, [b"another caller"])
+    # And an earlier plain delete that left only a delete marker over them
+    s3.delete_object(Bucket=bucket, Key=f"reports/{name}")
+    # When the store deletes the object
+    store.delete(name)
+    # Then no version and no delete marker of it remains, and no old version can be read
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=f"reports/{name}")
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
+    with pytest.raises(FileNotFoundError):
+        store.size(name)
+    # And the object beside it is untouched
+    assert b"".join(store.read(neighbour)) == b"another caller"
+    store.delete(name)  # deleting again is fine
