@@ -24,7 +24,7 @@ from ivr.config import Config
 from ivr.crypto.keys import ensure_local_key_pair
 from ivr.db import Base, Database
 from ivr.models import Force
-from ivr.phone import CallLog, EmulatorMedia, HeldMedia, Phone, scripted_keys
+from ivr.phone import CallLog, EmulatorMedia, HeldMedia, MediaHost, Phone, scripted_keys
 from ivr.services import services
 from ivr.twilio_emulator import RunningEmulator
 
@@ -146,7 +146,7 @@ class Caller:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.media = HeldMedia(ACCOUNT_SID)
+        self.media: MediaHost = HeldMedia(ACCOUNT_SID)
         self.public_base = services(app).config.public_base  # what signatures are checked against
 
     def call(self, keys: str, audio: str | None = "report-en.wav") -> CallLog:
@@ -214,7 +214,7 @@ class EmulatorCaller(Caller):
 
     def __init__(self, app: Flask, emulator: RunningEmulator) -> None:
         super().__init__(app)
-        self.media = EmulatorMedia(emulator.url)  # type: ignore[assignment]
+        self.media = EmulatorMedia(emulator.url)
 
 
 @pytest.fixture

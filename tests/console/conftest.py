@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from ivr.accounts import add_user, complete_enrolment
+from ivr.config import Config
 from ivr.db import Database
 from ivr.models import Report, Role, User
 from ivr.services import Services
@@ -49,7 +53,9 @@ class Staff:
 def make_staff(db: Database, name: str, role: Role) -> Staff:
     with db.transaction() as session:
         enrolment = add_user(session, name, role, "admin-test")
-        secret = session.get(User, enrolment.user_id).totp_secret  # type: ignore[union-attr]
+        user = session.get(User, enrolment.user_id)
+        assert user is not None
+        secret = user.totp_secret
         assert secret is not None
         totp = pyotp.TOTP(secret)
         complete_enrolment(session, enrolment.token, PASSWORD, PASSWORD, totp.now())
@@ -83,14 +89,20 @@ def sign_in(
 def post(
     client: FlaskClient,
     path: str,
-    data: dict[str, str] | None = None,
+    data: Mapping[str, str | list[str]] | None = None,
     page: str = "/console/",
     **kwargs: object,
-) -> object:
+) -> TestResponse:
     """POST a console form as the browser would, with the page's CSRF token."""
     return client.post(
         path, data={"csrf_token": csrf_token(client, page), **(data or {})}, **kwargs
     )
+
+
+class AsRole(Protocol):
+    """The ``as_role`` fixture: a client signed in as that role's user."""
+
+    def __call__(self, role: Role) -> FlaskClient: ...
 
 
 @pytest.fixture
@@ -100,7 +112,7 @@ def staff(ingest_app: Flask, db: Database) -> dict[Role, Staff]:
 
 
 @pytest.fixture
-def as_role(ingest_app: Flask, staff: dict[Role, Staff]) -> object:
+def as_role(ingest_app: Flask, staff: dict[Role, Staff]) -> AsRole:
     def client_for(role: Role) -> FlaskClient:
         client = ingest_app.test_client()
         assert sign_in(client, staff[role]) == 302
@@ -110,9 +122,9 @@ def as_role(ingest_app: Flask, staff: dict[Role, Staff]) -> object:
 
 
 @pytest.fixture
-def queued_report(emulator_caller: EmulatorCaller, ingest_config: object, db: Database) -> str:
+def queued_report(emulator_caller: EmulatorCaller, ingest_config: Config, db: Database) -> str:
     """A report left on the phone, fetched and queued; returns its reference."""
     emulator_caller.call("1,1,2,2,#,1,#")
-    settle(build_worker(Services(ingest_config, db=db)), db)  # type: ignore[arg-type]
+    settle(build_worker(Services(ingest_config, db=db)), db)
     with db.transaction() as session:
         return session.scalars(select(Report.reference)).one()

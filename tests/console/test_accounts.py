@@ -163,7 +163,7 @@ def test_a_code_is_accepted_only_once(ingest_app: Flask, staff: dict[Role, Staff
 
 
 def sign_out(client: FlaskClient) -> None:
-    assert post(client, "/console/sign-out").status_code == 302  # type: ignore[attr-defined]
+    assert post(client, "/console/sign-out").status_code == 302
 
 
 def test_signing_out_ends_the_session_on_the_server(

@@ -55,8 +55,8 @@ CHECKS = {"check": ["1", "2", "3"]}
 def write_and_submit(client: FlaskClient, reference: str, transcript: str | None = None) -> Any:
     page = f"/console/reports/{reference}"
     fields = {**FIELDS, **({"transcript": transcript} if transcript else {})}
-    assert post(client, f"{page}/save", fields, page=page).status_code == 303  # type: ignore[attr-defined]
-    return post(client, f"{page}/submit", {**CHECKS, "warnings_reviewed": "yes"}, page=page)  # type: ignore[arg-type]
+    assert post(client, f"{page}/save", fields, page=page).status_code == 303
+    return post(client, f"{page}/submit", {**CHECKS, "warnings_reviewed": "yes"}, page=page)
 
 
 def test_take_next_gives_each_handler_a_different_report(
@@ -64,15 +64,15 @@ def test_take_next_gives_each_handler_a_different_report(
 ) -> None:
     first, second = as_role(Role.HANDLER), as_role(Role.SUPERVISOR)
     taken = post(first, "/console/take-next")
-    assert taken.headers["Location"].endswith(f"/console/reports/{queued_report}")  # type: ignore[attr-defined]
+    assert taken.headers["Location"].endswith(f"/console/reports/{queued_report}")
     nothing = post(second, "/console/take-next")
-    assert nothing.headers["Location"].endswith("/console/")  # type: ignore[attr-defined]
+    assert nothing.headers["Location"].endswith("/console/")
     # An abandoned claim lapses, and then the report can be taken again.
     with db.transaction() as session:
         claimed = session.scalars(select(Report)).one()
-        claimed.claim_expires = claimed.claim_expires - timedelta(hours=1)  # type: ignore[operator]
+        claimed.claim_expires = claimed.claim_expires - timedelta(hours=1)  # type: ignore[operator,assignment]
     again = post(second, "/console/take-next")
-    assert again.headers["Location"].endswith(f"/console/reports/{queued_report}")  # type: ignore[attr-defined]
+    assert again.headers["Location"].endswith(f"/console/reports/{queued_report}")
 
 
 def test_saving_needs_the_claim_and_a_risk_to_life_is_escalated(
@@ -87,7 +87,7 @@ def test_saving_needs_the_claim_and_a_risk_to_life_is_escalated(
         page="/console/",
         headers={"Accept": "application/json"},
     )
-    assert refused.status_code == 409 and "take this report first" in refused.get_json()["error"]  # type: ignore[attr-defined]
+    assert refused.status_code == 409 and "take this report first" in refused.get_json()["error"]
     post(handler, "/console/take-next")
     saved = post(
         handler,
@@ -100,7 +100,7 @@ def test_saving_needs_the_claim_and_a_risk_to_life_is_escalated(
         page=page,
         headers={"Accept": "application/json"},
     )
-    answer = saved.get_json()  # type: ignore[attr-defined]
+    answer = saved.get_json()
     assert answer["saved"] and {
         "the caller's name: Sam Jones",
         "phone number: 07700 900123",
@@ -121,9 +121,9 @@ def test_a_report_is_submitted_only_when_complete_and_sanitised(
     page = f"/console/reports/{queued_report}"
     post(handler, f"{page}/save", {**FIELDS, "transcript": "I'm called Sam Jones"}, page=page)
     unchecked = post(handler, f"{page}/submit", {}, page=page, follow_redirects=True)
-    assert "confirm every sanitisation check" in unchecked.get_data(as_text=True)  # type: ignore[attr-defined]
-    unreviewed = post(handler, f"{page}/submit", CHECKS, page=page, follow_redirects=True)  # type: ignore[arg-type]
-    assert "look at each highlighted detail" in unreviewed.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "confirm every sanitisation check" in unchecked.get_data(as_text=True)
+    unreviewed = post(handler, f"{page}/submit", CHECKS, page=page, follow_redirects=True)
+    assert "look at each highlighted detail" in unreviewed.get_data(as_text=True)
     assert report(db, queued_report).status is ReportStatus.QUEUED
     write_and_submit(handler, queued_report)
     assert report(db, queued_report).status is ReportStatus.SUBMITTED
@@ -139,12 +139,12 @@ def test_review_returns_with_a_comment_and_only_another_person_approves(
     own = post(
         supervisor, f"{page}/review", {"decision": "approve"}, page=page, follow_redirects=True
     )
-    assert "reviewed by someone other than the person who wrote it" in own.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "reviewed by someone other than the person who wrote it" in own.get_data(as_text=True)
     second = make_staff(db, "supervisor-two", Role.SUPERVISOR)
     other = handler.application.test_client()
     assert sign_in(other, second) == 302
     blank = post(other, f"{page}/review", {"decision": "return"}, page=page, follow_redirects=True)
-    assert "say what needs changing" in blank.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "say what needs changing" in blank.get_data(as_text=True)
     post(
         other,
         f"{page}/review",
@@ -186,7 +186,7 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     )
     assert "was sent to the force's Counter Corruption Unit" in html.unescape(
         sent.get_data(as_text=True)
-    )  # type: ignore[attr-defined]
+    )
     (message,) = mailbox.messages
     assert mailbox.tls_sessions == 1  # handed over under STARTTLS, never in the clear
     assert message["To"] == "ccu@westyorkshire.police.example"
@@ -197,7 +197,7 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
         "PNC checks" in body and "Call Sam on 07700 900123" in body
     )  # the caller agreed to contact
     text = post(supervisor, f"{page}/disseminate", {"method": "text"}, page=page)
-    assert text.headers["Content-Disposition"] == f'attachment; filename="{queued_report}.txt"'  # type: ignore[attr-defined]
+    assert text.headers["Content-Disposition"] == f'attachment; filename="{queued_report}.txt"'
     assert report(db, queued_report).status is ReportStatus.DISSEMINATED
 
     # After the retention period, the audio and its keys are destroyed.
