@@ -10,8 +10,9 @@ at the end of retention is in ``retention``.)
 from __future__ import annotations
 
 import logging
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.logs import event
@@ -27,6 +28,9 @@ from ivr.models import (
 
 logger = logging.getLogger(__name__)
 
+# Namespace of the PostgreSQL advisory lock that serialises numbering within one day.
+_QUEUE_ORDER_LOCK = 0x1F0E
+
 
 def queue_when_complete(session: Session, report_id: str) -> None:
     """Queue the report for handlers once every recording of it has been dealt with."""
@@ -41,6 +45,8 @@ def queue_when_complete(session: Session, report_id: str) -> None:
     report.silent = bool(spoken) and all(item.silent for item in spoken)
     report.duration_seconds = round(sum(item.duration_seconds for item in spoken))
     report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
+    if report.queue_position is None:
+        report.queue_position = _next_position(session, report.received_on)
     report.status = ReportStatus.QUEUED
     event(
         logger,
@@ -49,6 +55,21 @@ def queue_when_complete(session: Session, report_id: str) -> None:
         silent=report.silent,
         has_audio=report.has_audio,
     )
+
+
+def _next_position(session: Session, day: date) -> int:
+    """Return the next place in the day's queue: an order within the day, never a time.
+
+    Two workers queueing reports of the same day at once would read the same maximum,
+    so on PostgreSQL the numbering of a day is serialised by an advisory lock held to
+    the end of the transaction (SQLite serialises every transaction already).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_QUEUE_ORDER_LOCK, day.toordinal())))
+    highest = session.scalar(
+        select(func.max(Report.queue_position)).where(Report.received_on == day)
+    )
+    return (highest or 0) + 1
 
 
 def mark_audio_failed(session: Session, report_id: str) -> None:
