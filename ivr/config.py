@@ -90,6 +90,10 @@ class Config:
     lockout_minutes: int = 15
     audio_retention_days: int = 30  # after dissemination
     text_retention_days: int = 365  # after dissemination
+    # Never disseminated: after the report's last day of activity (a claim, save, review).
+    retention_undisseminated_days: int = 90
+    retention_audio_failed_days: int = 30  # parked as "audio failed": after it was parked
+    retention_awaiting_audio_days: int = 30  # still waiting for its audio
     smtp_url: str = ""  # see ivr.mail; empty: messages go to outbox_dir
     smtp_ca_file: Path | None = None  # a private CA that signs the SMTP server's certificate
     mail_from: str = "hotline@localhost"
@@ -236,6 +240,9 @@ class Config:
             lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
             audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),
             text_retention_days=_number(get, "TEXT_RETENTION_DAYS", 365),
+            retention_undisseminated_days=_number(get, "RETENTION_UNDISSEMINATED_DAYS", 90),
+            retention_audio_failed_days=_number(get, "RETENTION_AUDIO_FAILED_DAYS", 30),
+            retention_awaiting_audio_days=_number(get, "RETENTION_AWAITING_AUDIO_DAYS", 30),
             smtp_url=get("SMTP_URL", ""),
             smtp_ca_file=Path(get("SMTP_CA_FILE", "")) if get("SMTP_CA_FILE", "") else None,
             mail_from=get("MAIL_FROM", "hotline@localhost"),

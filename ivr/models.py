@@ -233,6 +233,7 @@ class Report(Base):
     sanitised: Mapped[bool] = mapped_column(default=False)
     review_comment: Mapped[str] = mapped_column(Text, default="")
     disseminated_on: Mapped[date | None] = mapped_column(Date)
+    last_active_on: Mapped[date | None] = mapped_column(Date)  # the day only: for retention
     audio_purged: Mapped[bool] = mapped_column(default=False)
 
     recordings: Mapped[list[RecordingJob]] = relationship(

@@ -4,7 +4,8 @@ awaiting_audio -> queued        when every recording of it has been dealt with
 awaiting_audio -> audio_failed  when a recording's job is parked
 audio_failed -> awaiting_audio  when every parked job of it is retried
 (The handlers' transitions, queued -> ... -> disseminated, are in ``workflow``; closing
-at the end of retention is in ``retention``.)
+at the end of retention is in ``retention``.) Each records the day, and only the day, of
+the report's last activity, from which retention counts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.db import utcnow
 from ivr.logs import event
 from ivr.models import (
     AudioObject,
@@ -39,6 +41,8 @@ def queue_when_complete(session: Session, report_id: str) -> None:
         return
     report = session.get(Report, report_id)
     assert report is not None
+    if report.status is ReportStatus.CLOSED:
+        return  # its retention ran out while a job was finishing: it is not worked again
     kept = list(session.scalars(select(AudioObject).where(AudioObject.report_id == report_id)))
     spoken = [item for item in kept if item.part is RecordingPart.REPORT]
     report.has_audio = bool(spoken)
@@ -48,6 +52,7 @@ def queue_when_complete(session: Session, report_id: str) -> None:
     if report.queue_position is None:
         report.queue_position = _next_position(session, report.received_on)
     report.status = ReportStatus.QUEUED
+    report.last_active_on = utcnow().date()
     event(
         logger,
         "report.queued",
@@ -77,6 +82,7 @@ def mark_audio_failed(session: Session, report_id: str) -> None:
     report = session.get(Report, report_id)
     if report is not None and report.status is ReportStatus.AWAITING_AUDIO:
         report.status = ReportStatus.AUDIO_FAILED
+        report.last_active_on = utcnow().date()  # its retention counts from here
 
 
 def await_audio_again(session: Session, report_id: str) -> None:
@@ -91,3 +97,4 @@ def await_audio_again(session: Session, report_id: str) -> None:
     )
     if still_parked is None:
         report.status = ReportStatus.AWAITING_AUDIO
+        report.last_active_on = utcnow().date()

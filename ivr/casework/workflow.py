@@ -107,13 +107,22 @@ def claim_next(db: Database, user: User, minutes: int) -> str | None:
             reference = session.execute(
                 update(Report)
                 .where(Report.id == oldest.scalar_subquery())
-                .values(claimed_by=user.id, claim_expires=now + timedelta(minutes=minutes))
+                .values(
+                    claimed_by=user.id,
+                    claim_expires=now + timedelta(minutes=minutes),
+                    last_active_on=now.date(),
+                )
                 .returning(Report.reference)
             ).scalar()
             if reference is not None:
                 audit.record(session, user.name, "claim", reference)
                 return str(reference)
     return None
+
+
+def active(report: Report) -> None:
+    """Note that someone worked on the report today: retention counts from its last such day."""
+    report.last_active_on = utcnow().date()
 
 
 def holds(report: Report, user: User) -> bool:
@@ -171,6 +180,7 @@ def release(
         raise WorkError(f"{to.name} does not work reports")
     report.claimed_by = to.id if to else None
     report.claim_expires = utcnow() + timedelta(minutes=minutes) if to else None
+    active(report)
     audit.record(
         session,
         actor.name,
@@ -206,6 +216,7 @@ def save(
             setattr(report, name, value or (None if name in ("force", "handler_category") else ""))
     report.sanitised = False  # any change needs the checks again
     report.claim_expires = utcnow() + timedelta(minutes=minutes)
+    active(report)
     audit.record(session, user.name, "transcript_save", report.reference)
 
 
@@ -239,6 +250,7 @@ def submit(
     report.submitted_by = user.id
     report.claimed_by = None
     report.claim_expires = None
+    active(report)
     audit.record(
         session, user.name, "submit", report.reference, f"{len(flagged)} warnings reviewed"
     )
@@ -262,6 +274,7 @@ def review(session: Session, report: Report, supervisor: User, approve: bool, co
         raise WorkError("say what needs changing when returning a report")
     report.status = ReportStatus.APPROVED if approve else ReportStatus.RETURNED
     report.review_comment = "" if approve else comment.strip()
+    active(report)
     audit.record(
         session,
         supervisor.name,
@@ -287,6 +300,7 @@ def record_dissemination(session: Session, report: Report, user: User, method: s
     if report.status is ReportStatus.APPROVED:
         report.status = ReportStatus.DISSEMINATED
         report.disseminated_on = utcnow().date()
+    active(report)
     audit.record(session, user.name, "disseminate", report.reference, f"{method} to {report.force}")
 
 

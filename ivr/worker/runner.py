@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.calls import sweep_expired_calls
-from ivr.casework.retention import purge
+from ivr.casework.retention import purge_as_configured
 from ivr.config import ConfigError
 from ivr.jobs import CallLogQueue, JobQueue, LeaseQueue
 from ivr.logs import event
@@ -119,12 +119,7 @@ def build_worker(services: Services) -> Worker:
             ),
         ),
         (600.0, lambda: sweep_expired_calls(db)),
-        (
-            86400.0,
-            lambda: purge(
-                db, store, "(retention)", config.audio_retention_days, config.text_retention_days
-            ),
-        ),
+        (86400.0, lambda: purge_as_configured(db, store, config)),
     ]
     return Worker(
         queue,

@@ -1,0 +1,202 @@
+"""Every report reaches its end of life, by what became of it: audio first, then text."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ivr.casework import lifecycle
+from ivr.casework.retention import Periods, purge
+from ivr.casework.workflow import claim_next
+from ivr.db import Database
+from ivr.models import (
+    AudioObject,
+    AuditEvent,
+    JobStage,
+    JobState,
+    RecordingJob,
+    RecordingPart,
+    Report,
+    ReportSource,
+    ReportStatus,
+    Role,
+    User,
+)
+from ivr.storage import LocalStore, ObjectStore, new_object_name
+
+DAY = date(2026, 3, 2)
+PERIODS = Periods(
+    audio_days=30,
+    text_days=365,
+    undisseminated_days=90,
+    audio_failed_days=20,
+    awaiting_audio_days=10,
+)
+SECRET_WORDS = "Sergeant Example takes cash at the custody desk"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return LocalStore(tmp_path / "recordings")
+
+
+def a_report(
+    db: Database,
+    store: ObjectStore,
+    status: ReportStatus,
+    *,
+    active_on: date = DAY,
+    disseminated_on: date | None = None,
+    job: JobState | None = None,
+) -> tuple[str, str]:
+    """A report in ``status`` with a stored recording (and a job, if given)."""
+    name = new_object_name()
+    stored = store.put(name, [b"encrypted audio"])
+    with db.transaction() as session:
+        report = Report(
+            received_on=DAY - timedelta(days=3),
+            last_active_on=active_on,
+            source=ReportSource.MENU,
+            status=status,
+            transcript=SECRET_WORDS,
+            what=SECRET_WORDS,
+            review_comment="Remove the street name",
+            disseminated_on=disseminated_on,
+        )
+        session.add(report)
+        session.flush()
+        session.add(
+            AudioObject(
+                report_id=report.id,
+                part=RecordingPart.REPORT,
+                object_name=name,
+                size=stored.size,
+                sha256=stored.sha256,
+                wrapped_key=b"wrapped",
+                key_ref="local:test",
+                chunk_size=1024,
+                duration_seconds=3.0,
+            )
+        )
+        if job is not None:
+            session.add(
+                RecordingJob(
+                    report_id=report.id,
+                    recording_key=new_object_name(),
+                    part=RecordingPart.REPORT,
+                    state=job,
+                    stage=JobStage.FETCH,
+                    recording_sid="RE" + "0" * 32,
+                    last_error="gave up" if job is JobState.FAILED else None,
+                )
+            )
+        return report.reference, name
+
+
+def run(db: Database, store: ObjectStore, today: date, outbox: Path | None = None) -> None:
+    purge(db, store, "(retention)", 30, 365, today, periods=PERIODS, outbox=outbox)
+
+
+def state_of(db: Database, reference: str) -> Report:
+    with db.transaction() as session:
+        return session.scalars(select(Report).where(Report.reference == reference)).one()
+
+
+def stored(store: ObjectStore, name: str) -> bool:
+    try:
+        store.size(name)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("status", "days", "job"),
+    [
+        (ReportStatus.QUEUED, PERIODS.undisseminated_days, None),  # left unclaimed
+        (ReportStatus.RETURNED, PERIODS.undisseminated_days, None),  # returned, abandoned
+        (ReportStatus.SUBMITTED, PERIODS.undisseminated_days, None),  # never reviewed
+        (ReportStatus.APPROVED, PERIODS.undisseminated_days, None),  # never sent
+        (ReportStatus.AUDIO_FAILED, PERIODS.audio_failed_days, JobState.FAILED),
+        (ReportStatus.AWAITING_AUDIO, PERIODS.awaiting_audio_days, JobState.PENDING),
+    ],
+)
+def test_a_report_never_disseminated_ends_after_its_own_period_and_not_before(
+    db: Database, store: ObjectStore, status: ReportStatus, days: int, job: JobState | None
+) -> None:
+    # Given a report in that state, last worked on DAY, with its recording stored
+    reference, name = a_report(db, store, status, job=job)
+    # When retention runs the day before its period is up, nothing changes
+    run(db, store, DAY + timedelta(days=days - 1))
+    kept = state_of(db, reference)
+    assert (kept.status, kept.transcript, stored(store, name)) == (status, SECRET_WORDS, True)
+    # When it runs on the day its period is up
+    run(db, store, DAY + timedelta(days=days))
+    # Then its audio and text are gone, and only a closed reference remains
+    ended = state_of(db, reference)
+    assert ended.status is ReportStatus.CLOSED and ended.audio_purged
+    assert (ended.transcript, ended.what, ended.review_comment) == ("", "", "")
+    assert not stored(store, name)
+    with db.transaction() as session:
+        assert session.scalars(select(AudioObject)).all() == []
+        # A recording still at Twilio is left to the worker to erase there, not fetched
+        assert {j.state for j in session.scalars(select(RecordingJob))} <= {JobState.DISCARDED}
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.report_reference, AuditEvent.detail)
+        ).all()
+    # And the audit trail names the report and the actions, nothing from its text
+    assert sorted(events) == [("purge_audio", reference, ""), ("purge_text", reference, "")]
+
+
+def test_working_on_a_report_restarts_its_clock(db: Database, store: ObjectStore) -> None:
+    reference, _ = a_report(db, store, ReportStatus.QUEUED, active_on=DAY - timedelta(days=89))
+    with db.transaction() as session:
+        user = User(name="hana", role=Role.HANDLER)
+        session.add(user)
+    assert claim_next(db, user, 30) == reference  # a handler takes it today
+    today = state_of(db, reference).last_active_on
+    assert today is not None
+    run(db, store, today + timedelta(days=89))
+    assert state_of(db, reference).status is ReportStatus.QUEUED
+    run(db, store, today + timedelta(days=90))
+    assert state_of(db, reference).status is ReportStatus.CLOSED
+
+
+def test_a_disseminated_reports_email_copy_goes_with_its_text(
+    db: Database, store: ObjectStore, tmp_path: Path
+) -> None:
+    # Given a disseminated report whose email was written to the outbox
+    reference, name = a_report(db, store, ReportStatus.DISSEMINATED, disseminated_on=DAY)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    copy = outbox / f"{reference}-ccu.eml"
+    copy.write_text(f"Subject: Intelligence report {reference}\n\n{SECRET_WORDS}")
+    other = outbox / "R-AAAA-AAAA-ccu.eml"
+    other.write_text("another report")
+    # Its audio goes after the audio period, the text and the email are kept
+    run(db, store, DAY + timedelta(days=30), outbox)
+    assert not stored(store, name) and copy.exists()
+    assert state_of(db, reference).transcript == SECRET_WORDS
+    run(db, store, DAY + timedelta(days=364), outbox)
+    assert copy.exists()
+    # After the text period, the text and the emailed copy go together
+    run(db, store, DAY + timedelta(days=365), outbox)
+    assert state_of(db, reference).status is ReportStatus.CLOSED
+    assert not copy.exists() and other.exists()
+
+
+def test_a_closed_report_is_never_queued_again(db: Database, store: ObjectStore) -> None:
+    # Given a report closed by retention while a job of it was still finishing
+    reference, _ = a_report(db, store, ReportStatus.AWAITING_AUDIO, job=JobState.PENDING)
+    run(db, store, DAY + timedelta(days=PERIODS.awaiting_audio_days))
+    # When the job finishes afterwards, the report stays closed
+    report = state_of(db, reference)
+    with db.transaction() as session:
+        for job in session.scalars(select(RecordingJob)):
+            job.stage = JobStage.FINISHED
+        session.flush()
+        lifecycle.queue_when_complete(session, report.id)
+    assert state_of(db, reference).status is ReportStatus.CLOSED
