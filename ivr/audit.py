@@ -1,54 +1,88 @@
-"""The audit trail: append-only, each event chained to the one before by its hash.
+"""The audit trail: append-only, sealed into a chain keyed with a secret the database lacks.
 
-Appending locks the chain's head row, so concurrent events still form one chain; any
-later change to an event, or a deleted one, breaks the chain at that point, which
-``ivr audit verify`` reports. Events name staff and report references, never callers.
+Writing an event is a plain insert, with no lock, in the caller's transaction: claims
+and other audited actions never wait on each other. The console, which alone holds the
+audit key, then *seals* waiting events in order, each with an HMAC over the one before,
+and now and then writes the chain's head down outside the database (``ivr.anchors``).
+Rewriting a sealed event, even with every later hash recomputed, needs the key; removing
+the newest events shows because an anchor names a later one. ``ivr audit verify``
+checks both. Events name staff and report references, never callers.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.anchors import Anchor, AnchorLog
 from ivr.db import Database, utcnow
 from ivr.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
-
-
-def _digest(previous: str, event: AuditEvent) -> str:
-    body = json.dumps(
-        [event.at.isoformat(), event.actor, event.action, event.report_reference, event.detail],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256((previous + body).encode()).hexdigest()
+SEAL_BATCH = 1000
 
 
 def record(
     session: Session, actor: str, action: str, report: str | None = None, detail: str = ""
 ) -> None:
-    """Append one event to the chain, in the caller's transaction."""
-    head = _head(session)
-    event = AuditEvent(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        report_reference=report,
-        detail=detail[:2000],
-        previous_hash=head.last_hash,
-        hash="",
+    """Append one event, in the caller's transaction; the console seals it soon after."""
+    session.add(
+        AuditEvent(
+            at=utcnow(), actor=actor, action=action, report_reference=report, detail=detail[:2000]
+        )
     )
-    event.hash = _digest(head.last_hash, event)
-    session.add(event)
-    head.last_hash = event.hash
+
+
+def _mac(key: bytes, previous: str, event: AuditEvent) -> str:
+    body = json.dumps(
+        [
+            event.seq,
+            event.id,
+            event.at.isoformat(),
+            event.actor,
+            event.action,
+            event.report_reference,
+            event.detail,
+        ],
+        separators=(",", ":"),
+    )
+    return hmac.new(key, (previous + body).encode(), hashlib.sha256).hexdigest()
+
+
+def seal(db: Database, key: bytes) -> int:
+    """Chain every committed event not yet sealed, in the order written; return how many.
+
+    Only sealers lock the head row, never writers. The chain's order is the order of
+    sealing: an event whose transaction commits late (its id lower than ones already
+    sealed) simply takes the next place, so no event is ever out of place.
+    """
+    sealed = 0
+    while True:
+        with db.transaction() as session:
+            head = _head(session)
+            waiting = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq.is_(None))
+                .order_by(AuditEvent.id)
+                .limit(SEAL_BATCH)
+            ).all()
+            for event in waiting:
+                event.seq = head.last_seq + 1
+                event.hash = _mac(key, head.last_hash, event)
+                head.last_seq, head.last_hash = event.seq, event.hash
+        sealed += len(waiting)
+        if len(waiting) < SEAL_BATCH:
+            return sealed
 
 
 def _head(session: Session) -> AuditHead:
@@ -57,8 +91,8 @@ def _head(session: Session) -> AuditHead:
     head = session.scalars(locked).first()
     if head is None:
         try:
-            with session.begin_nested():  # two first events may race to create it
-                session.add(AuditHead(id=1, last_hash=GENESIS))
+            with session.begin_nested():  # two first sealers may race to create it
+                session.add(AuditHead(id=1, last_seq=0, last_hash=GENESIS))
         except IntegrityError:
             pass
         head = session.scalars(locked).one()
@@ -77,39 +111,106 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The last event a walk found intact, and its hash."""
+    """The last event a walk found intact: its place, its hash and the hash before it."""
 
-    event_id: int
+    seq: int
     hash: str
+    previous: str
 
 
-def verify(db: Database, since: Checkpoint | None = None) -> Verdict:
-    """Walk the chain (from ``since``, if given); report the first event that does not fit.
+CHANGED = "this event was changed after it was sealed (or sealed without the audit key)"
+MISSING = "an event before it is missing"
+REMOVED = "the newest events were removed"
 
-    A walk from a checkpoint trusts what came before it: the console's page walks only
-    what is new since its last look, and ``ivr audit verify`` walks everything.
+
+def verify(
+    db: Database, key: bytes, anchors: Sequence[Anchor] = (), since: Checkpoint | None = None
+) -> Verdict:
+    """Walk the sealed chain (from ``since``, if given); report the first event that does not fit.
+
+    A walk from a checkpoint trusts what came before it, once it has found the
+    checkpoint's event unchanged: the console's page walks only what is new since its
+    last look, and ``ivr audit verify`` walks everything. Every anchor must match.
     """
-    previous = since.hash if since else GENESIS
-    count = 0
-    last_id = since.event_id if since else 0
-    query = select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
+    anchored = {anchor.seq: anchor for anchor in anchors}
+    before = GENESIS
+    previous, last = (since.previous, since.seq - 1) if since else (GENESIS, 0)
+    count = -1 if since else 0  # the checkpoint's own event is checked again, not counted
+    query = select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq)
     with db.reading() as session:
         for event in session.scalars(query).yield_per(1000):
             count += 1
-            last_id = event.id
-            if event.previous_hash != previous:
+            if since and event.seq == since.seq and event.hash != since.hash:
+                return Verdict(False, 0, event.id, "it changed since it was last found intact")
+            if event.seq != last + 1:
+                return Verdict(False, count, event.id, MISSING)
+            if event.hash is None or not hmac.compare_digest(
+                _mac(key, previous, event), event.hash
+            ):
+                return Verdict(False, count, event.id, CHANGED)
+            anchor = anchored.get(event.seq)
+            if anchor is not None and anchor.hash != event.hash:
                 return Verdict(
-                    False, count, event.id, "an event before it is missing or was changed"
+                    False, count, event.id, f"it differs from the anchor written {anchor.at}"
                 )
-            if _digest(previous, event) != event.hash:
-                return Verdict(
-                    False, count, event.id, "this event was changed after it was written"
-                )
-            previous = event.hash
+            before, previous, last = previous, event.hash, event.seq
         head = session.get(AuditHead, 1)
-        if head is not None and head.last_hash != previous:
-            return Verdict(False, count, None, "the newest events were removed")
-    return Verdict(True, count, checkpoint=Checkpoint(last_id, previous))
+        if head is not None and (head.last_seq, head.last_hash) != (last, previous):
+            return Verdict(False, count, None, REMOVED)
+    beyond = [anchor for anchor in anchors if anchor.seq > last]
+    if beyond:
+        return Verdict(
+            False,
+            count,
+            None,
+            f"{REMOVED}: the anchor written {beyond[-1].at} names event {beyond[-1].seq}, "
+            f"and the chain now ends at {last}",
+        )
+    if since and last < since.seq:
+        return Verdict(False, 0, None, f"{REMOVED}: event {since.seq} was found intact before")
+    mark = Checkpoint(last, previous, before) if last else None
+    return Verdict(True, max(count, 0), checkpoint=mark)
+
+
+class AuditTrail:
+    """The console's hold on the chain: it alone has the key that seals and checks it."""
+
+    def __init__(
+        self, db: Database, key: bytes, anchors: AnchorLog | None, anchor_every: timedelta
+    ) -> None:
+        self.db, self._key, self.anchors, self._every = db, key, anchors, anchor_every
+        self._last_anchor: Anchor | None = None
+
+    def seal(self) -> int:
+        return seal(self.db, self._key)
+
+    def verify(self, since: Checkpoint | None = None) -> Verdict:
+        """Seal what is waiting, then check the chain against the key and every anchor."""
+        self.seal()
+        return verify(self.db, self._key, self.anchors.read() if self.anchors else (), since)
+
+    def anchor(self) -> Anchor | None:
+        """Seal what is waiting and write the head down outside the database (if it moved)."""
+        self.seal()
+        if self.anchors is None:
+            return None
+        with self.db.reading() as session:
+            head = session.get(AuditHead, 1)
+            if head is None or head.last_seq == 0:
+                return None
+            current = Anchor.now(head.last_seq, head.last_hash)
+        latest = self._last_anchor or next(reversed(self.anchors.read()), None)
+        if latest is None or latest.seq != current.seq:
+            self.anchors.append(current)
+            latest = current
+        self._last_anchor = latest
+        return latest
+
+    def anchor_if_due(self) -> None:
+        """Anchor if the last anchor this process wrote or read is older than the interval."""
+        last = self._last_anchor
+        if self.anchors is not None and (last is None or utcnow() - last.written >= self._every):
+            self.anchor()
 
 
 def events(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -38,7 +40,7 @@ class Tier(StrEnum):
 # Settings that belong to one tier only. A process of the other tier refuses to start
 # with any of them set, so a secret copied to the wrong side is caught at once.
 EDGE_ONLY_SETTINGS = ("IVR_SECRET_KEY", "IVR_TWILIO_AUTH_TOKEN")
-CONSOLE_ONLY_SETTINGS = ("IVR_CONSOLE_SECRET_KEY", "IVR_SMTP_URL")
+CONSOLE_ONLY_SETTINGS = ("IVR_CONSOLE_SECRET_KEY", "IVR_SMTP_URL", "IVR_AUDIT_KEY")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,12 @@ class Config:
     spool_dir: Path = field(default_factory=lambda: Path("var/spool"))
     # How long a call's server-side state may live if Twilio never tells us the call ended.
     call_state_ttl_seconds: int = 4 * 3600
+    # Console (and all): keys the audit chain's seals; empty: derived from the console's key.
+    audit_key: bytes = b""
+    # Where the chain's head is written down outside the database: a path, or s3://…
+    # (Object Lock); empty: nowhere. And how often, at most minutes apart, while in use.
+    audit_anchor: str = ""
+    audit_anchor_minutes: int = 10
 
     def __post_init__(self) -> None:
         if not self.public_url.startswith(("http://", "https://")):
@@ -125,6 +133,10 @@ class Config:
                 "the edge must not hold IVR_CONSOLE_SECRET_KEY: "
                 "whoever holds the edge could sign console sessions"
             )
+        if self.audit_key and (
+            len(self.audit_key) < 32 or self.audit_key in {self.console_secret_key, self.secret_key}
+        ):
+            raise ConfigError("IVR_AUDIT_KEY must hold at least 32 bytes of its own")
         if self.key_service not in {"local", "kms"}:
             raise ConfigError(f"IVR_KEY_SERVICE must be local or kms, not {self.key_service!r}")
         if self.key_service == "kms" and not self.kms_key_id:
@@ -154,6 +166,15 @@ class Config:
         if candidate.suffix in {".yaml", ".yml"}:
             return candidate
         return self.flows_dir / f"{self.flow}.yaml"
+
+    @property
+    def audit_chain_key(self) -> bytes:
+        """The key of the audit chain's seals: IVR_AUDIT_KEY, or one derived for that purpose."""
+        if self.audit_key:
+            return self.audit_key
+        if not self.console_secret_key:
+            raise ConfigError("only the console tier seals and checks the audit chain")
+        return hmac.new(self.console_secret_key, b"ivr audit chain v1", hashlib.sha256).digest()
 
     @property
     def cookies_secure(self) -> bool:
@@ -248,6 +269,9 @@ class Config:
             mail_from=get("MAIL_FROM", "hotline@localhost"),
             outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
             spool_dir=Path(get("SPOOL_DIR", str(var / "spool"))),
+            audit_key=get("AUDIT_KEY", "").encode(),
+            audit_anchor=get("AUDIT_ANCHOR", str(var / "audit-anchors.jsonl")) if console else "",
+            audit_anchor_minutes=_number(get, "AUDIT_ANCHOR_MINUTES", 10),
         )
 
 

@@ -366,7 +366,7 @@ class Dissemination(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which report, and when; chained by hash so tampering shows."""
+    """Who did what to which report, and when; sealed into a keyed chain (``ivr.audit``)."""
 
     __tablename__ = "audit_events"
 
@@ -376,16 +376,16 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(50), index=True)
     report_reference: Mapped[str | None] = mapped_column(String(16), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
-    previous_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)  # both set when sealed
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class AuditHead(Base):
-    """The newest hash of the audit chain, one row, locked while an event is appended."""
+    """The chain's newest sealed place and hash: one row, locked by sealers (never writers)."""
 
     __tablename__ = "audit_head"
-
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
 
 

@@ -16,6 +16,8 @@ from flask import Flask, current_app
 from twilio.request_validator import RequestValidator
 
 from ivr import adapters
+from ivr.anchors import anchor_log
+from ivr.audit import AuditTrail
 from ivr.config import Config, ConfigError
 from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
@@ -103,6 +105,19 @@ class Services:
     @cached_property
     def sign_in_throttle(self) -> SourceThrottle:
         return SourceThrottle()
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        """Seals, anchors and checks the audit chain: the console's, which holds its key."""
+        config = self.config
+        try:
+            anchors = anchor_log(
+                config.audit_anchor, region=config.aws_region, endpoint_url=config.s3_endpoint_url
+            )
+        except ValueError as error:
+            raise ConfigError(f"IVR_AUDIT_ANCHOR: {error}") from None
+        every = timedelta(minutes=config.audit_anchor_minutes)
+        return AuditTrail(self.db, config.audit_chain_key, anchors, every)
 
     @cached_property
     def metrics(self) -> CollectorRegistry:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audit
 from ivr.accounts import (
     COMMAND_LINE,
     AccountError,
@@ -17,6 +17,7 @@ from ivr.accounts import (
     sign_out_everywhere,
     unlock,
 )
+from ivr.anchors import AnchorUnavailable
 from ivr.casework.retention import purge as purge_reports
 from ivr.casework.workflow import WorkError, set_force_address
 from ivr.cli.runtime import Runtime, pass_runtime
@@ -154,13 +155,41 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @pass_runtime
 def audit_verify(runtime: Runtime) -> None:
-    """Check that no audit event was changed or removed."""
-    verdict = audit.verify(runtime.services.db)
-    if verdict.ok:
-        click.echo(f"The audit chain of {verdict.events} events is intact.")
-        return
-    where = f" at event {verdict.first_bad}" if verdict.first_bad else ""
-    raise click.ClickException(f"the audit chain is broken{where}: {verdict.reason}")
+    """Seal waiting events, then check the whole chain with the key and against every anchor."""
+    try:
+        verdict = runtime.services.audit_trail.verify()
+    except AnchorUnavailable as error:
+        raise click.ClickException(f"cannot check the audit chain: {error}") from None
+    if not verdict.ok:
+        where = f" at event {verdict.first_bad}" if verdict.first_bad else ""
+        raise click.ClickException(f"the audit chain is broken{where}: {verdict.reason}")
+    anchors = runtime.services.audit_trail.anchors
+    against = "no anchors (IVR_AUDIT_ANCHOR is empty)" if anchors is None else "its anchors"
+    click.echo(f"The audit chain of {verdict.events} events is intact, checked against {against}.")
+
+
+@audit_group.command("anchor")
+@click.option(
+    "--every", type=int, default=0, help="Keep running, anchoring every this many seconds."
+)
+@pass_runtime
+def audit_anchor(runtime: Runtime, every: int) -> None:
+    """Seal waiting events and write the chain's head down outside the database."""
+    trail = runtime.services.audit_trail
+    if trail.anchors is None:
+        raise click.ClickException("IVR_AUDIT_ANCHOR is empty: there is nowhere to anchor")
+    while True:
+        try:
+            anchor = trail.anchor()
+        except AnchorUnavailable as error:
+            if not every:
+                raise click.ClickException(str(error)) from None
+            click.echo(f"Not anchored this time: {error}", err=True)
+        else:
+            click.echo(f"Anchored event {anchor.seq}." if anchor else "Nothing to anchor yet.")
+        if not every:
+            return
+        time.sleep(every)
 
 
 @click.group()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ivr import audit
 from ivr.accounts import AccountError, add_user, new_enrolment, set_active, sign_out_everywhere
+from ivr.anchors import AnchorUnavailable
 from ivr.console import signed_in
 from ivr.models import Role, User
 from ivr.permissions import Action
@@ -86,7 +87,11 @@ def audit_page() -> ResponseReturnValue:
     with services().db.reading() as db_session:
         rows = audit.events(db_session, wanted["actor"], wanted["action"], wanted["report"])
     built = services()
-    verdict = audit.verify(built.db, since=built.audit_checkpoint)
+    try:
+        verdict = built.audit_trail.verify(since=built.audit_checkpoint)
+        built.audit_trail.anchor_if_due()
+    except AnchorUnavailable as error:
+        verdict = audit.Verdict(False, 0, reason=f"the anchors cannot be read ({error})")
     if verdict.ok:
         # The next look walks only what was written since this one.
         built.audit_checkpoint = verdict.checkpoint

@@ -6,20 +6,25 @@ import csv
 import io
 import threading
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select, text, update
 
 from ivr import audit
 from ivr.accounts import add_user
+from ivr.anchors import FileAnchors
 from ivr.audio import clean
 from ivr.casework.workflow import claim_next
 from ivr.console.playback import RangeNotSatisfiable, parse_range
 from ivr.db import Base, Database
 from ivr.models import AudioObject, AuditEvent, Report, ReportSource, ReportStatus, Role, User
+from ivr.services import services
 from tests.conftest import SAMPLES
 from tests.console.conftest import csrf_token, post
+from tests.test_audit import KEY, plain_sha256, remove_newest, rewrite_and_recompute
 
 
 def audio_url(db: Database, reference: str) -> str:
@@ -79,26 +84,28 @@ def test_tampering_with_the_audit_trail_is_detected(db: Database) -> None:
     with db.transaction() as session:
         for index in range(5):
             audit.record(session, "handler-one", "view", f"R-AAAA-000{index}")
-    assert audit.verify(db).ok and audit.verify(db).events == 5
+    audit.seal(db, KEY)
+    assert audit.verify(db, KEY).ok and audit.verify(db, KEY).events == 5
     with db.engine.begin() as connection:  # someone edits an event in the database
         connection.execute(
             update(AuditEvent).where(AuditEvent.id == 3).values(actor="someone-else")
         )
-    broken = audit.verify(db)
+    broken = audit.verify(db, KEY)
     assert (broken.ok, broken.first_bad) == (False, 3) and "changed" in broken.reason
     with db.engine.begin() as connection:  # ...or puts it back and removes one instead
         connection.execute(update(AuditEvent).where(AuditEvent.id == 3).values(actor="handler-one"))
         connection.execute(text("DELETE FROM audit_events WHERE id = 2"))
-    assert (audit.verify(db).ok, audit.verify(db).first_bad) == (False, 3)
+    assert (audit.verify(db, KEY).ok, audit.verify(db, KEY).first_bad) == (False, 3)
 
 
 def test_removing_the_newest_events_is_detected(db: Database) -> None:
     with db.transaction() as session:
         for _ in range(3):
             audit.record(session, "admin-one", "user_add")
+    audit.seal(db, KEY)
     with db.engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_events WHERE id = 3"))
-    assert "newest events were removed" in audit.verify(db).reason
+    assert "newest events were removed" in audit.verify(db, KEY).reason
 
 
 @pytest.mark.postgresql
@@ -211,11 +218,36 @@ def test_the_audit_page_checks_only_what_is_new_since_its_last_look(
     second = supervisor.get("/console/audit").get_data(as_text=True)
     # The one event written since (plus the page's own sign-in view, if any) is checked
     assert "The chain is intact (1 new event checked" in second
-    # A new event that does not fit the chain is still caught
+    # A sealed event changed since the last look is still caught
     with db.transaction() as session:
-        audit.record(session, "admin-one", "user_add")
-        session.flush()
-        newest = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        newest = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
         assert newest is not None
         newest.detail = "rewritten"
     assert "The chain is broken" in supervisor.get("/console/audit").get_data(as_text=True)
+
+
+def test_the_audit_page_says_broken_after_a_rewrite(as_role: Any, ingest_app: Flask) -> None:
+    supervisor = as_role(Role.SUPERVISOR)
+    assert "The chain is intact" in supervisor.get("/console/audit").get_data(as_text=True)
+    built = services(ingest_app)
+    rewrite_and_recompute(built.db, 1, plain_sha256)
+    # Both the page that has looked before (from its checkpoint) and a fresh one say so
+    assert "The chain is broken" in supervisor.get("/console/audit").get_data(as_text=True)
+    built.audit_checkpoint = None
+    page = supervisor.get("/console/audit").get_data(as_text=True)
+    assert "The chain is broken at event" in page and "changed after it was sealed" in page
+
+
+def test_the_audit_page_says_broken_after_the_newest_events_are_removed(
+    as_role: Any, ingest_app: Flask, tmp_path: Path
+) -> None:
+    built = services(ingest_app)
+    built.audit_trail.anchors = FileAnchors(tmp_path / "anchors.jsonl")
+    supervisor = as_role(Role.SUPERVISOR)
+    assert "The chain is intact" in supervisor.get("/console/audit").get_data(as_text=True)
+    anchored = built.audit_trail.anchors.read()[-1].seq  # the page anchors when one is due
+    remove_newest(built.db, keep=anchored - 2)
+    assert "The chain is broken" in supervisor.get("/console/audit").get_data(as_text=True)
+    built.audit_checkpoint = None
+    page = supervisor.get("/console/audit").get_data(as_text=True)
+    assert "The chain is broken" in page and "newest events were removed" in page
