@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 
 from ivr import adapters
 from ivr.config import Config, ConfigError, Tier
+from ivr.crypto import day_keys
 from ivr.crypto.keys import KeyServiceError, KmsKeyUnwrapper, LocalKeyUnwrapper, object_context
 from ivr.db import Database
 from ivr.hosts import is_loopback
@@ -150,15 +151,17 @@ def _some_wrapped_key(db: Database) -> tuple[bytes, dict[str, str]] | None:
     with db.reading() as session:
         row = session.execute(
             select(
-                AudioObject.wrapped_key,
+                AudioObject.id,
                 AudioObject.object_name,
                 AudioObject.report_id,
                 AudioObject.part,
             ).limit(1)
         ).first()
-    if row is None:
-        return None
-    return row.wrapped_key, object_context(row.object_name, row.report_id, row.part.value)
+        if row is None:
+            return None
+        stored = day_keys.stored_key(session, row.id)
+    context = object_context(row.object_name, row.report_id, row.part.value)
+    return stored.wrapped(context), context
 
 
 def check_store(config: Config) -> Check:

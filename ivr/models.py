@@ -301,8 +301,8 @@ class CallLogErasure(LeasedJob, Base):
 class AudioObject(Base):
     """One encrypted recording in the object store, and the wrapped key that opens it.
 
-    Deleting this row destroys the only copy of the wrapped data key: the object can
-    then never be decrypted, even from a backup of the store.
+    The wrapped key is sealed under its day's key (``models_keys.DayKey``): retention
+    deletes this row and replaces that key, so no copy of the row can open the object.
     """
 
     __tablename__ = "audio_objects"

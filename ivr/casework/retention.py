@@ -6,8 +6,9 @@
 | parked as "audio failed"                 | ``audio_failed_days`` after the day it was parked |
 | still awaiting its audio                 | ``awaiting_audio_days`` after its last day of activity |
 
-At its end a report loses its audio first (the object, every version of it, and its
-wrapped key), then its text, and the outbox copy of any email about it; it stays only as
+At its end a report loses its audio first (the object, every version of it, its wrapped
+key, and the day key that sealed that wrapped key: see ``ivr.crypto.day_keys``), then its
+text, and the outbox copy of any email about it; it stays only as
 a closed reference. Recordings not yet fetched are erased at Twilio by the worker: their
 jobs are discarded here. Purge events in the audit trail name the report and the action,
 never anything from its text.
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.config import Config
+from ivr.crypto import day_keys
 from ivr.db import Database, utcnow
 from ivr.models import (
     AudioObject,
@@ -132,6 +134,9 @@ def purge(
         for report in _closed_with_leftovers(session):
             destroyed += _destroy_audio(session, store, report, actor)
             _discard_jobs(session, report)
+        # Copies of the destroyed wrapped keys (dead rows, backups) lose their day key.
+        day_keys.shred_stale(session)
+    day_keys.compact(db)
     db.scrub()
     return PurgeResult(destroyed, closed)
 
@@ -206,6 +211,8 @@ def _destroy_audio(session: Session, store: ObjectStore, report: Report, actor: 
             update(RecordingJob).where(RecordingJob.audio_id == item.id).values(audio_id=None)
         )
         session.delete(item)
+    if kept:
+        day_keys.forget(session, report.received_on)
     if kept or not report.audio_purged:
         report.audio_purged = True
         audit.record(session, actor, "purge_audio", report.reference)

@@ -27,6 +27,7 @@ from ivr.casework.documents import Categories, as_pdf, as_text
 from ivr.casework.sanitise import CHECKLIST
 from ivr.console import signed_in
 from ivr.console.playback import RangeNotSatisfiable, open_range
+from ivr.crypto import day_keys
 from ivr.crypto.keys import KeyServiceError, object_context
 from ivr.mail import MailUnavailable
 from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
@@ -286,7 +287,8 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
         item = db_session.get(AudioObject, audio_id)
         if item is None or item.report_id != report.id:
             abort(404)
-        name, wrapped, chunk_size = item.object_name, item.wrapped_key, item.chunk_size
+        name, chunk_size = item.object_name, item.chunk_size
+        stored = day_keys.stored_key(db_session, item.id)  # sealed under its day's key
         # Bound into the wrapped key: a row moved to another report or part will not open.
         context = object_context(name, item.report_id, item.part.value)
         range_header = request.headers.get("Range")
@@ -297,7 +299,7 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
             session["played"] = [*played, audio_id][-50:]
     try:
-        key = services().key_unwrapper.unwrap(wrapped, context)
+        key = services().key_unwrapper.unwrap(stored.wrapped(context), context)
     except KeyServiceError:
         with services().db.transaction() as db_session:
             audit.record(db_session, g.user.name, "audio_refused", reference, "key does not fit")

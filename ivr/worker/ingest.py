@@ -16,11 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr import audio
 from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
 from ivr.casework import lifecycle
-from ivr.crypto import envelope
+from ivr.crypto import day_keys, envelope
 from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
 from ivr.db import Database
 from ivr.jobs import JobQueue, LeaseLost
@@ -30,6 +34,7 @@ from ivr.models import (
     JobStage,
     JobState,
     RecordingPart,
+    Report,
 )
 from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
 from ivr.twilio_api import TwilioApi, TwilioUnavailable
@@ -141,7 +146,8 @@ class Ingester:
             self._save(job, owner, object_name=name)
         assert job.recording_sid is not None
         cleaned = audio.clean(_bounded(self._twilio.media(job.recording_sid)))
-        data_key = self._keys.generate(object_context(name, job.report_id, job.part.value))
+        context = object_context(name, job.report_id, job.part.value)
+        data_key = self._keys.generate(context)
         chunks = cleaned.wav_chunks(self._chunk_size)
         sealed = envelope.encrypt(
             data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
@@ -151,6 +157,7 @@ class Ingester:
         stored = self._store.put(name, _then(sealed, lambda: self._save(job, owner)))
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
+            day = _received_on(session, job.report_id)
             # A previous attempt that stored but died before this point left no row.
             audio_row = AudioObject(
                 report_id=job.report_id,
@@ -158,7 +165,8 @@ class Ingester:
                 object_name=name,
                 size=stored.size,
                 sha256=stored.sha256,
-                wrapped_key=data_key.wrapped,
+                # Sealed again under its day's key, which retention destroys.
+                wrapped_key=day_keys.seal_for_day(session, day, data_key.wrapped, context),
                 key_ref=data_key.key_ref,
                 chunk_size=self._chunk_size,
                 duration_seconds=cleaned.duration_seconds,
@@ -207,6 +215,7 @@ class Ingester:
             row.audio_id, row.stage = None, JobStage.FETCH
             session.flush()
             session.delete(session.get(AudioObject, job.audio_id))
+            day_keys.forget(session, _received_on(session, job.report_id))
 
     def _forget_audio(self, job: JobView, owner: str) -> None:
         """Drop a take the caller replaced: our copy first (if any), then Twilio's."""
@@ -222,6 +231,7 @@ class Ingester:
                 found = session.get(AudioObject, job.audio_id)
                 if found is not None:
                     session.delete(found)
+                    day_keys.forget(session, _received_on(session, job.report_id))
         self._save(job, owner, stage=JobStage.VERIFIED)
 
     def _finish(self, job: JobView, owner: str) -> None:
@@ -250,6 +260,12 @@ class Ingester:
             row = self._queue.fenced(session, job.id, owner)
             for name, value in values.items():
                 setattr(row, name, value)
+
+
+def _received_on(session: Session, report_id: str) -> date:
+    day = session.scalar(select(Report.received_on).where(Report.id == report_id))
+    assert day is not None
+    return day
 
 
 def _then(chunks: Iterator[bytes], check: Callable[[], None]) -> Iterator[bytes]:

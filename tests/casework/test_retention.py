@@ -8,9 +8,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ivr import adapters
 from ivr.casework import lifecycle
-from ivr.casework.retention import Periods, purge
+from ivr.casework.retention import Periods, purge, purge_as_configured
 from ivr.casework.workflow import claim_next
+from ivr.config import Config
+from ivr.crypto import day_keys
+from ivr.crypto.day_keys import StoredKey
+from ivr.crypto.keys import (
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    KeyServiceError,
+    LocalKeyUnwrapper,
+    LocalKeyWrapper,
+    object_context,
+)
 from ivr.db import Database
 from ivr.models import (
     AudioObject,
@@ -25,7 +37,9 @@ from ivr.models import (
     Role,
     User,
 )
+from ivr.models_keys import DayKey
 from ivr.storage import LocalStore, ObjectStore, new_object_name
+from tests.console.conftest import AsRole, post
 
 DAY = date(2026, 3, 2)
 PERIODS = Periods(
@@ -200,3 +214,116 @@ def test_a_closed_report_is_never_queued_again(db: Database, store: ObjectStore)
         session.flush()
         lifecycle.queue_when_complete(session, report.id)
     assert state_of(db, reference).status is ReportStatus.CLOSED
+
+
+def sealed_recording(
+    db: Database, store: ObjectStore, wrapper: LocalKeyWrapper, status: ReportStatus
+) -> tuple[str, AudioObject, bytes]:
+    """A report of DAY with a recording whose data key is wrapped, then sealed for DAY."""
+    name = new_object_name()
+    stored_object = store.put(name, [b"encrypted audio"])
+    with db.transaction() as session:
+        report = Report(
+            received_on=DAY,
+            source=ReportSource.MENU,
+            status=status,
+            disseminated_on=DAY if status is ReportStatus.DISSEMINATED else None,
+            last_active_on=DAY,
+        )
+        session.add(report)
+        session.flush()
+        context = object_context(name, report.id, RecordingPart.REPORT.value)
+        data_key = wrapper.generate(context)
+        item = AudioObject(
+            report_id=report.id,
+            part=RecordingPart.REPORT,
+            object_name=name,
+            size=stored_object.size,
+            sha256=stored_object.sha256,
+            wrapped_key=day_keys.seal_for_day(session, DAY, data_key.wrapped, context),
+            key_ref=data_key.key_ref,
+            chunk_size=1024,
+            duration_seconds=3.0,
+        )
+        session.add(item)
+        session.flush()
+        session.expunge(item)  # a copy of the row as it is now, as a backup would hold it
+        return report.reference, item, data_key.plaintext
+
+
+def open_as_the_console(
+    db: Database, unwrapper: LocalKeyUnwrapper, item: AudioObject, sealed: bytes
+) -> bytes:
+    """Unwrap ``sealed`` (a row's wrapped key) with whatever day key the database holds."""
+    with db.transaction() as session:
+        day_key = session.scalar(select(DayKey.key).where(DayKey.day == DAY))
+    context = object_context(item.object_name, item.report_id, item.part.value)
+    return unwrapper.unwrap(StoredKey(sealed, DAY, day_key).wrapped(context), context)
+
+
+def test_a_purged_recordings_key_cannot_be_opened_from_a_copy_of_its_row(
+    db: Database, store: ObjectStore, key_pair: Path
+) -> None:
+    wrapper = LocalKeyWrapper((key_pair / PUBLIC_KEY_FILE).read_bytes())
+    unwrapper = LocalKeyUnwrapper((key_pair / PRIVATE_KEY_FILE).read_bytes())
+    # Given two recordings of the same day: one disseminated, one still in the queue
+    _, gone, gone_key = sealed_recording(db, store, wrapper, ReportStatus.DISSEMINATED)
+    _, kept, kept_key = sealed_recording(db, store, wrapper, ReportStatus.QUEUED)
+    # And a copy of each row taken before the purge (a dead row, a replica, a backup)
+    assert open_as_the_console(db, unwrapper, gone, gone.wrapped_key) == gone_key
+    # When retention destroys the disseminated report's audio
+    run(db, store, DAY + timedelta(days=PERIODS.audio_days))
+    # Then the copy of its wrapped key no longer opens: its day key was replaced
+    with pytest.raises(KeyServiceError):
+        open_as_the_console(db, unwrapper, gone, gone.wrapped_key)
+    # But the recording that survives its day still opens, sealed again under the new key
+    with db.transaction() as session:
+        resealed = session.get(AudioObject, kept.id)
+        assert resealed is not None and resealed.wrapped_key != kept.wrapped_key
+        current = day_keys.stored_key(session, kept.id)
+    assert open_as_the_console(db, unwrapper, kept, current.sealed) == kept_key
+    with pytest.raises(KeyServiceError):
+        open_as_the_console(db, unwrapper, kept, kept.wrapped_key)  # its old copy neither
+    # When the last recording of the day goes too, so does the day's key
+    run(db, store, DAY + timedelta(days=PERIODS.undisseminated_days))
+    with db.transaction() as session:
+        assert session.scalars(select(DayKey)).all() == []
+
+
+def test_playback_works_until_retention_then_nothing_of_the_recording_opens(
+    as_role: AsRole, db: Database, queued_report: str, ingest_config: Config
+) -> None:
+    # Given a handler playing a recording (its key sealed under the day key by the edge)
+    handler = as_role(Role.HANDLER)
+    post(handler, "/console/take-next")
+    with db.transaction() as session:
+        report = session.scalars(select(Report)).one()
+        items = list(session.scalars(select(AudioObject).where(AudioObject.report_id == report.id)))
+        for item in items:
+            session.expunge(item)  # copies of the rows, as a backup would hold them
+    url = f"/console/reports/{queued_report}/audio/{items[0].id}"
+    played = handler.get(url)
+    assert played.status_code == 200 and played.data[:4] == b"RIFF"
+    # When the report is disseminated and its audio's time is up
+    with db.transaction() as session:
+        session.scalars(select(Report)).one().status = ReportStatus.DISSEMINATED
+        session.scalars(select(Report)).one().disseminated_on = report.received_on
+    purge_as_configured(
+        db,
+        adapters.object_store(ingest_config),
+        ingest_config,
+        report.received_on + timedelta(days=ingest_config.audio_retention_days),
+    )
+    # Then nothing plays, and the copied wrapped keys open under no key the database holds
+    assert handler.get(url).status_code == 404
+    unwrapper = adapters.key_unwrapper(ingest_config)
+    with db.transaction() as session:
+        assert session.scalars(select(DayKey)).all() == []
+    for item in items:
+        context = object_context(item.object_name, item.report_id, item.part.value)
+        with pytest.raises(KeyServiceError):
+            unwrapper.unwrap(
+                StoredKey(item.wrapped_key, report.received_on, None).wrapped(context), context
+            )
+        with pytest.raises(KeyServiceError):
+            unwrapper.unwrap(item.wrapped_key, context)  # nor without the day layer

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from ivr import adapters
 from ivr.config import Config
-from ivr.crypto import envelope
+from ivr.crypto import day_keys, envelope
 from ivr.crypto.keys import object_context
 from ivr.db import Database, utcnow
 from ivr.models import AudioObject, CallLogErasure, JobStage, JobState, RecordingJob
@@ -56,10 +56,14 @@ def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
 
 def decrypted(config: Config, store: ObjectStore, stored: AudioObject) -> bytes:
     """Open a stored recording as the console will: unwrap its key, then decrypt."""
-    key = adapters.key_unwrapper(config).unwrap(
-        stored.wrapped_key,
-        object_context(stored.object_name, stored.report_id, stored.part.value),
-    )
+    context = object_context(stored.object_name, stored.report_id, stored.part.value)
+    database = Database.from_url(config.database_url)
+    try:
+        with database.reading() as session:
+            sealed = day_keys.stored_key(session, stored.id)  # sealed under its day's key
+    finally:
+        database.engine.dispose()
+    key = adapters.key_unwrapper(config).unwrap(sealed.wrapped(context), context)
     return b"".join(envelope.decrypt(key, store.read(stored.object_name)))
 
 

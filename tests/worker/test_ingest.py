@@ -24,6 +24,7 @@ from ivr.models import (
     ReportSource,
     ReportStatus,
 )
+from ivr.models_keys import DayKey
 from ivr.phone import EmulatorMedia, Phone
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.reconcile import reconcile
@@ -148,6 +149,9 @@ def test_recording_again_after_the_first_take_was_stored_deletes_our_copy(
         adapters.object_store(ingest_config).size(first.object_name)
     assert report.duration_seconds == 8  # the new, shorter take
     assert sorted(emulator.state.deleted_recordings) == sorted(log.recordings)
+    # The day key that sealed the dropped take's wrapped key is replaced at the next purge
+    with db.transaction() as session:
+        assert session.scalars(select(DayKey.stale)).all() == [True]
 
 
 def test_twilio_media_failing_then_recovering_is_retried(
