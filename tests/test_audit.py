@@ -22,12 +22,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text
 
-from ivr import audit
+from ivr import audit, migrate
 from ivr.anchors import Anchor, FileAnchors, S3Anchors, anchor_log
 from ivr.cli import main
 from ivr.cli.runtime import Runtime
 from ivr.config import Config, ConfigError
-from ivr.db import Database
+from ivr.db import Database, make_engine
 from ivr.models import AuditEvent, AuditHead
 
 KEY = b"a" * 32
@@ -268,3 +268,30 @@ def test_the_audit_key_belongs_to_the_console() -> None:
 def test_an_unreadable_anchor_is_refused() -> None:
     with pytest.raises(Exception, match="unreadable"):
         Anchor.parse(b"not json")
+
+
+def test_events_from_before_the_keyed_chain_are_sealed_after_the_upgrade(
+    database_url: str,
+) -> None:
+    migrate.upgrade(database_url, "0007")
+    engine = make_engine(database_url)
+    insert = text(
+        "INSERT INTO audit_events (at, actor, action, detail, previous_hash, hash)"
+        " VALUES (:at, 'admin-one', 'user_add', '', :previous, :hash)"
+    )
+    with engine.begin() as connection:
+        for index in range(2):
+            connection.execute(
+                insert, {"at": datetime.now(UTC), "previous": "p", "hash": f"old-{index}"}
+            )
+    migrate.upgrade(database_url, "0008")
+    db = Database(engine)
+    assert audit.seal(db, KEY) == 2 and audit.verify(db, KEY).ok
+    # Going down puts back the unkeyed chain the old code checks
+    migrate.downgrade(database_url, "0007")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT previous_hash, hash FROM audit_events ORDER BY id"))
+        (first_previous, first), (second_previous, second) = rows.all()
+        head = connection.execute(text("SELECT last_hash FROM audit_head")).scalar()
+    assert (first_previous, second_previous, head) == (audit.GENESIS, first, second)
+    engine.dispose()
