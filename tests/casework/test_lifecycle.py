@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from ivr.casework import lifecycle
 from ivr.casework.workflow import claim_next
-from ivr.db import Database
+from ivr.db import Base, Database
 from ivr.models import Report, ReportSource, ReportStatus, Role, User
 
 DAY = date(2026, 11, 2)
@@ -57,3 +59,34 @@ def test_queueing_again_keeps_a_reports_place(db: Database) -> None:
     with db.transaction() as session:
         assert session.get(Report, first).queue_position == 1  # type: ignore[union-attr]
         assert session.get(Report, second).queue_position == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.postgresql
+def test_workers_queueing_one_days_reports_at_once_never_share_a_place(postgres_url: str) -> None:
+    db = Database.from_url(postgres_url)
+    Base.metadata.create_all(db.engine)
+    ids = [awaiting(db, f"R-{i:04d}-AAAA".replace("0", "B")) for i in range(40)]
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker(mine: list[str]) -> None:
+        own = Database.from_url(postgres_url)
+        start.wait()
+        try:
+            for report_id in mine:
+                with own.transaction() as session:
+                    lifecycle.queue_when_complete(session, report_id)
+        except BaseException as error:  # surfaced below, in the test's own thread
+            errors.append(error)
+        own.engine.dispose()
+
+    threads = [threading.Thread(target=worker, args=(ids[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.transaction() as session:
+        positions = sorted(session.scalars(select(Report.queue_position)))
+    assert positions == list(range(1, 41))
+    db.engine.dispose()
