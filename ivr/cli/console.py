@@ -18,7 +18,7 @@ from ivr.accounts import (
     unlock,
 )
 from ivr.anchors import AnchorUnavailable
-from ivr.casework.retention import purge as purge_reports
+from ivr.casework.retention import purge_as_configured
 from ivr.casework.workflow import WorkError, set_force_address
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
@@ -133,15 +133,8 @@ def users_unlock(runtime: Runtime, name: str) -> None:
 @click.command()
 @pass_runtime
 def purge(runtime: Runtime) -> None:
-    """Destroy disseminated reports' audio after IVR_AUDIO_RETENTION_DAYS, text later."""
-    config = runtime.config
-    result = purge_reports(
-        runtime.services.db,
-        runtime.services.store,
-        "(retention)",
-        config.audio_retention_days,
-        config.text_retention_days,
-    )
+    """Apply the retention periods: every report's audio, then its text, by its state."""
+    result = purge_as_configured(runtime.services.db, runtime.services.store, runtime.config)
     click.echo(
         f"Destroyed {result.audio_destroyed} recording(s); closed {result.reports_closed} report(s)."
     )
