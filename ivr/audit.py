@@ -64,7 +64,9 @@ def seal(db: Database, key: bytes) -> int:
 
     Only sealers lock the head row, never writers. The chain's order is the order of
     sealing: an event whose transaction commits late (its id lower than ones already
-    sealed) simply takes the next place, so no event is ever out of place.
+    sealed) simply takes the next place, so no event is ever out of place. If the head
+    does not name the newest sealed event, someone has moved one of them: nothing is
+    sealed on top of that, and ``verify`` says what it found.
     """
     waiting_one = select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1)
     with db.reading() as session:  # most looks find nothing: take no write lock for that
@@ -74,6 +76,14 @@ def seal(db: Database, key: bytes) -> int:
     while True:
         with db.transaction() as session:
             head = _head(session)
+            newest = session.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(AuditEvent.seq.is_not(None))
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            ).first()
+            if tuple(newest or (0, GENESIS)) != (head.last_seq, head.last_hash):
+                return sealed
             waiting = session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.seq.is_(None))
@@ -136,7 +146,9 @@ def verify(
     checkpoint's event unchanged: the console's page walks only what is new since its
     last look, and ``ivr audit verify`` walks everything. Every anchor must match.
     """
-    anchored = {anchor.seq: anchor for anchor in anchors}
+    anchored: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        anchored.setdefault(anchor.seq, []).append(anchor)
     before = GENESIS
     previous, last = (since.previous, since.seq - 1) if since else (GENESIS, 0)
     count = -1 if since else 0  # the checkpoint's own event is checked again, not counted
@@ -152,11 +164,10 @@ def verify(
                 _mac(key, previous, event), event.hash
             ):
                 return Verdict(False, count, event.id, CHANGED)
-            anchor = anchored.get(event.seq)
-            if anchor is not None and anchor.hash != event.hash:
-                return Verdict(
-                    False, count, event.id, f"it differs from the anchor written {anchor.at}"
-                )
+            for anchor in anchored.get(event.seq, ()):
+                if anchor.hash != event.hash:
+                    reason = f"it differs from the anchor written {anchor.at}"
+                    return Verdict(False, count, event.id, reason)
             before, previous, last = previous, event.hash, event.seq
         head = session.get(AuditHead, 1)
         if head is not None and (head.last_seq, head.last_hash) != (last, previous):

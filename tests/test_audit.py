@@ -295,3 +295,31 @@ def test_events_from_before_the_keyed_chain_are_sealed_after_the_upgrade(
         head = connection.execute(text("SELECT last_hash FROM audit_head")).scalar()
     assert (first_previous, second_previous, head) == (audit.GENESIS, first, second)
     engine.dispose()
+
+
+def test_nothing_is_sealed_on_top_of_a_head_moved_back(db: Database) -> None:
+    write(db, 3)
+    audit.seal(db, KEY)
+    with db.transaction() as session:  # the head moved back, the events left in place
+        head = session.get(AuditHead, 1)
+        first = session.scalars(select(AuditEvent).where(AuditEvent.seq == 1)).one()
+        assert head is not None
+        head.last_seq, head.last_hash = 1, first.hash or ""
+    write(db, 1)
+    assert audit.seal(db, KEY) == 0
+    broken = audit.verify(db, KEY)
+    assert (broken.ok, broken.reason) == (False, audit.REMOVED)
+
+
+def test_every_anchor_for_a_place_must_match(db: Database, tmp_path: Path) -> None:
+    anchors = FileAnchors(tmp_path / "anchors.jsonl")
+    write(db, 2)
+    audit.seal(db, KEY)
+    with db.reading() as session:
+        real = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == 2))
+    assert real is not None
+    anchors.append(Anchor(2, "f" * 64, "2026-11-29T10:00Z"))
+    anchors.append(Anchor(2, real, "2026-11-29T10:10Z"))
+    assert "differs from the anchor written 2026-11-29T10:00Z" in (
+        audit.verify(db, KEY, anchors.read()).reason
+    )
