@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import stat
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -323,3 +325,25 @@ def test_every_anchor_for_a_place_must_match(db: Database, tmp_path: Path) -> No
     assert "differs from the anchor written 2026-11-29T10:00Z" in (
         audit.verify(db, KEY, anchors.read()).reason
     )
+
+
+def test_a_console_process_seals_and_anchors_on_its_own(db: Database, tmp_path: Path) -> None:
+    # Given a console process's sealer running, and staff actions being recorded
+    anchors = FileAnchors(tmp_path / "anchors.jsonl")
+    trail = audit.AuditTrail(db, KEY, anchors, timedelta(0))
+    stop = threading.Event()
+    sealer = threading.Thread(target=trail.keep_sealed, args=(stop, 0.05))
+    sealer.start()
+    try:
+        with db.transaction() as session:
+            audit.record(session, "sam", "claim", "R-AAAA-BBBB")
+        # Then, with nobody opening the audit page, the event is sealed and anchored
+        deadline = time.monotonic() + 60
+        while not anchors.read() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        sealer.join()
+    with db.transaction() as session:
+        assert session.scalars(select(AuditEvent.seq)).one() is not None
+    assert anchors.read()[-1].seq == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 import click
@@ -78,6 +79,15 @@ def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> No
             from ivr.cli.worker import start_worker_thread
 
             start_worker_thread(found)
+        if found.config.serves_console:
+            # Seal the audit chain and anchor it outside the database on a timer, in every
+            # console process (sealing is idempotent; the head row serialises sealers).
+            threading.Thread(
+                target=found.audit_trail.keep_sealed,
+                args=(threading.Event(),),
+                name="ivr-audit-sealer",
+                daemon=True,
+            ).start()
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()
