@@ -130,7 +130,12 @@ def test_reports_in_english_and_welsh_over_http(
             "SELECT count(*) FROM recording_jobs WHERE recording_sid IS NOT NULL OR call_sid IS NOT NULL"
         ).fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM call_sessions").fetchone() == (0,)
-    # And the server's own log never printed the caller's number
+        references = [row[0] for row in db.execute("SELECT reference FROM reports")]
+        objects = [row[0] for row in db.execute("SELECT object_name FROM audio_objects")]
+    # And the server's own log never printed the caller's number, nor anything that would
+    # tie a line's time to a report: its reference, its job or its stored objects
     server_log = (tmp_path / "server.log").read_text()
-    assert "call.started" in server_log
+    assert "call.started" in server_log and "report.queued" in server_log
     assert PLANTED_NUMBER not in server_log and PLANTED_NUMBER[1:] not in server_log
+    for named in (*references, *objects, "job="):
+        assert named not in server_log, named
