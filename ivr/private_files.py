@@ -33,6 +33,15 @@ def open_private(path: Path, *, exclusive: bool = False) -> int:
     return fd
 
 
+def fsync_folder(folder: Path) -> None:
+    """Make a file's creation or rename in ``folder`` durable (it lives in the folder)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` as a 0600 file."""
     with os.fdopen(open_private(path), "wb") as handle:

@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from ivr.logs import event
-from ivr.private_files import FILE_MODE, date_to_the_day, midnight, open_private, private_folder
+from ivr.private_files import (
+    FILE_MODE,
+    date_to_the_day,
+    fsync_folder,
+    midnight,
+    open_private,
+    private_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +77,7 @@ class Spool:
             # A modification time to the second would date the call: keep only the day.
             os.utime(fd, (midnight(), midnight()))
             os.fsync(fd)
-        _fsync_folder(self.folder)  # the file's directory entry, the first time
+        fsync_folder(self.folder)  # the file's directory entry, the first time
         date_to_the_day(self.folder)
         event(logger, "spool.appended", kind=entry.get("kind", ""))
 
@@ -173,7 +180,7 @@ class Spool:
                     os.close(out)
                 os.replace(spare, self.path)
                 date_to_the_day(self.path)
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
             date_to_the_day(self.folder)
 
     @contextmanager
@@ -224,11 +231,3 @@ def _read_all(fd: int) -> str:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks).decode("utf-8", errors="replace")
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

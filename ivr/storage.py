@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ivr.chunks import rechunk
-from ivr.private_files import date_to_the_day, open_private, private_folder
+from ivr.private_files import date_to_the_day, fsync_folder, open_private, private_folder
 
 READ_CHUNK = 256 * 1024
 S3_PART = 8 * 1024 * 1024  # S3's minimum part is 5 MiB (except the last)
@@ -97,7 +97,7 @@ class LocalStore:
             os.replace(partial, path)
             # The object and its folders would otherwise date the call to the second.
             date_to_the_day(path, path.parent, self.root)
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
         except OSError as error:
             raise StoreUnavailable(f"could not write to {self.root}: {error.strerror}") from None
         finally:
@@ -127,14 +127,6 @@ class LocalStore:
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class S3Store:

@@ -85,7 +85,8 @@ def test_each_wrong_step_is_named_with_its_fix(
     assert failed.startswith("FAIL") and fix in failed
 
 
-def test_the_console_checks_that_it_can_unwrap(tmp_path: Path, key_pair: Path) -> None:
+def console_env(tmp_path: Path, key_pair: Path) -> dict[str, str]:
+    """A console deployed as the README says, migrated, holding the private key."""
     env = {
         "IVR_TIER": "console",
         "IVR_CONSOLE_SECRET_KEY": "c" * 32,
@@ -95,6 +96,11 @@ def test_the_console_checks_that_it_can_unwrap(tmp_path: Path, key_pair: Path) -
         "IVR_KEYS_DIR": str(key_pair),
     }
     assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    return env
+
+
+def test_the_console_checks_that_it_can_unwrap(tmp_path: Path, key_pair: Path) -> None:
+    env = console_env(tmp_path, key_pair)
     result = doctor(env)
     assert result.exit_code == 0, result.output
     assert "holds the private key" in line(result, "keys")
@@ -131,15 +137,7 @@ def test_an_edge_that_kms_lets_decrypt_is_caught(
 
 
 def test_the_console_checks_its_mail_server_without_sending(tmp_path: Path, key_pair: Path) -> None:
-    env = {
-        "IVR_TIER": "console",
-        "IVR_CONSOLE_SECRET_KEY": "c" * 32,
-        "IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'ivr.sqlite3'}",
-        "IVR_PUBLIC_URL": "https://console.hotline.internal",
-        "IVR_STORAGE_URL": str(tmp_path / "recordings"),
-        "IVR_KEYS_DIR": str(key_pair),
-    }
-    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    env = console_env(tmp_path, key_pair)
     with smtp_server(tmp_path, login=True) as mailbox:
         secured = {
             **env,
