@@ -31,18 +31,21 @@ def test_from_a_call_to_a_disseminated_report_in_the_browser(browser: Any, conso
     secret = EnrolPage(handler).enrol(f"{base}/console/enrol/{handler_link}", PASSWORD)
     SignInPage(handler, base).sign_in("Alex", PASSWORD, secret)
 
-    # When they take the next report, the recording plays and seeks
+    # When they take the next report, opening it plays nothing: only a person does
     reference = QueuePage(handler).take_next()
     report = ReportPage(handler)
-    assert 18 < report.audio_duration() < 20
-    assert report.seek(5.0) == pytest.approx(5.0, abs=0.1)
+    with db.transaction() as session:
+        assert not audit.events(session, actor="Alex", action="play")
 
-    # And they transcribe with the shortcut keys, without leaving the transcript
+    # And they transcribe with the shortcut keys, without leaving the transcript: play,
+    # pause, and the recording seeks
     report.type_transcript("A constable passes police checks to a car dealer for cash. ")
     report.press("Escape")
     report.until("a => !a.paused")
     report.press("Escape")
     assert not report.is_playing()
+    assert 18 < report.audio_duration() < 20
+    assert report.seek(5.0) == pytest.approx(5.0, abs=0.1)
     before = report.current_time()
     report.press("F2")
     assert report.current_time() == pytest.approx(before + 5, abs=0.3)
