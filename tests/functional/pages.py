@@ -9,6 +9,10 @@ from collections.abc import Callable
 import pyotp
 from playwright.sync_api import Page, expect
 
+# A busy 2-core CI machine can take seconds to answer: no expectation may hinge on
+# Playwright's default of 5 s.
+expect.set_options(timeout=30_000)
+
 
 class EnrolPage:
     def __init__(self, page: Page) -> None:
@@ -132,11 +136,16 @@ class FlowsPage:
         expect(self.page.locator(".flash")).to_contain_text("a draft")
         return int(self.page.url.rsplit("/", 1)[1])
 
-    def diagram_drawn(self) -> bool:
-        self.page.locator("img.diagram").first.wait_for()
-        return bool(
-            self.page.locator("img.diagram").first.evaluate("i => i.complete && i.naturalWidth > 0")
-        )
+    def diagram_drawn(self, seconds: float = 60) -> bool:
+        """Wait for the diagram to load: Graphviz draws it on request, slowly on a busy machine."""
+        diagram = self.page.locator("img.diagram").first
+        diagram.wait_for()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if diagram.evaluate("i => i.complete && i.naturalWidth > 0"):
+                return True
+            time.sleep(0.1)
+        return False
 
     def call(self) -> None:
         self.page.click("#call-button")

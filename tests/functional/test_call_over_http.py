@@ -90,7 +90,7 @@ def test_reports_in_english_and_welsh_over_http(
         # And the worker inside the service has fetched, stored and erased every recording
         def twilio() -> dict[str, list[str]]:
             state: dict[str, list[str]] = requests.get(
-                f"http://127.0.0.1:{emulator}/_emulator/state", timeout=5
+                f"http://127.0.0.1:{emulator}/_emulator/state", timeout=30
             ).json()
             return state
 
