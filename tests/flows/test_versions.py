@@ -65,10 +65,9 @@ def test_the_diagram_names_every_step_and_every_key(flows_dir: Path) -> None:
     assert '"main_menu" -> "report_about" [style=dashed, label="no key x3"]' in dot
 
 
-def test_the_commands_publish_show_history_diff_draw_and_roll_back(
-    config: Config, db: Database, flows_dir: Path, tmp_path: Path
-) -> None:
-    runner = CliRunner(
+def flows_cli(config: Config, flows_dir: Path) -> CliRunner:
+    """The ivr command, pointed at the test's database and flow folder."""
+    return CliRunner(
         env={
             "IVR_DATABASE_URL": config.database_url,
             "IVR_SECRET_KEY": "s" * 32,
@@ -77,6 +76,12 @@ def test_the_commands_publish_show_history_diff_draw_and_roll_back(
             "IVR_FLOWS_DIR": str(flows_dir),
         }
     )
+
+
+def test_the_commands_publish_show_history_diff_draw_and_roll_back(
+    config: Config, db: Database, flows_dir: Path, tmp_path: Path
+) -> None:
+    runner = flows_cli(config, flows_dir)
     hotline = str(flows_dir / "hotline.yaml")
     assert (
         "Published hotline version 1."
@@ -121,15 +126,7 @@ def test_the_commands_publish_show_history_diff_draw_and_roll_back(
 def test_publishing_and_rolling_back_from_the_command_line_are_audited(
     config: Config, db: Database, flows_dir: Path
 ) -> None:
-    runner = CliRunner(
-        env={
-            "IVR_DATABASE_URL": config.database_url,
-            "IVR_SECRET_KEY": "s" * 32,
-            "IVR_CONSOLE_SECRET_KEY": "c" * 32,
-            "IVR_TWILIO_AUTH_TOKEN": "t",
-            "IVR_FLOWS_DIR": str(flows_dir),
-        }
-    )
+    runner = flows_cli(config, flows_dir)
     hotline = str(flows_dir / "hotline.yaml")
     runner.invoke(main, ["flows", "publish", hotline, "-m", "first", "--author", "ops-one"])
     changed(flows_dir, "Goodbye.", "Take care. Goodbye.")

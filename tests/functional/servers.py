@@ -96,6 +96,20 @@ def ivr(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
     )
 
 
+def set_up_as_make_run(env: dict[str, str], cwd: Path) -> None:
+    """Migrate the database and make the key pair, as ``make run`` does before serving."""
+    for command in (["db", "upgrade"], ["keys", "init"]):
+        done = ivr(command, env, cwd)
+        assert done.returncode == 0, done.stderr
+
+
+def serving_with_worker(env: dict[str, str], cwd: Path, base: str, log: str = "server.log") -> Any:
+    """``ivr serve --with-worker`` as ``make run`` starts it, logging to ``cwd/log``."""
+    return running(
+        ["serve", "--workers", "2", "--with-worker"], env, cwd, f"{base}/healthz", cwd / log
+    )
+
+
 def running_emulator(port: int, env: dict[str, str], cwd: Path) -> Any:
     """The Twilio emulator as its own process, as ``make run`` starts it."""
     return running(

@@ -12,7 +12,13 @@ import pytest
 import requests
 
 from tests.conftest import PLANTED_NUMBER, REPO
-from tests.functional.servers import free_port, ivr, running, running_emulator
+from tests.functional.servers import (
+    free_port,
+    ivr,
+    running_emulator,
+    serving_with_worker,
+    set_up_as_make_run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,18 +64,10 @@ def test_reports_in_english_and_welsh_over_http(
         "IVR_WORKER_POLL_SECONDS": "0.2",
         **storage_settings(storage, tmp_path, request),
     }
-    migrated = ivr(["db", "upgrade"], env, tmp_path)
-    assert migrated.returncode == 0, migrated.stderr
-    assert ivr(["keys", "init"], env, tmp_path).returncode == 0
+    set_up_as_make_run(env, tmp_path)
     with (
         running_emulator(emulator, env, tmp_path),
-        running(
-            ["serve", "--workers", "2", "--with-worker"],
-            env,
-            tmp_path,
-            f"http://127.0.0.1:{web}/healthz",
-            tmp_path / "server.log",
-        ),
+        serving_with_worker(env, tmp_path, f"http://127.0.0.1:{web}"),
     ):
         # When a caller reports in English, and another in Welsh
         english = ivr(["call", "--keys", "1,1,1,1,#,1", "--caller", PLANTED_NUMBER], env, tmp_path)

@@ -20,7 +20,13 @@ import requests
 
 from tests.conftest import PLANTED_NUMBER, REPO, require_postgres
 from tests.functional.proxy import tcp_proxy
-from tests.functional.servers import free_port, ivr, running, running_emulator
+from tests.functional.servers import (
+    free_port,
+    ivr,
+    running_emulator,
+    serving_with_worker,
+    set_up_as_make_run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -87,18 +93,10 @@ def test_callers_record_through_a_database_outage_and_nothing_is_lost(
             "IVR_SPOOL_DIR": str(spool),
             "IVR_WORKER_POLL_SECONDS": "0.2",
         }
-        for command in (["db", "upgrade"], ["keys", "init"]):
-            done = ivr(command, env, tmp_path)
-            assert done.returncode == 0, done.stderr
+        set_up_as_make_run(env, tmp_path)
         with (
             running_emulator(emulator, env, tmp_path),
-            running(
-                ["serve", "--workers", "2", "--with-worker"],
-                env,
-                tmp_path,
-                f"http://127.0.0.1:{web}/healthz",
-                tmp_path / "server.log",
-            ),
+            serving_with_worker(env, tmp_path, f"http://127.0.0.1:{web}"),
         ):
             eventually(lambda: healthy(web), 30, "the service is up on its database")
             # (each web process loads the published flow as it starts, then starts its worker)

@@ -23,7 +23,13 @@ from ivr.models import AudioObject, CallLogErasure, JobState, RecordingJob, Repo
 from ivr.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
 from ivr.twilio_emulator import RunningEmulator
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, REPO, SAMPLES
-from tests.functional.servers import free_port, ivr, kill_group, running
+from tests.functional.servers import (
+    free_port,
+    ivr,
+    kill_group,
+    serving_with_worker,
+    set_up_as_make_run,
+)
 from tests.test_anonymity import dump_database
 
 pytestmark = pytest.mark.slow
@@ -43,13 +49,7 @@ class Hotline:
 
     @contextmanager
     def serving(self, log: str = "server.log") -> Iterator[subprocess.Popen[bytes]]:
-        with running(
-            ["serve", "--workers", "2", "--with-worker"],
-            self.env,
-            self.folder,
-            f"{self.base}/healthz",
-            self.folder / log,
-        ) as process:
+        with serving_with_worker(self.env, self.folder, self.base, log) as process:
             yield process
 
     def call(self, keys: str) -> CallLog:
@@ -88,9 +88,7 @@ def hotline(tmp_path: Path) -> Iterator[Hotline]:
             "IVR_JOB_RETRY_MAX_SECONDS": "1",
             "IVR_LOG_LEVEL": "INFO",
         }
-        migrated = ivr(["db", "upgrade"], env, tmp_path)
-        assert migrated.returncode == 0, migrated.stderr
-        assert ivr(["keys", "init"], env, tmp_path).returncode == 0
+        set_up_as_make_run(env, tmp_path)
         db = Database.from_url(env["IVR_DATABASE_URL"])
         try:
             yield Hotline(f"http://127.0.0.1:{web}", env, tmp_path, emulator, db)
