@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from ivr import models, models_keys  # noqa: F401 - registers the tables on Base.metadata
+from ivr import tables  # noqa: F401 - registers every table on Base.metadata
 from ivr.db import Base, make_engine
 
 config = context.config

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr import tables  # noqa: F401 - every table, for create_all
 from ivr.app import create_app
 from ivr.cli.calls import AppTransport
 from ivr.config import Config

@@ -44,9 +44,13 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     """Register the console on ``app``; return its CSRF protection (for exemptions)."""
     config = built.config
     from ivr.console.views_admin import bp as admin_bp
+    from ivr.console.views_attachments import bp as attachments_bp
     from ivr.console.views_auth import bp as auth_bp
     from ivr.console.views_flows import bp as flows_bp
+    from ivr.console.views_followup import bp as followup_bp
+    from ivr.console.views_queue import bp as queue_bp
     from ivr.console.views_reports import bp as reports_bp
+    from ivr.console.views_review import bp as review_bp
 
     # Cookies are signed with a key derived from the console's own secret, which the edge
     # never holds: whoever holds the edge cannot mint a session.
@@ -64,7 +68,11 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     built.mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
     csrf = CSRFProtect(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(queue_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(followup_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)

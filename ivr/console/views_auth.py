@@ -76,7 +76,7 @@ def sign_in() -> ResponseReturnValue:
     session.update(user_id=user_id, epoch=epoch, seen=utcnow().timestamp())
     session.permanent = True
     target = request.args.get("next", "")
-    response = redirect(target if target.startswith("/console/") else url_for("reports.queue_page"))
+    response = redirect(target if target.startswith("/console/") else url_for("queue.queue_page"))
     # This browser is now one its user signs in from: a lockout strangers cause spares it.
     response.set_cookie(
         DEVICE_COOKIE,

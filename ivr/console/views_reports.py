@@ -1,4 +1,4 @@
-"""The queue, a report's page, its audio, review and dissemination."""
+"""A report's page: the handler's work on it, and its audio."""
 
 from __future__ import annotations
 
@@ -19,85 +19,24 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.casework import access, workflow
-from ivr.casework.documents import Categories, as_pdf, as_text
 from ivr.casework.sanitise import CHECKLIST
 from ivr.console import signed_in
+from ivr.console.lookup import back_to, categories
+from ivr.console.lookup import report_by_reference as _report
 from ivr.console.playback import RangeNotSatisfiable, open_range
+from ivr.console.views_attachments import attachments_context
+from ivr.console.views_followup import followup_context
+from ivr.console.views_review import supervisor_context
 from ivr.crypto import day_keys
 from ivr.crypto.keys import KeyServiceError, object_context
-from ivr.mail import MailUnavailable
-from ivr.models import AudioObject, Force, RecordingPart, Report, ReportStatus, Role, Urgency, User
-from ivr.permissions import Action, can
+from ivr.models import AudioObject, Force, RecordingPart, Role, Urgency, User
+from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("reports", __name__, url_prefix="/console")
-
-
-def _report(db_session: Session, reference: str) -> Report:
-    report = db_session.scalars(select(Report).where(Report.reference == reference)).first()
-    if report is None:
-        abort(404)
-    return report
-
-
-def _categories() -> Categories:
-    """The report categories of the published flow: one list, edited by the ops team."""
-    return services().flows.current().flow.categories
-
-
-def _back(reference: str) -> ResponseReturnValue:
-    return redirect(url_for("reports.report_page", reference=reference), code=303)
-
-
-@bp.get("/")
-@signed_in()
-def queue_page() -> ResponseReturnValue:
-    if g.user.role is Role.ADMIN:
-        return redirect(url_for("admin.users_page"))
-    if g.user.role is Role.OPS:
-        return redirect(url_for("flows.overview"))
-    status = request.args.get("status") or None
-    category = request.args.get("category") or None
-    try:
-        wanted = ReportStatus(status) if status else None
-    except ValueError:
-        flash("That status is not one the queue knows.", "error")
-        wanted = None
-    with services().db.transaction() as db_session:
-        reports = workflow.queue(db_session, wanted, category, access.listed_for(g.user))
-        urgent = [
-            r
-            for r in reports
-            if r.urgency is Urgency.RISK_TO_LIFE and r.status is not ReportStatus.DISSEMINATED
-        ]
-        names = {u.id: u.name for u in db_session.scalars(select(User))}
-        # Supervisors see the reports whose audio could not be stored, and why.
-        failed = workflow.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
-    return render_template(
-        "console/queue.html",
-        reports=reports,
-        urgent=urgent,
-        failed=failed,
-        names=names,
-        statuses=list(ReportStatus),
-        categories=_categories(),
-        status=status or "",
-        category=category or "",
-    )
-
-
-@bp.post("/take-next")
-@signed_in(Action.CLAIM)
-def take_next() -> ResponseReturnValue:
-    reference = workflow.claim_next(services().db, g.user, services().config.claim_minutes)
-    if reference is None:
-        flash("No report is waiting.", "info")
-        return redirect(url_for("reports.queue_page"), code=303)
-    return _back(reference)
 
 
 def _refuse(reference: str, what: str) -> NoReturn:
@@ -136,8 +75,15 @@ def report_page(reference: str) -> ResponseReturnValue:
         holder = db_session.get(User, report.claimed_by) if report.claimed_by else None
         show_contact = access.may_see_contact(report, g.user)
         audit.record(db_session, g.user.name, "view", report.reference)
+        # Each part of the page that has its own module gives its own context.
+        parts = {
+            **supervisor_context(db_session, report, g.user),
+            **attachments_context(db_session, report, g.user),
+            **followup_context(db_session, report, g.user),
+        }
     return render_template(
         "console/report.html",
+        **parts,
         report=report,
         allowed=workflow.allowed(report, g.user),
         holder=holder,
@@ -145,7 +91,7 @@ def report_page(reference: str) -> ResponseReturnValue:
         spoken=[a for a in audio if a.part is RecordingPart.REPORT],
         contact=[a for a in audio if a.part is RecordingPart.CONTACT] if show_contact else [],
         forces=forces,
-        categories=_categories(),
+        categories=categories(),
         urgencies=list(Urgency),
         users=users,
         warnings=workflow.caller_details(report),
@@ -169,11 +115,11 @@ def save(reference: str) -> ResponseReturnValue:
         if wants_json:
             return jsonify(saved=False, error=str(error)), 409
         flash(str(error), "error")
-        return _back(reference)
+        return back_to(reference)
     if wants_json:
         return jsonify(saved=True, warnings=[f"{w.kind}: {w.text}" for w in found])
     flash("Saved.", "info")
-    return _back(reference)
+    return back_to(reference)
 
 
 @bp.post("/reports/<reference>/submit")
@@ -191,9 +137,9 @@ def submit(reference: str) -> ResponseReturnValue:
             )
     except workflow.WorkError as error:
         flash(str(error), "error")
-        return _back(reference)
+        return back_to(reference)
     flash(f"{reference} was sent for review.", "info")
-    return redirect(url_for("reports.queue_page"), code=303)
+    return redirect(url_for("queue.queue_page"), code=303)
 
 
 @bp.post("/reports/<reference>/release")
@@ -210,68 +156,7 @@ def release(reference: str) -> ResponseReturnValue:
             workflow.release(db_session, report, g.user, target, services().config.claim_minutes)
         except workflow.WorkError as error:
             flash(str(error), "error")
-    return _back(reference)
-
-
-@bp.post("/reports/<reference>/review")
-@signed_in(Action.REVIEW)
-def review(reference: str) -> ResponseReturnValue:
-    try:
-        with services().db.transaction() as db_session:
-            report = _report(db_session, reference)
-            workflow.review(
-                db_session,
-                report,
-                g.user,
-                request.form.get("decision") == "approve",
-                request.form.get("comment", ""),
-            )
-    except workflow.WorkError as error:
-        flash(str(error), "error")
-    return _back(reference)
-
-
-@bp.post("/reports/<reference>/disseminate")
-@signed_in(Action.DISSEMINATE)
-def disseminate(reference: str) -> ResponseReturnValue:
-    method = request.form.get("method", "")
-    if method not in {"email", "pdf", "text"}:
-        flash("Choose how to disseminate the report.", "error")
-        return _back(reference)
-    try:
-        with services().db.transaction() as db_session:
-            report = _report(db_session, reference)
-            workflow.record_dissemination(db_session, report, g.user, method)
-            if method == "email":
-                address = workflow.force_address(db_session, report.force or "")
-                services().mailer.send(
-                    address,
-                    f"Intelligence report {report.reference}",
-                    as_text(report, _categories()),
-                    [(f"{report.reference}.pdf", "application/pdf", as_pdf(report, _categories()))],
-                )
-            body = (
-                as_pdf(report, _categories())
-                if method == "pdf"
-                else as_text(report, _categories()).encode()
-            )
-    except workflow.WorkError as error:
-        flash(str(error), "error")
-        return _back(reference)
-    except MailUnavailable as error:
-        flash(f"The email could not be sent ({error}); nothing was recorded. Try again.", "error")
-        return _back(reference)
-    if method == "email":
-        flash(f"{reference} was sent to the force's Counter Corruption Unit.", "info")
-        return _back(reference)
-    mime, suffix = (
-        ("application/pdf", "pdf") if method == "pdf" else ("text/plain; charset=utf-8", "txt")
-    )
-    return Response(
-        body,
-        mimetype=mime,
-        headers={"Content-Disposition": f'attachment; filename="{reference}.{suffix}"'},
-    )
+    return back_to(reference)
 
 
 @bp.get("/reports/<reference>/audio/<audio_id>")
