@@ -50,6 +50,7 @@ class ReportSource(enum.StrEnum):
     MENU = "menu"  # the caller went through the flow
     FALLBACK = "fallback"  # taken by the fallback URL while the flow was unavailable
     RECONCILED = "reconciled"  # found at Twilio with no callback: no menu choices
+    ONLINE = "online"  # sent through the online report form (migration 0012 widens the check)
 
 
 class ReportStatus(enum.StrEnum):
