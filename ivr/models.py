@@ -1,4 +1,4 @@
-"""Tables: flow versions, live call state, reports, their recording jobs, call log erasures.
+"""Tables: live call state, reports, their recording jobs, call log erasures (flows: models_flows).
 
 Nothing here holds a caller identifier. Twilio references (call and recording SIDs)
 live only on :class:`RecordingJob`, cleared once the audio is safe and erased at
@@ -25,7 +25,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,68 +101,6 @@ class JobStage(enum.StrEnum):
     VERIFIED = "verified"  # our copy is safe; erase the recording at Twilio
     ERASED = "erased"  # erased at Twilio; erase the call log, then queue the report
     FINISHED = "finished"
-
-
-class FlowState(enum.StrEnum):
-    DRAFT = "draft"  # saved, not heard by callers
-    PUBLISHED = "published"  # what new calls hear (one per flow)
-    RETIRED = "retired"  # published once; calls pinned to it still finish on it
-
-
-class FlowVersion(Base):
-    """An immutable version of a call flow, identified by the hash of its content."""
-
-    __tablename__ = "flow_versions"
-    __table_args__ = (
-        # One published version per flow: two publishes at once cannot both win.
-        Index(
-            "uq_flow_versions_published",
-            "name",
-            unique=True,
-            postgresql_where=text("state = 'published'"),
-            sqlite_where=text("state = 'published'"),
-        ),
-    )
-
-    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), index=True)
-    content: Mapped[str] = mapped_column(Text)
-    # V1, V2, ...: what people call versions in history, diffs and rollbacks.
-    number: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[FlowState] = mapped_column(_enum(FlowState), default=FlowState.DRAFT)
-    author: Mapped[str] = mapped_column(String(100), default="")
-    message: Mapped[str] = mapped_column(Text, default="")
-    # When staff saved or published it (never anything about a call).
-    changed_at: Mapped[datetime | None]
-
-
-class PromptAudio(Base):
-    """A recorded prompt for one step in one language, played instead of the spoken text."""
-
-    __tablename__ = "prompt_audio"
-    __table_args__ = (UniqueConstraint("flow", "step", "language", name="uq_prompt_audio_step"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
-    flow: Mapped[str] = mapped_column(String(100))
-    step: Mapped[str] = mapped_column(String(100))
-    language: Mapped[str] = mapped_column(String(16))
-    filename: Mapped[str] = mapped_column(String(200))
-    mimetype: Mapped[str] = mapped_column(String(50))
-    data: Mapped[bytes] = mapped_column(LargeBinary)  # in the database: every web machine serves it
-    seconds: Mapped[float] = mapped_column(Float)
-    uploaded_by: Mapped[str] = mapped_column(String(100))
-
-
-class Announcement(Base):
-    """A service announcement played after the welcome, e.g. during a national appeal."""
-
-    __tablename__ = "announcements"
-
-    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
-    texts: Mapped[dict[str, Any]] = mapped_column(JSONDict, default=dict)  # language -> text
-    active: Mapped[bool] = mapped_column(default=False)
-    ends_at: Mapped[datetime | None]
-    changed_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class CallSession(Base):

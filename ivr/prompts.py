@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, send_from_directory
 from flask.typing import ResponseReturnValue
 
-from ivr.models import PromptAudio
+from ivr.models_flows import PromptAudio
 from ivr.services import services
 
 bp = Blueprint("prompts", __name__)

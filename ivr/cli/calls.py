@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
 from ivr.db import Base, Database
-from ivr.models import Announcement
+from ivr.models_flows import Announcement
 from ivr.phone import (
     DEFAULT_CALLER,
     EmulatorMedia,

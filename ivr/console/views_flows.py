@@ -36,7 +36,7 @@ from ivr.flows.extras import PromptRefused, save_prompt, set_announcement
 from ivr.flows.loader import FlowInvalid, LoadedFlow, load_flow_text
 from ivr.flows.schema import Flow, prompt_of, prompt_text
 from ivr.flows.versions import VersionError, diff, history, publish, published, rollback, save_draft
-from ivr.models import Announcement, FlowVersion, PromptAudio
+from ivr.models_flows import Announcement, FlowVersion, PromptAudio
 from ivr.permissions import Action
 from ivr.services import services
 

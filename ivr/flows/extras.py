@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ivr import audit
 from ivr.audio import AudioRejected, decode_wav
 from ivr.flows.schema import Flow, prompt_of
-from ivr.models import Announcement, PromptAudio
+from ivr.models_flows import Announcement, PromptAudio
 
 MAX_PROMPT_SECONDS = 120
 QUIETEST_DBFS = -40.0  # quieter than this and callers strain to hear it

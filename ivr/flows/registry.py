@@ -22,7 +22,7 @@ from ivr.flows.engine import Engine
 from ivr.flows.loader import LoadedFlow, load_flow_file, load_flow_text
 from ivr.flows.versions import VersionError, publish, published
 from ivr.logs import event
-from ivr.models import Announcement, FlowVersion, PromptAudio
+from ivr.models_flows import Announcement, FlowVersion, PromptAudio
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,9 @@ The files in ``call_flows/`` are the source a version is made from. Publishing c
 the file first and refuses it with its problems; the version then becomes what every
 web process serves to new calls within seconds. Calls in progress stay on the version
 they started with. Nothing is ever deleted: a rollback publishes an earlier version again.
+
+Every save, publish and rollback appends a :class:`FlowEvent` (who, what, why, when); no
+later action changes an earlier one, so the history keeps every message ever given.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 from ivr import audit
 from ivr.db import Database, utcnow
 from ivr.flows.loader import LoadedFlow, load_flow_text
-from ivr.models import FlowState, FlowVersion
+from ivr.models_flows import FlowAction, FlowEvent, FlowState, FlowVersion
 
 
 class VersionError(LookupError):
@@ -31,6 +34,17 @@ class Published:
     number: int
     content_hash: str
     changed: bool  # False when that very content was already what callers hear
+
+
+def record(
+    session: Session, flow: str, number: int, action: FlowAction, author: str, message: str
+) -> FlowEvent:
+    """Append one event to the flow's history."""
+    entry = FlowEvent(
+        flow=flow, number=number, action=action, author=author, message=message, at=utcnow()
+    )
+    session.add(entry)
+    return entry
 
 
 def _version_for(session: Session, loaded: LoadedFlow, author: str, message: str) -> FlowVersion:
@@ -59,6 +73,7 @@ def save_draft(db: Database, loaded: LoadedFlow, author: str, message: str) -> i
     """Keep a valid flow as a draft; return its version number. Audited."""
     with db.transaction() as session:
         number = _version_for(session, loaded, author, message).number
+        record(session, loaded.flow.name, number, FlowAction.SAVE_DRAFT, author, message)
         audit.record(session, author, "flow_save_draft", detail=f"{loaded.flow.name} v{number}")
         return number
 
@@ -66,7 +81,13 @@ def save_draft(db: Database, loaded: LoadedFlow, author: str, message: str) -> i
 def publish(
     db: Database, loaded: LoadedFlow, author: str, message: str, action: str = "flow_publish"
 ) -> Published:
-    """Make ``loaded`` the version new calls hear; the one before is retired. Audited."""
+    """Make ``loaded`` the version new calls hear; the one before is retired. Audited.
+
+    The version keeps the author and message it was made with; this publish is appended
+    to the history with its own ``message``, which must say something.
+    """
+    if not message.strip():
+        raise VersionError("say what this publish changes: the message is kept in the history")
     try:
         with db.transaction() as session:
             version = _version_for(session, loaded, author, message)
@@ -80,7 +101,8 @@ def publish(
             )
             session.flush()
             version.state = FlowState.PUBLISHED
-            version.author, version.message, version.changed_at = author, message, utcnow()
+            kind = FlowAction.ROLLBACK if action == "flow_rollback" else FlowAction.PUBLISH
+            record(session, version.name, version.number, kind, author, message.strip())
             return Published(version.number, version.content_hash, changed=True)
     except IntegrityError:
         raise VersionError(
@@ -113,6 +135,28 @@ def history(session: Session, name: str) -> list[FlowVersion]:
             .order_by(FlowVersion.number.desc())
         )
     )
+
+
+def events(session: Session, name: str) -> list[FlowEvent]:
+    """The flow's history, newest first: every save, publish, rollback and prompt change."""
+    return list(
+        session.scalars(
+            select(FlowEvent).where(FlowEvent.flow == name).order_by(FlowEvent.id.desc())
+        )
+    )
+
+
+def last_published(session: Session, name: str, number: int) -> FlowEvent | None:
+    """The event that last made version ``number`` what callers hear."""
+    return session.scalars(
+        select(FlowEvent)
+        .where(
+            FlowEvent.flow == name,
+            FlowEvent.number == number,
+            FlowEvent.action.in_([FlowAction.PUBLISH, FlowAction.ROLLBACK]),
+        )
+        .order_by(FlowEvent.id.desc())
+    ).first()
 
 
 def published(session: Session, name: str) -> FlowVersion | None:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from ivr.cli import main
 from ivr.db import Base, Database
-from ivr.models import Announcement
+from ivr.models_flows import Announcement
 from tests.conftest import REPO
 
 ENV = {

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from ivr import audit
 from ivr.db import Database
-from ivr.models import FlowState, FlowVersion, Role
+from ivr.models import Role
+from ivr.models_flows import FlowState, FlowVersion
 from tests.conftest import IN_CI, SAMPLES
 from tests.console.conftest import csrf_token
 from tests.webhooks.helpers import callback, signed_post, twilio_params

@@ -11,7 +11,8 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.db import Database
-from ivr.models import FlowVersion, RecordingJob, Report
+from ivr.models import RecordingJob, Report
+from ivr.models_flows import FlowVersion
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, PUBLIC_URL
 
 

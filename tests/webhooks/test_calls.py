@@ -19,13 +19,13 @@ from ivr.flows.loader import FlowInvalid, load_flow_file
 from ivr.flows.versions import publish
 from ivr.models import (
     Anonymity,
-    FlowVersion,
     JobState,
     RecordingPart,
     Report,
     ReportSource,
     ReportStatus,
 )
+from ivr.models_flows import FlowVersion
 from ivr.services import services
 from tests.conftest import PLANTED_NUMBER, Caller
 from tests.webhooks.helpers import callback, row_counts, signed_post, state_in, twilio_params
