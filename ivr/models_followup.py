@@ -1,7 +1,71 @@
 """Anonymous follow-up: references, PIN hashes, questions and answers (issue 13).
 
 Kept apart from ``ivr.models`` (which is at its size limit); registered on
-``Base.metadata`` through ``ivr.tables``.
+``Base.metadata`` through ``ivr.tables``. Nothing here holds a time: days only, and the
+hour of the global failure counter, which names no report.
 """
 
 from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.db import Base, UTCDateTime
+
+# A question is heard by text-to-speech on a phone: a few sentences at most.
+QUESTION_MAX_CHARS = 600
+
+
+class FollowUp(Base):
+    """A report's follow-up reference: its digest and the Argon2id hash of the caller's PIN.
+
+    The reference itself is never stored (only a SHA-256 digest, to find it), nor the
+    PIN. One per report; it dies with the report's text, or when the case is closed.
+    """
+
+    __tablename__ = "followups"
+
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    reference_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))  # None: not usable by phone
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong PINs past the limit lock the reference through this day (UTC), inclusive.
+    locked_through: Mapped[date | None] = mapped_column(Date)
+
+
+class FollowUpQuestion(Base):
+    """A question the report's holder asked the caller: what, in which language, which day."""
+
+    __tablename__ = "followup_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    asked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    asked_on: Mapped[date] = mapped_column(Date)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+
+
+class FollowUpAnswer(Base):
+    """A recording the caller made on a follow-up call: a new part of the same report."""
+
+    __tablename__ = "followup_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("recording_jobs.id"), unique=True)
+    # The question it answers; None when there was none (the caller added more).
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("followup_questions.id"))
+    stored: Mapped[bool] = mapped_column(default=False)
+
+
+class FollowUpFailures(Base):
+    """Failed follow-up attempts in one clock hour, across every reference (no report)."""
+
+    __tablename__ = "followup_failures"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
