@@ -18,12 +18,14 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 FROM python:3.11-slim-bookworm
 
 # graphviz: `dot` draws call flows in the console. ffmpeg: reads MP3 prompts uploaded by
-# the operations team (callers' audio is WAV and never goes near it).
+# the operations team (callers' audio is WAV and never goes near it). Pango and a font:
+# WeasyPrint lays out the tagged PDF sent to forces.
 # DL3008 (pin apt versions) is ignored: the base tag fixes the Debian release, and pinning
 # package versions as well would only hold back that release's security updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends graphviz ffmpeg \
+       libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 ivr \

@@ -110,6 +110,8 @@ class Config:
     # (Object Lock); empty: nowhere. And how often, at most minutes apart, while in use.
     audit_anchor: str = ""
     audit_anchor_minutes: int = 10
+    # Printed at the top and bottom of every page of what is sent to a force.
+    protective_marking: str = "OFFICIAL-SENSITIVE"
 
     def __post_init__(self) -> None:
         if not self.public_url.startswith(("http://", "https://")):
@@ -141,6 +143,8 @@ class Config:
             raise ConfigError(f"IVR_KEY_SERVICE must be local or kms, not {self.key_service!r}")
         if self.key_service == "kms" and not self.kms_key_id:
             raise ConfigError("IVR_KEY_SERVICE=kms needs IVR_KMS_KEY_ID")
+        if not 0 < len(self.protective_marking) <= 60:
+            raise ConfigError("IVR_PROTECTIVE_MARKING must be 1 to 60 characters")
         if self.job_max_attempts < 1 or self.job_lease_seconds < 1:
             raise ConfigError("IVR_JOB_MAX_ATTEMPTS and IVR_JOB_LEASE_SECONDS must be at least 1")
 
@@ -272,6 +276,7 @@ class Config:
             audit_key=get("AUDIT_KEY", "").encode(),
             audit_anchor=get("AUDIT_ANCHOR", str(var / "audit-anchors.jsonl")) if console else "",
             audit_anchor_minutes=_number(get, "AUDIT_ANCHOR_MINUTES", 10),
+            protective_marking=get("PROTECTIVE_MARKING", "OFFICIAL-SENSITIVE").strip(),
         )
 
 

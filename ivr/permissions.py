@@ -20,6 +20,7 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     PURGE = "purge"
     MANAGE_FLOWS = "manage_flows"  # edit, try, publish and roll back call flows
+    MANAGE_FORCES = "manage_forces"  # the forces' Counter Corruption Unit addresses
 
 
 HANDLERS = {Role.HANDLER, Role.SUPERVISOR}
@@ -36,6 +37,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.PURGE: frozenset({Role.SUPERVISOR, Role.ADMIN}),
     Action.MANAGE_FLOWS: frozenset({Role.OPS}),
+    # Supervisors disseminate, so they keep the addresses reports are sent to.
+    Action.MANAGE_FORCES: frozenset({Role.SUPERVISOR}),
 }
 
 

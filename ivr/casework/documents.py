@@ -1,21 +1,27 @@
 """Turn an approved report into an intelligence report for a force, and send it.
 
 The audio is never part of it. Contact details appear only when the caller chose to
-leave them for the force, in a section of their own.
+leave them for the force, in a section of their own. Every page of the PDF carries the
+protective marking at its top and bottom, the reference, and "Page N of M"; the PDF is
+tagged (PDF/UA-1: a structure tree, a language and a title) so screen readers read it.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
+from html import escape
 
-from fpdf import FPDF
+from weasyprint import HTML
 
 from ivr.models import Anonymity, Report
 
 # The categories and their labels come from the published call flow (``categories:``),
 # so the ops team's wording is what handlers choose from and forces receive.
 Categories = Mapping[str, str]
+
+# The Government Security Classifications marking for what the hotline sends a force.
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+SERVICE = "Anti-Corruption and Abuse Reporting Service (Crimestoppers)"
 
 
 def sections(report: Report, categories: Categories) -> list[tuple[str, str]]:
@@ -47,44 +53,55 @@ def sections(report: Report, categories: Categories) -> list[tuple[str, str]]:
     return parts
 
 
-def as_text(report: Report, categories: Categories) -> str:
-    lines = [
-        "INTELLIGENCE REPORT - Anti-Corruption and Abuse Reporting Service (Crimestoppers)",
-        "",
-    ]
+def as_text(report: Report, categories: Categories, marking: str = DEFAULT_MARKING) -> str:
+    lines = [marking, "", f"INTELLIGENCE REPORT - {SERVICE}", ""]
     for title, body in sections(report, categories):
         lines += [title.upper(), body.strip(), ""]
-    lines.append(
-        "Handle under your force's counter corruption procedures. No recording is attached."
-    )
+    lines += [
+        "Handle under your force's counter corruption procedures. No recording is attached.",
+        "",
+        marking,
+    ]
     return "\n".join(lines)
 
 
-def _latin(text: str) -> str:
-    # The PDF's core font is Latin-1: keep letters like w-circumflex as their base letter.
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (for the page's margin boxes)."""
     return (
-        "".join(ch if ord(ch) < 256 else unicodedata.normalize("NFKD", ch)[0] for ch in text)
-        .encode("latin-1", "replace")
-        .decode("latin-1")
+        '"' + "".join(ch if ch.isalnum() or ch in " -_" else f"\\{ord(ch):x} " for ch in text) + '"'
     )
 
 
-def as_pdf(report: Report, categories: Categories) -> bytes:
-    pdf = FPDF()
-    pdf.set_title(f"Intelligence report {report.reference}")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(
-        0,
-        8,
-        _latin("Intelligence report - Anti-Corruption and Abuse Reporting Service"),
-        new_x="LMARGIN",
-        new_y="NEXT",
+def _html(report: Report, categories: Categories, marking: str) -> str:
+    mark, ref = _css_string(marking), _css_string(report.reference)
+    style = f"""
+    @page {{
+        size: A4; margin: 28mm 20mm 26mm;
+        @top-center {{ content: {mark}; font-weight: bold; font-size: 11pt; }}
+        @top-right {{ content: {ref}; font-size: 9pt; }}
+        @bottom-center {{ content: {mark}; font-weight: bold; font-size: 11pt; }}
+        @bottom-right {{ content: "Page " counter(page) " of " counter(pages); font-size: 9pt; }}
+    }}
+    body {{ font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1.4; }}
+    h1 {{ font-size: 15pt; margin: 0 0 .8em; }}
+    h2 {{ font-size: 11pt; margin: 1.1em 0 .2em; }}
+    p {{ margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }}
+    """
+    body = "".join(
+        f"<section><h2>{escape(title)}</h2><p>{escape(text.strip() or '-')}</p></section>"
+        for title, text in sections(report, categories)
     )
-    for title, body in sections(report, categories):
-        pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.multi_cell(0, 6, _latin(title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(0, 6, _latin(body.strip() or "-"), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>Intelligence report {escape(report.reference)}</title>"
+        f"<style>{style}</style></head><body>"
+        f"<h1>Intelligence report: {escape(SERVICE)}</h1>{body}"
+        "<p>Handle under your force's counter corruption procedures. "
+        "No recording is attached.</p></body></html>"
+    )
+
+
+def as_pdf(report: Report, categories: Categories, marking: str = DEFAULT_MARKING) -> bytes:
+    """The report as a tagged PDF (PDF/UA-1), marked, referenced and numbered on every page."""
+    # Without a target, write_pdf returns the document's bytes.
+    return bytes(HTML(string=_html(report, categories, marking)).write_pdf(pdf_variant="pdf/ua-1"))

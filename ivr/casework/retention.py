@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
+from ivr.casework import review
 from ivr.config import Config
 from ivr.crypto import day_keys
 from ivr.db import Database, utcnow
@@ -122,6 +123,7 @@ def purge(
             _discard_jobs(session, report)
             for name in TEXT_FIELDS:
                 setattr(report, name, "")
+            review.forget_thread(session, report)  # the review thread is report text too
             report.status = ReportStatus.CLOSED
             report.claimed_by = report.claim_expires = report.queue_position = None
             audit.record(session, actor, "purge_text", report.reference)

@@ -7,9 +7,10 @@ person makes is audited in the same transaction as the change itself.
 from __future__ import annotations
 
 import enum
+import re
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
@@ -29,6 +30,9 @@ from ivr.models import (
 from ivr.permissions import Action, can
 
 WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
+# An address a mail server will take: one @, no spaces, a dotted domain. Deliberately
+# plain: the force's own mail server is the final judge.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 EDITABLE_FIELDS = (
     "transcript",
     "contact_transcript",
@@ -120,9 +124,66 @@ def claim_next(db: Database, user: User, minutes: int) -> str | None:
     return None
 
 
+def take(db: Database, user: User, reference: str, minutes: int) -> None:
+    """Claim the report ``reference`` if nobody holds it (or their claim lapsed).
+
+    One conditional UPDATE: on PostgreSQL a second handler's update waits on the row
+    lock, then finds the row no longer free and changes nothing, so exactly one wins.
+    """
+    now = utcnow()
+    with db.transaction() as session:
+        taken = session.execute(
+            update(Report)
+            .where(
+                Report.reference == reference,
+                Report.status.in_(WORKABLE),
+                or_(
+                    Report.claimed_by.is_(None),
+                    Report.claimed_by == user.id,
+                    Report.claim_expires < now,
+                ),
+            )
+            .values(
+                claimed_by=user.id,
+                claim_expires=now + timedelta(minutes=minutes),
+                last_active_on=now.date(),
+            )
+            .returning(Report.reference)
+        ).scalar()
+        if taken is not None:
+            audit.record(session, user.name, "claim", reference)
+            return
+        status = session.scalar(select(Report.status).where(Report.reference == reference))
+    if status is None:
+        raise WorkError(f"there is no report {reference}")
+    if status not in WORKABLE:
+        raise WorkError(f"{reference} is no longer waiting for a handler")
+    raise WorkError(f"someone else has just taken {reference}; choose another report")
+
+
+def held_by(user: User) -> ColumnElement[bool]:
+    """The reports ``user`` holds now (their claim has not lapsed)."""
+    return and_(Report.claimed_by == user.id, Report.claim_expires > utcnow())
+
+
+def find_reference(session: Session, text: str) -> str | None:
+    """The reference typed into the search box, if a report has exactly that reference."""
+    wanted = text.strip().upper()
+    if not wanted or len(wanted) > 16:
+        return None
+    found = session.scalar(select(Report.reference).where(Report.reference == wanted))
+    return str(found) if found is not None else None
+
+
 def active(report: Report) -> None:
     """Note that someone worked on the report today: retention counts from its last such day."""
     report.last_active_on = utcnow().date()
+
+
+def takeable(report: Report) -> bool:
+    """True if the report could be taken from the queue now: nobody holds it."""
+    lapsed = report.claim_expires is None or report.claim_expires <= utcnow()
+    return report.status in WORKABLE and (report.claimed_by is None or lapsed)
 
 
 def holds(report: Report, user: User) -> bool:
@@ -265,29 +326,25 @@ def caller_details(report: Report) -> list[CallerDetail]:
     )
 
 
-def review(session: Session, report: Report, supervisor: User, approve: bool, comment: str) -> None:
-    if report.status is not ReportStatus.SUBMITTED:
-        raise WorkError("only a submitted report can be reviewed")
-    if report.submitted_by == supervisor.id:
-        raise WorkError("a report is reviewed by someone other than the person who wrote it")
-    if not approve and not comment.strip():
-        raise WorkError("say what needs changing when returning a report")
-    report.status = ReportStatus.APPROVED if approve else ReportStatus.RETURNED
-    report.review_comment = "" if approve else comment.strip()
-    active(report)
-    audit.record(
-        session,
-        supervisor.name,
-        "approve" if approve else "return",
-        report.reference,
-    )  # The comment stays with the report, and is destroyed with its text.
-
-
-def record_dissemination(session: Session, report: Report, user: User, method: str) -> None:
+def record_dissemination(
+    session: Session, report: Report, user: User, method: str, again: bool = False
+) -> None:
+    """Record that ``report`` goes to its force; a second time only when ``again`` confirms it."""
     if report.status not in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED):
         raise WorkError("only an approved report can be disseminated")
     if not report.force or report.force == "Unknown":
         raise WorkError("choose the force concerned before disseminating")
+    earlier = session.scalar(
+        select(Dissemination.on)
+        .where(Dissemination.report_id == report.id)
+        .order_by(Dissemination.id.desc())
+        .limit(1)
+    )
+    if earlier is not None and not again:
+        raise WorkError(
+            f"this report was already disseminated on {earlier.isoformat()}; "
+            "confirm that it should be sent again"
+        )
     session.add(
         Dissemination(
             report_id=report.id,
@@ -306,20 +363,26 @@ def record_dissemination(session: Session, report: Report, user: User, method: s
 
 def set_force_address(session: Session, name: str, address: str, actor: str) -> None:
     """Record where a force's Counter Corruption Unit takes reports."""
-    if "@" not in address or len(address) > 200:
-        raise WorkError(f"{address!r} is not an email address")
+    address = address.strip()
+    if not EMAIL.fullmatch(address) or len(address) > 200:
+        raise WorkError(
+            f"{address!r} is not an email address: it needs a name, an @ and a domain "
+            "such as ccu@force.police.uk, without spaces"
+        )
     force = session.get(Force, name)
     if force is None:
         raise WorkError(f"no force called {name!r} (see: ivr forces list)")
+    if force.ccu_email == address:
+        return
     force.ccu_email = address
-    audit.record(session, actor, "force_email", detail=name)
+    audit.record(session, actor, "force_email", detail=f"{name}: {address}")
 
 
 def force_address(session: Session, name: str) -> str:
     force = session.get(Force, name)
     if force is None or not force.ccu_email:
         raise WorkError(
-            f"no Counter Corruption Unit address is set for {name}; "
-            f'set it with: ivr forces set-email "{name}" ADDRESS'
+            f"no Counter Corruption Unit address is set for {name}; a supervisor sets it "
+            f'on the Counter Corruption Units page (or: ivr forces set-email "{name}" ADDRESS)'
         )
     return force.ccu_email

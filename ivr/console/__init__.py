@@ -48,6 +48,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     from ivr.console.views_auth import bp as auth_bp
     from ivr.console.views_flows import bp as flows_bp
     from ivr.console.views_followup import bp as followup_bp
+    from ivr.console.views_forces import bp as forces_bp
     from ivr.console.views_queue import bp as queue_bp
     from ivr.console.views_reports import bp as reports_bp
     from ivr.console.views_review import bp as review_bp
@@ -73,6 +74,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.register_blueprint(review_bp)
     app.register_blueprint(attachments_bp)
     app.register_blueprint(followup_bp)
+    app.register_blueprint(forces_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)

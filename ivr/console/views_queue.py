@@ -1,10 +1,22 @@
-"""The queue: what is waiting, and taking the next report."""
+"""The queue: what is waiting, taking a report, my reports, search, and the live view."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ivr.casework import access, workflow
 from ivr.console import signed_in
@@ -15,6 +27,60 @@ from ivr.services import services
 
 bp = Blueprint("queue", __name__, url_prefix="/console")
 
+# How often the queue page asks for changes (milliseconds): a risk to life must reach
+# every supervisor within 5 s, so well under that, even on a busy machine.
+POLL_MS = 2000
+
+
+@bp.before_app_request
+def _keep_idle_clock() -> None:
+    """Remember when the user was last active before the live queue's poll asks.
+
+    A poll is the page, not a person: it must not keep an idle session alive. This runs
+    before ``load_user`` (the console registers its blueprints first), which restarts
+    the idle clock on every request; ``live`` puts the clock back.
+    """
+    if request.endpoint == "queue.live":
+        g.seen_before_poll = session.get("seen")
+
+
+def _queue_view() -> dict[str, Any]:
+    """What the queue shows for the request's filters: the page and its live updates alike."""
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    mine = request.args.get("mine") == "1"
+    try:
+        wanted = ReportStatus(status) if status else None
+    except ValueError:
+        flash("That status is not one the queue knows.", "error")
+        wanted = None
+    visible = access.listed_for(g.user)
+    if mine:
+        visible = and_(visible, workflow.held_by(g.user))
+    with services().db.reading() as db_session:
+        reports = workflow.queue(db_session, wanted, category, visible)
+        # The urgent list ignores the filters: a risk to life is never filtered away.
+        everything = reports if not (wanted or category or mine) else None
+        if everything is None:
+            everything = workflow.queue(db_session, None, None, access.listed_for(g.user))
+        urgent = [r for r in everything if r.urgency is Urgency.RISK_TO_LIFE]
+        names = {u.id: u.name for u in db_session.scalars(select(User))}
+        # Supervisors see the reports whose audio could not be stored, and why.
+        failed = workflow.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
+        takeable = {r.reference for r in reports if workflow.takeable(r)}
+    return {
+        "reports": reports,
+        "urgent": urgent,
+        "failed": failed,
+        "names": names,
+        "takeable": takeable if can(g.user.role, Action.CLAIM) else set(),
+        "statuses": list(ReportStatus),
+        "categories": categories(),
+        "status": status or "",
+        "category": category or "",
+        "mine": mine,
+    }
+
 
 @bp.get("/")
 @signed_in()
@@ -23,34 +89,35 @@ def queue_page() -> ResponseReturnValue:
         return redirect(url_for("admin.users_page"))
     if g.user.role is Role.OPS:
         return redirect(url_for("flows.overview"))
-    status = request.args.get("status") or None
-    category = request.args.get("category") or None
-    try:
-        wanted = ReportStatus(status) if status else None
-    except ValueError:
-        flash("That status is not one the queue knows.", "error")
-        wanted = None
-    with services().db.transaction() as db_session:
-        reports = workflow.queue(db_session, wanted, category, access.listed_for(g.user))
-        urgent = [
-            r
-            for r in reports
-            if r.urgency is Urgency.RISK_TO_LIFE and r.status is not ReportStatus.DISSEMINATED
-        ]
-        names = {u.id: u.name for u in db_session.scalars(select(User))}
-        # Supervisors see the reports whose audio could not be stored, and why.
-        failed = workflow.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
-    return render_template(
-        "console/queue.html",
-        reports=reports,
-        urgent=urgent,
-        failed=failed,
-        names=names,
-        statuses=list(ReportStatus),
-        categories=categories(),
-        status=status or "",
-        category=category or "",
+    return render_template("console/queue.html", poll_ms=POLL_MS, **_queue_view())
+
+
+@bp.get("/queue/live")
+@signed_in(Action.VIEW_QUEUE)
+def live() -> ResponseReturnValue:
+    """The queue's changing parts, rendered, for the page to swap in without a reload."""
+    if "seen_before_poll" in g and g.seen_before_poll is not None:
+        session["seen"] = g.seen_before_poll
+    view = _queue_view()
+    return jsonify(
+        urgent=render_template("console/_queue_urgent.html", **view),
+        rows=render_template("console/_queue_rows.html", **view),
+        urgent_count=len(view["urgent"]),
     )
+
+
+@bp.get("/find")
+@signed_in(Action.VIEW_QUEUE)
+def find() -> ResponseReturnValue:
+    """Search by reference: an exact reference opens that report (if the user may)."""
+    text = request.args.get("reference", "")
+    with services().db.reading() as db_session:
+        reference = workflow.find_reference(db_session, text)
+    if reference is None:
+        flash(f"No report has the reference {text.strip()!r}. Check it and try again.", "error")
+        return redirect(url_for("queue.queue_page"), code=303)
+    # The report page applies need-to-know, and audits a refusal.
+    return back_to(reference)
 
 
 @bp.post("/take-next")
@@ -59,5 +126,17 @@ def take_next() -> ResponseReturnValue:
     reference = workflow.claim_next(services().db, g.user, services().config.claim_minutes)
     if reference is None:
         flash("No report is waiting.", "info")
+        return redirect(url_for("queue.queue_page"), code=303)
+    return back_to(reference)
+
+
+@bp.post("/reports/<reference>/take")
+@signed_in(Action.CLAIM)
+def take(reference: str) -> ResponseReturnValue:
+    """Take the report chosen in the queue; if someone was quicker, say so."""
+    try:
+        workflow.take(services().db, g.user, reference, services().config.claim_minutes)
+    except workflow.WorkError as error:
+        flash(str(error), "error")
         return redirect(url_for("queue.queue_page"), code=303)
     return back_to(reference)

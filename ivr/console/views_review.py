@@ -1,4 +1,4 @@
-"""A supervisor's part of a report: review, and dissemination to the force."""
+"""A supervisor's part of a report: review, its thread, and dissemination to the force."""
 
 from __future__ import annotations
 
@@ -8,39 +8,82 @@ from flask import Blueprint, Response, flash, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr.casework import workflow
-from ivr.casework.documents import as_pdf, as_text
+from ivr.casework import review, workflow
+from ivr.casework.documents import as_pdf, as_text, sections
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
 from ivr.console.lookup import report_by_reference as _report
 from ivr.mail import MailUnavailable
-from ivr.models import Report, User
+from ivr.models import Force, Report, Role, User
+from ivr.models_review import MESSAGE_MAX_CHARS
 from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 
+METHODS = {"email": "by email", "pdf": "as a PDF download", "text": "as a text download"}
+
 
 def supervisor_context(db_session: Session, report: Report, user: User) -> dict[str, Any]:
     """What the report page's supervisor section (``console/_supervisor.html``) shows."""
-    return {}
+    actions = workflow.allowed(report, user)
+    force = db_session.get(Force, report.force) if report.force else None
+    return {
+        "thread": review.thread(db_session, report),
+        "may_comment": review.may_comment(report, user),
+        "message_max": MESSAGE_MAX_CHARS,
+        "sent": review.disseminations(db_session, report),
+        "methods": METHODS,
+        "ccu_address": force.ccu_email if force else None,
+        # A supervisor who is not writing the report reads it as text, not as a form.
+        "readable": (
+            sections(report, categories())
+            if user.role is Role.SUPERVISOR and workflow.ReportAction.EDIT not in actions
+            else []
+        ),
+    }
 
 
 @bp.post("/reports/<reference>/review")
 @signed_in(Action.REVIEW)
-def review(reference: str) -> ResponseReturnValue:
+def decide(reference: str) -> ResponseReturnValue:
+    """Approve or return: two forms on the page, each naming its decision."""
+    decision = request.form.get("decision")
+    if decision not in {"approve", "return"}:
+        flash("Choose to approve the report or to return it.", "error")
+        return back_to(reference)
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            workflow.review(
-                db_session,
-                report,
-                g.user,
-                request.form.get("decision") == "approve",
-                request.form.get("comment", ""),
-            )
+            comment = request.form.get("comment", "")
+            if decision == "approve":
+                review.approve(db_session, report, g.user, comment)
+            else:
+                review.send_back(db_session, report, g.user, comment)
     except workflow.WorkError as error:
         flash(str(error), "error")
+        return back_to(reference)
+    flash(
+        f"{reference} is approved: it can now be disseminated."
+        if decision == "approve"
+        else f"{reference} is back in the queue for its handler, with your message.",
+        "info",
+    )
+    return back_to(reference)
+
+
+@bp.post("/reports/<reference>/comment")
+@signed_in(Action.VIEW_REPORT)
+def comment(reference: str) -> ResponseReturnValue:
+    """Add a message to the report's review thread."""
+    try:
+        with services().db.transaction() as db_session:
+            report = _report(db_session, reference)
+            review.comment(db_session, report, g.user, request.form.get("text", ""))
+    except workflow.WorkError as error:
+        flash(str(error), "error")
+        return back_to(reference)
+    flash("Your message was added to the thread.", "info")
     return back_to(reference)
 
 
@@ -48,25 +91,34 @@ def review(reference: str) -> ResponseReturnValue:
 @signed_in(Action.DISSEMINATE)
 def disseminate(reference: str) -> ResponseReturnValue:
     method = request.form.get("method", "")
-    if method not in {"email", "pdf", "text"}:
+    if method not in METHODS:
         flash("Choose how to disseminate the report.", "error")
         return back_to(reference)
+    again = request.form.get("again") == "yes"
+    marking = services().config.protective_marking
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            workflow.record_dissemination(db_session, report, g.user, method)
+            workflow.record_dissemination(db_session, report, g.user, method, again)
+            address = ""
             if method == "email":
                 address = workflow.force_address(db_session, report.force or "")
                 services().mailer.send(
                     address,
                     f"Intelligence report {report.reference}",
-                    as_text(report, categories()),
-                    [(f"{report.reference}.pdf", "application/pdf", as_pdf(report, categories()))],
+                    as_text(report, categories(), marking),
+                    [
+                        (
+                            f"{report.reference}.pdf",
+                            "application/pdf",
+                            as_pdf(report, categories(), marking),
+                        )
+                    ],
                 )
             body = (
-                as_pdf(report, categories())
+                as_pdf(report, categories(), marking)
                 if method == "pdf"
-                else as_text(report, categories()).encode()
+                else as_text(report, categories(), marking).encode()
             )
     except workflow.WorkError as error:
         flash(str(error), "error")
@@ -75,7 +127,7 @@ def disseminate(reference: str) -> ResponseReturnValue:
         flash(f"The email could not be sent ({error}); nothing was recorded. Try again.", "error")
         return back_to(reference)
     if method == "email":
-        flash(f"{reference} was sent to the force's Counter Corruption Unit.", "info")
+        flash(f"{reference} was sent to the force's Counter Corruption Unit at {address}.", "info")
         return back_to(reference)
     mime, suffix = (
         ("application/pdf", "pdf") if method == "pdf" else ("text/plain; charset=utf-8", "txt")
