@@ -12,12 +12,15 @@ a name cannot lock its owner out (OWASP's "device cookies").
 
 from __future__ import annotations
 
+import base64
+import enum
 import hashlib
 import hmac
 import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
 import pyotp
 import qrcode
@@ -59,8 +62,13 @@ def _token_hash(token: str) -> str:
 COMMAND_LINE = "(command line)"
 
 
-def add_user(session: Session, name: str, role: Role, actor: str) -> Enrolment:
-    """Create an account that can only be used after enrolling through its link."""
+def add_user(
+    session: Session, name: str, role: Role, actor: str, link_key: bytes | None = None
+) -> Enrolment:
+    """Create an account that can only be used after enrolling through its link.
+
+    With ``link_key`` the link can be shown again while it is valid (``enrolment_link``).
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountError("a name of 1 to 100 characters is needed")
@@ -70,23 +78,51 @@ def add_user(session: Session, name: str, role: Role, actor: str) -> Enrolment:
     session.add(user)
     session.flush()
     audit.record(session, actor, "user_add", detail=f"user {user.id} as {role.value}")
-    return _enrolment(user)
+    return _enrolment(user, link_key)
 
 
-def new_enrolment(session: Session, user: User, actor: str) -> Enrolment:
-    """Issue a fresh one-time enrolment link (also to reset a lost phone or password)."""
+def new_enrolment(
+    session: Session, user: User, actor: str, link_key: bytes | None = None
+) -> Enrolment:
+    """Issue a fresh one-time enrolment link (also to reset a lost phone or password).
+
+    The link issued before, if any, stops working.
+    """
     audit.record(session, actor, "user_re_enrol", detail=f"user {user.id}")
-    return _enrolment(user)
+    return _enrolment(user, link_key)
 
 
-def _enrolment(user: User) -> Enrolment:
-    token = secrets.token_urlsafe(24)
+def _enrolment(user: User, link_key: bytes | None) -> Enrolment:
+    user.totp_secret = pyotp.random_base32()
+    token = _link_token(user, link_key) if link_key else secrets.token_urlsafe(24)
     user.enrolment_token_hash = _token_hash(token)
     user.enrolment_expires = utcnow() + ENROLMENT_VALID
     user.password_hash = None
-    user.totp_secret = pyotp.random_base32()
     user.totp_last_step = None
     user.session_epoch += 1
+    return Enrolment(user.id, user.name, token)
+
+
+def _link_token(user: User, link_key: bytes) -> str:
+    """Derive the link from the server's key and this enrolment's fresh TOTP secret.
+
+    The database keeps only the token's hash, as for a random one; the token can be made
+    again only with the key, and a new enrolment (a new secret) makes a new one.
+    """
+    message = f"enrolment:{user.id}:{user.totp_secret}".encode()
+    digest = hmac.new(link_key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def enrolment_link(user: User, link_key: bytes) -> Enrolment | None:
+    """The user's enrolment link again, if it is still valid and was made with ``link_key``."""
+    if not user.active or not user.totp_secret or user.enrolment_token_hash is None:
+        return None
+    if user.enrolment_expires is None or user.enrolment_expires < utcnow():
+        return None
+    token = _link_token(user, link_key)
+    if not constant_time_equal(_token_hash(token), user.enrolment_token_hash):
+        return None  # a random link (from the command line): only its hash was kept
     return Enrolment(user.id, user.name, token)
 
 
@@ -136,14 +172,24 @@ def complete_enrolment(
     return user
 
 
+class CodeCheck(enum.Enum):
+    ACCEPTED = "accepted"
+    USED = "used"  # a right code, but one already used (or older than the last used)
+    WRONG = "wrong"
+
+
 def _accept_code(user: User, code: str) -> bool:
+    return _use_code(user, code) is CodeCheck.ACCEPTED
+
+
+def _use_code(user: User, code: str) -> CodeCheck:
     """Accept a code once: from this step or one either side (a phone clock a little out).
 
     A code already used, or any code from before it, is refused, so one seen over a
     shoulder or in a proxy log cannot be replayed (RFC 6238, section 5.2).
     """
     if not user.totp_secret:
-        return False
+        return CodeCheck.WRONG
     totp = pyotp.TOTP(user.totp_secret)
     given = code.strip().replace(" ", "")
     now = totp.timecode(datetime.now(UTC))
@@ -152,14 +198,27 @@ def _accept_code(user: User, code: str) -> bool:
         step
         for step in (now - 1, now, now + 1)
         if constant_time_equal(totp.generate_otp(step), given)
-        and step > (user.totp_last_step or -1)
     ]
-    if matches:
-        user.totp_last_step = matches[0]
-    return bool(matches)
+    fresh = [step for step in matches if step > (user.totp_last_step or -1)]
+    if fresh:
+        user.totp_last_step = fresh[0]
+        return CodeCheck.ACCEPTED
+    return CodeCheck.USED if matches else CodeCheck.WRONG
 
 
 SIGN_IN_REFUSED = "the name, password or code is not right, or the account is locked"
+CODE_USED = (
+    "that code has been used already (each code works once, for example the one you "
+    "enrolled with): wait for the app to show the next code, then sign in with it"
+)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in came to: the user, or why not (the message to show)."""
+
+    user: User | None
+    refusal: str = ""
 
 
 def sign_in(
@@ -171,22 +230,46 @@ def sign_in(
     lockout: timedelta,
     trusted_for: int | None = None,
 ) -> User | None:
+    """Check name, password and code; return the user, or None when refused."""
+    return check_sign_in(session, name, password, code, attempts, lockout, trusted_for).user
+
+
+def check_sign_in(
+    session: Session,
+    name: str,
+    password: str,
+    code: str,
+    attempts: int,
+    lockout: timedelta,
+    trusted_for: int | None = None,
+) -> SignIn:
     """Check name, password and code; lock the account to new browsers after failures.
 
     ``trusted_for`` is the user id of the browser's device cookie, if it has a valid one:
     that user's own browser is not held by a lock that strangers' guesses caused.
-    Returns None when refused. It does not raise, so that the caller's transaction
-    commits the failure count (a rolled-back count would never lock anyone out).
+    It does not raise, so that the caller's transaction commits the failure count (a
+    rolled-back count would never lock anyone out). Every refusal says the same, except
+    the right password with a code already used: that is no guess, so it is explained and
+    not counted (most often the code just used to enrol; RFC 6238 section 5.2).
     """
     user = session.scalars(select(User).where(User.name == name.strip()).with_for_update()).first()
-    accepted = _check(user, password, code, attempts, lockout, trusted_for)
+    outcome = _check(user, password, code, attempts, lockout, trusted_for)
     # Only a real user's name is recorded: what a stranger typed is free text.
     audit.record(
         session,
         user.name if user else "(unknown name)",
-        "sign_in" if accepted else "sign_in_failed",
+        "sign_in" if outcome is CodeCheck.ACCEPTED else "sign_in_failed",
+        detail="code already used" if outcome is CodeCheck.USED else "",
     )
-    return user if accepted else None
+    match outcome:
+        case CodeCheck.ACCEPTED:
+            return SignIn(user)
+        case CodeCheck.USED:
+            return SignIn(None, CODE_USED)
+        case CodeCheck.WRONG:
+            return SignIn(None, SIGN_IN_REFUSED)
+        case _:
+            assert_never(outcome)
 
 
 def _check(
@@ -196,32 +279,36 @@ def _check(
     attempts: int,
     lockout: timedelta,
     trusted_for: int | None,
-) -> bool:
+) -> CodeCheck:
     # The same work on every path: one Argon2 check and one TOTP check.
     if user is None or not user.active or not user.password_hash:
         _password_matches(None, password)
         _spend_a_code_check(code)
-        return False
+        return CodeCheck.WRONG
     now = utcnow()
     trusted = trusted_for == user.id
     locked = user.locked_until is not None and user.locked_until > now and not trusted
     password_ok = _password_matches(user.password_hash, password)
     if locked:  # refused whatever was given; the code is checked but not used up
         _spend_a_code_check(code)
-        return False
-    code_ok = _accept_code(user, code) if password_ok else _spend_a_code_check(code)
-    if not (password_ok and code_ok):
+        return CodeCheck.WRONG
+    checked = _use_code(user, code) if password_ok else CodeCheck.WRONG
+    if not password_ok:
+        _spend_a_code_check(code)
+    if checked is CodeCheck.USED:
+        return checked
+    if checked is CodeCheck.WRONG:
         if not trusted:  # mistakes in the owner's own browser do not lock them out
             user.failed_sign_ins += 1
             if user.failed_sign_ins >= attempts:
                 user.locked_until = now + lockout
                 user.failed_sign_ins = 0
-        return False
+        return checked
     user.failed_sign_ins = 0
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return True
+    return checked
 
 
 def _password_matches(password_hash: str | None, password: str) -> bool:

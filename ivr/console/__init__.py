@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -20,11 +21,14 @@ from flask import (
     flash,
     g,
     redirect,
+    render_template,
     request,
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from ivr.db import utcnow
 from ivr.models import User
@@ -32,6 +36,7 @@ from ivr.permissions import Action, can
 from ivr.services import Services, services
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -78,6 +83,8 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
+    for code in (403, 404, 405, 500):
+        app.register_error_handler(code, _error_page)
     # Navigation asks the permission table, as every route does: one place for the rules.
     app.context_processor(lambda: {"user_can": _user_can})
     return csrf
@@ -100,11 +107,42 @@ def secure_headers(response: Response) -> Response:
     return response
 
 
-def _csrf_refused(error: CSRFError) -> Response:
-    flash("The form had expired or was not sent from this console. Please try again.", "error")
-    response = redirect(request.referrer or url_for("auth.sign_in"))
-    response.status_code = 303
-    return response  # type: ignore[return-value]
+ERRORS = {
+    403: ("Not allowed", "Your role does not allow this page or action."),
+    404: ("Page not found", "There is no such page, or no longer: check the address."),
+    405: ("Not possible here", "This address does not take that kind of request."),
+    500: (
+        "Something went wrong",
+        "The console could not do that. Nothing about it is shown here; it has been logged "
+        "for the team. Please try again in a moment.",
+    ),
+}
+
+
+def _error_page(error: HTTPException) -> ResponseReturnValue:
+    """Answer a console error in the console's layout, with a way back; others as before."""
+    code = error.code or 500
+    if not request.path.startswith("/console"):
+        return error
+    title, message = ERRORS.get(code, ERRORS[500])
+    try:
+        _know_the_user()
+        return render_template("console/error.html", title=title, message=message), code
+    except Exception:  # the page itself failed (the database is down?): still no traceback
+        logger.exception("console.error_page_failed")
+        return Response(f"{title}. {message}", status=code, mimetype="text/plain")
+
+
+def _know_the_user() -> None:
+    # An error raised before the console's own before-request (CSRF is checked first).
+    if "user" not in g:
+        load_user()
+
+
+def _csrf_refused(error: CSRFError) -> ResponseReturnValue:
+    """A form that came back without a valid token: nothing was done; say so plainly."""
+    _know_the_user()
+    return render_template("console/form_expired.html"), 400
 
 
 def load_user() -> None:

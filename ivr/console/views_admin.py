@@ -2,31 +2,73 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ivr import audit
-from ivr.accounts import AccountError, add_user, new_enrolment, set_active, sign_out_everywhere
+from ivr.accounts import (
+    AccountError,
+    add_user,
+    enrolment_link,
+    new_enrolment,
+    set_active,
+    sign_out_everywhere,
+    unlock,
+)
 from ivr.anchors import AnchorUnavailable
+from ivr.casework import audit_search
 from ivr.console import signed_in
+from ivr.db import utcnow
 from ivr.models import Role, User
 from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/console")
 
+CHANGES = {"sign-out", "re-enrol", "disable", "enable", "unlock"}
+
 
 def enrolment_url(token: str) -> str:
     return url_for("auth.enrol", token=token, _external=True)
 
 
+def _link_key() -> bytes:
+    """The key enrolment links are made with, so that a valid one can be shown again."""
+    secret = services().config.console_secret_key
+    return hmac.new(secret, b"ivr enrolment links v1", hashlib.sha256).digest()
+
+
 @bp.get("/users")
 @signed_in(Action.MANAGE_USERS)
 def users_page() -> ResponseReturnValue:
+    key, now, shown = _link_key(), utcnow(), None
+    wanted = request.args.get("link", "")
     with services().db.transaction() as db_session:
         users = list(db_session.scalars(select(User).order_by(User.name)))
-    return render_template("console/users.html", users=users, roles=list(Role))
+        links = {u.id: enrolment_link(u, key) is not None for u in users}
+        locked = {u.id: u.locked_until is not None and u.locked_until > now for u in users}
+        chosen = next((u for u in users if str(u.id) == wanted), None)
+        if chosen is not None:
+            enrolment = enrolment_link(chosen, key)
+            if enrolment is None:
+                flash(f"{chosen.name} has no enrolment link that can be shown.", "error")
+            else:
+                audit.record(db_session, g.user.name, "user_link_shown", detail=f"user {chosen.id}")
+                shown = (enrolment.name, enrolment_url(enrolment.token))
+        expiry = {u.id: u.enrolment_expires for u in users}
+    return render_template(
+        "console/users.html",
+        users=users,
+        roles=list(Role),
+        links=links,
+        locked=locked,
+        expiry=expiry,
+        shown=shown,
+    )
 
 
 @bp.post("/users")
@@ -35,57 +77,65 @@ def add() -> ResponseReturnValue:
     try:
         role = Role(request.form.get("role", ""))
         with services().db.transaction() as db_session:
-            enrolment = add_user(db_session, request.form.get("name", ""), role, g.user.name)
+            enrolment = add_user(
+                db_session, request.form.get("name", ""), role, g.user.name, _link_key()
+            )
     except ValueError as error:
         message = str(error) if isinstance(error, AccountError) else "choose a role from the list"
         flash(message, "error")
         return redirect(url_for("admin.users_page"), code=303)
-    flash(
-        f"Send this one-time enrolment link to {enrolment.name} by a trusted route: "
-        f"{enrolment_url(enrolment.token)}",
-        "info",
-    )
-    return redirect(url_for("admin.users_page"), code=303)
+    flash(f"{enrolment.name} is added. Send them the link below by a trusted route.", "info")
+    return redirect(url_for("admin.users_page", link=enrolment.user_id), code=303)
 
 
 @bp.post("/users/<int:user_id>/<change>")
 @signed_in(Action.MANAGE_USERS)
 def change(user_id: int, change: str) -> ResponseReturnValue:
+    shown = None
     with services().db.transaction() as db_session:
         user = db_session.get(User, user_id)
-        if user is None or change not in {"sign-out", "re-enrol", "disable", "enable"}:
+        if user is None or change not in CHANGES:
             flash("No such user or change.", "error")
             return redirect(url_for("admin.users_page"), code=303)
         if change == "sign-out":
             sign_out_everywhere(db_session, user, g.user.name)
             flash(f"{user.name} is signed out everywhere.", "info")
         elif change == "re-enrol":
-            enrolment = new_enrolment(db_session, user, g.user.name)
+            new_enrolment(db_session, user, g.user.name, _link_key())
             flash(
-                f"New one-time enrolment link for {user.name}: {enrolment_url(enrolment.token)}",
+                f"A new enrolment link for {user.name} is below; any link sent before no "
+                "longer works, and they must enrol again.",
                 "info",
             )
+            shown = user.id
+        elif change == "unlock":
+            unlock(db_session, user, g.user.name)
+            flash(f"{user.name} is unlocked and can sign in again.", "info")
         else:
             set_active(db_session, user, change == "enable", g.user.name)
             flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "info")
-    return redirect(url_for("admin.users_page"), code=303)
+    return redirect(url_for("admin.users_page", link=shown), code=303)
 
 
 @bp.get("/audit")
 @signed_in(Action.VIEW_AUDIT)
 def audit_page() -> ResponseReturnValue:
-    wanted = {k: request.args.get(k, "") for k in ("actor", "action", "report")}
+    query, problems = audit_search.AuditQuery.from_form(request.args)
+    for problem in problems:
+        flash(problem, "error")
     if request.args.get("export") == "csv":
         with services().db.transaction() as db_session:
-            rows = audit.events(db_session, wanted["actor"], wanted["action"], wanted["report"])
+            rows = audit_search.export(db_session, query)
             audit.record(db_session, g.user.name, "audit_export")
+            name = query.csv_filename(utcnow().date())
             return Response(
                 audit.as_csv(rows),
                 mimetype="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
     with services().db.reading() as db_session:
-        rows = audit.events(db_session, wanted["actor"], wanted["action"], wanted["report"])
+        found = audit_search.search(db_session, query)
+        actions = audit_search.action_names(db_session)
     built = services()
     try:
         verdict = built.audit_trail.verify(since=built.audit_checkpoint)
@@ -95,4 +145,6 @@ def audit_page() -> ResponseReturnValue:
     if verdict.ok:
         # The next look walks only what was written since this one.
         built.audit_checkpoint = verdict.checkpoint
-    return render_template("console/audit.html", rows=rows, verdict=verdict, **wanted)
+    return render_template(
+        "console/audit.html", found=found, query=query, actions=actions, verdict=verdict
+    )

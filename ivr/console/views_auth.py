@@ -22,12 +22,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ivr.accounts import (
     SIGN_IN_REFUSED,
     AccountError,
+    check_sign_in,
     complete_enrolment,
     provisioning_qr_svg,
     user_for_enrolment,
-)
-from ivr.accounts import (
-    sign_in as check_sign_in,
 )
 from ivr.accounts import (
     sign_out as end_session,
@@ -57,7 +55,7 @@ def sign_in() -> ResponseReturnValue:
         flash(THROTTLED, "error")
         return render_template("console/sign_in.html", name=name), 429
     with services().db.transaction() as db_session:
-        user = check_sign_in(
+        result = check_sign_in(
             db_session,
             name,
             request.form.get("password", ""),
@@ -66,11 +64,12 @@ def sign_in() -> ResponseReturnValue:
             timedelta(minutes=config.lockout_minutes),
             trusted_for=_device_user(),
         )
-        if user is not None:
-            user_id, epoch = user.id, user.session_epoch
-    if user is None:
-        throttle.failed(source)
-        flash(SIGN_IN_REFUSED, "error")
+        if result.user is not None:
+            user_id, epoch = result.user.id, result.user.session_epoch
+    if result.user is None:
+        if result.refusal == SIGN_IN_REFUSED:  # a code used already is no guess
+            throttle.failed(source)
+        flash(result.refusal, "error")
         return render_template("console/sign_in.html", name=name), 401
     session.clear()  # a fresh session: nothing carried over from before signing in
     session.update(user_id=user_id, epoch=epoch, seen=utcnow().timestamp())
