@@ -4,12 +4,17 @@ The DOT text is drawn by Graphviz's ``dot`` program. Every id and label comes fr
 flow file the ops team edits, so each is written as a quoted DOT string with its quotes
 and backslashes escaped: no text in a flow can add an attribute (a ``URL`` that becomes a
 ``javascript:`` link in the SVG, say) or end the graph.
+
+Drawn against the published version, a draft shows what it changes: added steps filled
+green with a bold border, changed steps filled amber with a dashed border (told apart
+by more than colour), a legend, and the steps it removes listed in the legend.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from typing import assert_never
 
 from ivr.flows.schema import (
@@ -84,8 +89,51 @@ def _arrow(source: str, target: str, label: str, dashed: bool) -> str:
     )
 
 
-def to_dot(flow: Flow) -> str:
-    """Return the flow as Graphviz DOT text."""
+@dataclass(frozen=True)
+class Changes:
+    """What a flow changes in its steps, compared with another (the published one)."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def changes(before: Flow, after: Flow) -> Changes:
+    """Return the steps ``after`` adds, changes and removes compared with ``before``."""
+    return Changes(
+        added=tuple(name for name in after.steps if name not in before.steps),
+        changed=tuple(
+            name
+            for name, step in after.steps.items()
+            if name in before.steps and step != before.steps[name]
+        ),
+        removed=tuple(name for name in before.steps if name not in after.steps),
+    )
+
+
+# How a changed step is drawn: not by colour alone, for people who cannot tell them apart.
+ADDED = 'style="filled,bold", fillcolor="#c8f0c8", penwidth=2'
+CHANGED = 'style="filled,dashed", fillcolor="#ffe0a0", penwidth=2'
+
+
+def _legend(change: Changes) -> list[str]:
+    removed = ", ".join(change.removed) if change.removed else "none"
+    return [
+        "  subgraph cluster_legend {",
+        '    label="Changes from the published version"; fontname="Helvetica"; fontsize=10;',
+        f'    _legend_added [shape=box, label="added step", {ADDED}];',
+        f'    _legend_changed [shape=box, label="changed step", {CHANGED}];',
+        f"    _legend_removed [shape=note, label={_quote('removed steps:', removed)}];",
+        "  }",
+    ]
+
+
+def to_dot(flow: Flow, against: Flow | None = None) -> str:
+    """Return the flow as Graphviz DOT text, its changes marked if drawn ``against`` another."""
+    change = changes(against, flow) if against is not None else Changes()
     lines = [
         f"digraph {_quote(flow.name)} {{",
         '  rankdir=TB; node [fontname="Helvetica", fontsize=10];',
@@ -97,19 +145,32 @@ def to_dot(flow: Flow) -> str:
         words = _first_words(flow, step)
         label = _quote(name, f"({step.type})", *([words] if words else []))
         shape, arrows = _shape_and_arrows(step)
-        lines.append(f"  {_quote(name)} [shape={shape}, label={label}];")
+        marked = (
+            f", {ADDED}"
+            if name in change.added
+            else f", {CHANGED}"
+            if name in change.changed
+            else ""
+        )
+        lines.append(f"  {_quote(name)} [shape={shape}, label={label}{marked}];")
         lines += [f"  {_arrow(name, *arrow)}" for arrow in arrows]
+    if change:
+        lines += _legend(change)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def to_svg(flow: Flow) -> bytes:
-    """Draw the flow as SVG with Graphviz's dot."""
+def to_svg(flow: Flow, against: Flow | None = None) -> bytes:
+    """Draw the flow as SVG with Graphviz's dot (its changes marked, if ``against``)."""
     dot = shutil.which("dot")
     if dot is None:
         raise DiagramUnavailable("Graphviz is not installed: apt-get install graphviz")
     result = subprocess.run(  # noqa: S603 - dot from PATH, fixed arguments, DOT text on stdin
-        [dot, "-Tsvg"], input=to_dot(flow).encode(), capture_output=True, timeout=30, check=False
+        [dot, "-Tsvg"],
+        input=to_dot(flow, against).encode(),
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     if result.returncode != 0:
         raise DiagramUnavailable(f"dot failed: {result.stderr.decode(errors='replace')[:300]}")

@@ -1,18 +1,64 @@
-// The test phone: walks a flow version step by step through the server's own engine.
+// The operations team's flow pages: the YAML editor, confirmations and the test phone.
 "use strict";
 
-document.addEventListener("DOMContentLoaded", () => {
+// The YAML editor: CodeMirror enhances the plain textarea (which works without script),
+// and each reported "file:line: what is wrong" jumps the editor to its line.
+function flowEditor() {
+  const textarea = document.getElementById("flow-text");
+  if (!textarea || typeof window.CodeMirror !== "function") return;
+  const editor = window.CodeMirror.fromTextArea(textarea, {
+    mode: "yaml",
+    lineNumbers: true,
+    indentUnit: 2,
+    tabSize: 2,
+    extraKeys: { Tab: (cm) => cm.replaceSelection("  ") },  // YAML indents with spaces only
+    screenReaderLabel: "Flow (YAML)",
+    viewportMargin: Infinity,  // the whole file is in the page: find-in-page and tests see it
+  });
+  document.querySelector("label[for=flow-text]")?.addEventListener("click", () => editor.focus());
+  let marked = null;
+  document.querySelectorAll("a.problem-line").forEach((link) => link.addEventListener("click", (event) => {
+    event.preventDefault();
+    const line = Math.max(0, Number(link.dataset.line) - 1);
+    if (marked !== null) editor.removeLineClass(marked, "background", "jumped-line");
+    marked = editor.addLineClass(line, "background", "jumped-line");
+    editor.focus();
+    editor.setCursor({ line, ch: 0 });
+    editor.scrollIntoView({ line, ch: 0 }, 120);
+    editor.getWrapperElement().scrollIntoView({ block: "nearest" });
+  }));
+  window.flowEditor = editor;  // for people (and tests) poking at the page
+}
+
+// Forms that change what callers hear ask first.
+function confirmations() {
+  document.querySelectorAll("form[data-confirm]").forEach((form) => form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  }));
+}
+
+// The test phone: walks a flow version step by step through the server's own engine.
+function testPhone() {
   const phone = document.getElementById("test-phone");
   if (!phone) return;
   const transcript = document.getElementById("phone-transcript");
   const waiting = document.getElementById("phone-waiting");
   const prompts = document.getElementById("phone-prompts");
+  const drafts = document.getElementById("phone-drafts");
   let state = null;
 
-  function line(text, kind) {
+  function line(text, kind, audio) {
     const item = document.createElement("li");
     item.textContent = text;
     if (kind) item.className = kind;
+    if (audio) {
+      const player = document.createElement("audio");
+      player.controls = true;
+      player.preload = "none";
+      player.src = audio;
+      player.setAttribute("aria-label", `Play ${text}`);
+      item.append(" ", player);
+    }
     transcript.appendChild(item);
   }
 
@@ -20,7 +66,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const response = await fetch(phone.dataset.url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": phone.dataset.csrf },
-      body: JSON.stringify({ ...body, state }),
+      body: JSON.stringify({ ...body, state, drafts: drafts ? drafts.checked : true }),
       credentials: "same-origin",
     });
     const answer = await response.json();
@@ -29,7 +75,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     state = answer.state;
-    answer.heard.forEach((said) => line(`[${said.language}] ${said.text}`, "heard"));
+    answer.heard.forEach((said) => line(`[${said.language}] ${said.text}`, "heard", said.audio));
     waiting.textContent = answer.waiting;
     prompts.replaceChildren(...Object.entries(answer.prompts).flatMap(([language, text]) => {
       const term = document.createElement("dt");
@@ -40,11 +86,26 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
   }
 
-  phone.querySelectorAll("button[data-key]").forEach((button) => button.addEventListener("click", () => {
+  function press(key) {
     if (!state) return;
-    line(`You press ${button.dataset.key}`, "pressed");
-    send({ action: "key", key: button.dataset.key });
+    line(`You press ${key}`, "pressed");
+    send({ action: "key", key });
+  }
+
+  phone.querySelectorAll("button[data-key]").forEach((button) => button.addEventListener("click", () => {
+    press(button.dataset.key);
   }));
+  // Typing a digit, * or # while the phone (or a control in it) has focus presses that key.
+  phone.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target instanceof HTMLInputElement) return;
+    const button = phone.querySelector(`button[data-key="${CSS.escape(event.key)}"]`);
+    if (!button) return;
+    event.preventDefault();
+    button.classList.add("pressed");
+    setTimeout(() => button.classList.remove("pressed"), 150);
+    press(button.dataset.key);
+  });
   phone.querySelectorAll("button[data-action]").forEach((button) => button.addEventListener("click", () => {
     const action = button.dataset.action;
     if (action === "restart") {
@@ -57,4 +118,10 @@ document.addEventListener("DOMContentLoaded", () => {
     line({ timeout: "You press nothing", speak: "You speak, then press #", silence: "You say nothing" }[action], "pressed");
     send(action === "timeout" ? { action: "key", key: "" } : { action });
   }));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  flowEditor();
+  confirmations();
+  testPhone();
 });

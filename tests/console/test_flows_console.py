@@ -42,6 +42,11 @@ def post(client: FlaskClient, path: str, data: dict[str, Any], **kwargs: Any) ->
     )
 
 
+def line_of(text: str, words: str) -> int:
+    """The number of the first line of ``text`` holding ``words``."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if words in line)
+
+
 def test_ops_see_the_published_flow_as_a_diagram(ops: FlaskClient) -> None:
     page = ops.get("/console/flows/").get_data(as_text=True)
     assert "Callers hear <strong>version 1</strong>" in page
@@ -60,7 +65,8 @@ def test_a_broken_edit_is_refused_with_its_lines_and_a_good_one_is_a_draft(
     )
     assert broken.status_code == 400
     assert (
-        "hotline.yaml:69: step &#39;safety&#39; refers to missing step &#39;nowhere&#39;"
+        f"hotline.yaml:{line_of(text, 'next: anonymity_promise')}</a>: "
+        "step &#39;safety&#39; refers to missing step &#39;nowhere&#39;"
         in broken.get_data(as_text=True)
     )
     good = post(
@@ -117,7 +123,7 @@ def test_publishing_and_rolling_back_change_what_new_callers_hear(
     )
     assert "Version 2 is what new callers hear" in published.get_data(as_text=True)
     assert "hang up now and dial 999" in after_welcome(caller, "CA" + "2" * 32)
-    post(ops, "/console/flows/v/1/publish", {})
+    post(ops, "/console/flows/v/1/publish", {"message": "callers missed the word please"})
     assert "please hang up now and call 999" in after_welcome(caller, "CA" + "3" * 32)
     with db.reading() as session:
         actions = [e.action for e in audit.events(session, actor="ops-one")]
@@ -156,23 +162,78 @@ def test_an_unplayable_prompt_is_refused_with_a_reason(
     assert message in answer.get_data(as_text=True)
 
 
-def test_an_uploaded_prompt_is_played_instead_of_the_text(
+def test_an_uploaded_prompt_is_a_draft_until_published_then_played_instead_of_the_text(
     ops: FlaskClient, ingest_app: Any
 ) -> None:
+    # Given a recording uploaded for the safety message
     recording = (SAMPLES / "report-en.wav").read_bytes()
-    post(
+    uploaded = post(
         ops,
         "/console/flows/prompts",
         {"step": "safety", "language": "en-GB", "audio": (io.BytesIO(recording), "safety.wav")},
+        follow_redirects=True,
     )
+    assert "saved as a draft" in uploaded.get_data(as_text=True)
+    # Then callers do not hear it yet
     caller = ingest_app.test_client()
-    twiml = after_welcome(caller, "CA" + "4" * 32)
+    assert "immediate danger" in after_welcome(caller, "CA" + "4" * 32)
+    # but the test phone plays it, and it can be listened to there
+    headers = {"X-CSRFToken": csrf_token(ops, "/console/flows/v/1")}
+    start = ops.post("/console/flows/v/1/phone", json={}, headers=headers).get_json()
+    step = {"state": start["state"], "action": "key", "key": "1"}
+    heard = ops.post("/console/flows/v/1/phone", json=step, headers=headers).get_json()["heard"]
+    assert heard[0]["language"] == "audio" and ops.get(heard[0]["audio"]).data == recording
+    # and with draft prompts switched off it speaks the text, as callers hear it now
+    live = ops.post(
+        "/console/flows/v/1/phone", json={**step, "drafts": False}, headers=headers
+    ).get_json()
+    assert "immediate danger" in live["heard"][0]["text"]
+    # When the prompt changes are published with a message
+    refused = post(ops, "/console/flows/prompts/publish", {"message": "  "})
+    assert refused.status_code == 400 and "No prompt was published" in refused.get_data(
+        as_text=True
+    )
+    post(ops, "/console/flows/prompts/publish", {"message": "recorded safety message"})
+    # Then callers hear the recording instead of the text
+    twiml = after_welcome(caller, "CA" + "7" * 32)
     assert (
         "<Play>https://hotline.example.org/twilio/prompts/uploaded/" in twiml
         and "immediate danger" not in twiml
     )
     url = twiml.split("<Play>")[1].split("</Play>")[0].replace("https://hotline.example.org", "")
     assert caller.get(url).data == recording
+
+
+def test_a_prompt_is_removed_as_a_draft_and_the_history_keeps_every_change(
+    ops: FlaskClient, ingest_app: Any
+) -> None:
+    # Given a published recording of the safety message
+    recording = (SAMPLES / "report-en.wav").read_bytes()
+    post(
+        ops,
+        "/console/flows/prompts",
+        {"step": "safety", "language": "en-GB", "audio": (io.BytesIO(recording), "safety.wav")},
+    )
+    post(ops, "/console/flows/prompts/publish", {"message": "recorded safety message"})
+    caller = ingest_app.test_client()
+    assert "<Play>" in after_welcome(caller, "CA" + "8" * 32)
+    # When it is removed, callers still hear it until the removal is published
+    post(ops, "/console/flows/prompts/remove", {"step": "safety", "language": "en-GB"})
+    assert "<Play>" in after_welcome(caller, "CA" + "9" * 32)
+    post(ops, "/console/flows/prompts/publish", {"message": "back to the spoken text"})
+    assert "immediate danger" in after_welcome(caller, "CA" + "a" * 32)
+    # Then the history lists each change with its message
+    page = ops.get("/console/flows/").get_data(as_text=True)
+    history = page.split('id="history"')[1].split("</table>")[0]
+    for said in (
+        "prompt uploaded (draft)",
+        "safety (en-GB): safety.wav",
+        "recorded safety message",
+        "prompt removed (draft)",
+        "back to the spoken text",
+        "first published from hotline.yaml",
+    ):
+        assert said in history
 
 
 def test_an_announcement_is_heard_after_the_welcome_until_it_ends(

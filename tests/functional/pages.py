@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pyotp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 # A busy 2-core CI machine can take seconds to answer: no expectation may hinge on
 # Playwright's default of 5 s.
@@ -129,12 +129,20 @@ class FlowsPage:
         """Change the flow's YAML in the editor and save it; return the draft's number."""
         self.page.goto(f"{self.base}/console/flows/")
         self.page.click("#edit-flow")
-        text = self.page.input_value("#flow-text")
-        self.page.fill("#flow-text", change(text))
+        self.write_flow(change(self.flow_text()))
         self.page.fill("input[name=message]", message)
         self.page.click("#save-draft")
         expect(self.page.locator(".flash")).to_contain_text("a draft")
         return int(self.page.url.rsplit("/", 1)[1])
+
+    def flow_text(self) -> str:
+        """The YAML in the editor (CodeMirror, which enhances the textarea)."""
+        expect(self.page.locator(".CodeMirror")).to_be_visible()
+        return str(self.page.evaluate("() => window.flowEditor.getValue()"))
+
+    def write_flow(self, text: str) -> None:
+        self.flow_text()
+        self.page.evaluate("text => window.flowEditor.setValue(text)", text)
 
     def diagram_drawn(self, seconds: float = 60) -> bool:
         """Wait for the diagram to load: Graphviz draws it on request, slowly on a busy machine."""
@@ -163,9 +171,19 @@ class FlowsPage:
     def waiting_for(self) -> str:
         return self.page.locator("#phone-waiting").inner_text()
 
-    def publish(self, number: int) -> None:
+    def publish(self, number: int, message: str = "ready for callers") -> str:
+        """Publish a version with a message, confirming; return what the page asked."""
         self.page.goto(f"{self.base}/console/flows/v/{number}")
+        self.page.fill("#publish-message", message)
+        asked: list[str] = []
+
+        def confirm(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept()
+
+        self.page.once("dialog", confirm)
         self.page.click("#publish")
         expect(self.page.locator(".flash")).to_contain_text(
             f"Version {number} is what new callers hear"
         )
+        return asked[0] if asked else ""
