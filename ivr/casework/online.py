@@ -1,0 +1,237 @@
+"""An online report enters the handlers' queue, encrypted on arrival like a recording.
+
+The edge takes what the form sent, already checked and held in memory only, and for each
+part (the text, the contact details, each attachment) makes a fresh data key, streams
+the part through the audio's envelope into the store under a random name, and records
+the object with its wrapped key sealed under the day's key. Then the report is queued in
+the same transaction, with the day and nothing finer. The edge can wrap keys but never
+unwrap them: once sent, a report cannot be read back on the internet-facing side.
+
+The console opens the parts with :func:`open_part`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.casework import followup, lifecycle
+from ivr.crypto import day_keys, envelope
+from ivr.crypto.keys import KeyUnwrapper, KeyWrapper, object_context
+from ivr.db import Database
+from ivr.models import Anonymity, Report, ReportSource, ReportStatus
+from ivr.models_keys import DayKey
+from ivr.models_online import OnlineObject, OnlinePart
+from ivr.storage import ObjectStore, new_object_name
+
+# The questions a sender answers besides their free text, in the order a handler reads them.
+ANSWERS = ("what", "who", "when", "where", "force", "duty", "setting")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A checked file, in memory: its bytes and the media type we recognised in them."""
+
+    data: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
+class OnlineSubmission:
+    """What a sender sent, already checked by the form."""
+
+    language: str  # a flow language tag, e.g. en-GB
+    category: str | None
+    answers: dict[str, str]  # ANSWERS -> text (empty when not given)
+    contact: str = ""  # only when the sender chose to leave contact details
+    attachments: list[Attachment] = field(default_factory=list)
+    pin: str | None = None  # chosen for a follow-up reference usable by phone
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the sender is told once the report is safe."""
+
+    follow_up_reference: str | None  # a reference usable by phone, once issue 13 offers it
+
+
+def receive(
+    db: Database,
+    store: ObjectStore,
+    keys: KeyWrapper,
+    submission: OnlineSubmission,
+    chunk_size: int = envelope.DEFAULT_CHUNK,
+) -> Receipt:
+    """Encrypt and store every part of ``submission``, then queue its report."""
+    report_id = str(uuid.uuid4())
+    contact = submission.contact.strip()
+    parts: list[tuple[OnlinePart, bytes, str]] = [
+        (OnlinePart.TEXT, _text_body(submission), "application/json")
+    ]
+    if contact:
+        parts.append((OnlinePart.CONTACT, contact.encode(), "text/plain"))
+    parts += [(OnlinePart.ATTACHMENT, a.data, a.media_type) for a in submission.attachments]
+    sealed: list[_Sealed] = []
+    try:
+        for part, data, _ in parts:
+            sealed.append(_seal(store, keys, report_id, part, data, chunk_size))
+        with db.transaction() as session:
+            report = Report(
+                id=report_id,
+                # A day is enough: the exact time could help identify the sender.
+                received_on=datetime.now(UTC).date(),
+                source=ReportSource.ONLINE,
+                status=ReportStatus.AWAITING_AUDIO,
+                language=submission.language,
+                category=submission.category,
+                anonymity=Anonymity.CONTACT if contact else Anonymity.ANONYMOUS,
+                has_audio=False,
+            )
+            session.add(report)
+            session.flush()
+            for position, ((part, _, media_type), item) in enumerate(
+                zip(parts, sealed, strict=True)
+            ):
+                session.add(
+                    OnlineObject(
+                        report_id=report_id,
+                        part=part,
+                        position=position,
+                        wrapped_key=day_keys.seal_for_day(
+                            session, report.received_on, item.wrapped, item.context
+                        ),
+                        media_type=media_type,
+                        # Attachments are cleaned by the console before anyone sees them.
+                        cleaned=part is not OnlinePart.ATTACHMENT,
+                        removed="",
+                        **item.columns,
+                    )
+                )
+            session.flush()
+            # No recordings to wait for: queued at once, as a call is once its audio is safe.
+            lifecycle.queue_when_complete(session, report_id)
+            report.contact_left = bool(contact)
+            reference = (
+                followup.mint_reference(session, report, submission.pin) if submission.pin else None
+            )
+    except BaseException:
+        # Nothing half-made is left behind: the sender is asked to send it again.
+        for item in sealed:
+            store.delete(item.columns["object_name"])
+        raise
+    # Shown once and never kept: only its digest is stored (``ivr.casework.followup``).
+    return Receipt(follow_up_reference=reference)
+
+
+def _text_body(submission: OnlineSubmission) -> bytes:
+    answers = {key: submission.answers.get(key, "").strip() for key in ANSWERS}
+    return json.dumps(answers, ensure_ascii=False).encode()
+
+
+def _pieces(data: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+    if not data:
+        yield b""
+
+
+def parts_of(session: Session, report_id: str) -> list[OnlineObject]:
+    """Return the online parts of a report, text first, attachments in the order sent."""
+    return list(
+        session.scalars(
+            select(OnlineObject)
+            .where(OnlineObject.report_id == report_id)
+            .order_by(OnlineObject.position)
+        )
+    )
+
+
+def open_part(
+    session: Session, store: ObjectStore, unwrapper: KeyUnwrapper, item: OnlineObject
+) -> bytes:
+    """Decrypt one part (console side only: it needs the key unwrapper)."""
+    context = object_context(item.object_name, item.report_id, item.key_part)
+    row = session.execute(
+        select(Report.received_on, DayKey.key)
+        .outerjoin(DayKey, DayKey.day == Report.received_on)
+        .where(Report.id == item.report_id)
+    ).one()
+    stored = day_keys.StoredKey(item.wrapped_key, row[0], row[1])
+    key = unwrapper.unwrap(stored.wrapped(context), context)
+    return b"".join(envelope.decrypt(key, store.read(item.object_name)))
+
+
+def read_text(data: bytes) -> dict[str, str]:
+    """Return the sender's answers from a decrypted text part."""
+    found = json.loads(data.decode())
+    return {key: str(found.get(key, "")) for key in ANSWERS}
+
+
+def replace_with_cleaned(
+    session: Session,
+    store: ObjectStore,
+    keys: KeyWrapper,
+    item: OnlineObject,
+    cleaned: bytes,
+    removed: list[str],
+) -> str:
+    """Store the cleaned copy as its own encrypted object in place of the original.
+
+    Return the original's name: the caller destroys it once this transaction commits.
+    """
+    day = session.scalar(select(Report.received_on).where(Report.id == item.report_id))
+    assert day is not None
+    original = item.object_name
+    fresh = _seal(store, keys, item.report_id, item.part, cleaned, item.chunk_size)
+    for column, value in fresh.columns.items():
+        setattr(item, column, value)
+    item.wrapped_key = day_keys.seal_for_day(session, day, fresh.wrapped, fresh.context)
+    item.cleaned, item.removed = True, "\n".join(removed)
+    # The original's wrapped key lingers in old row versions: its day key is replaced.
+    day_keys.forget(session, day)
+    return original
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    columns: dict[str, Any]  # OnlineObject columns that describe the stored object
+    wrapped: bytes
+    context: dict[str, str]
+
+
+def _seal(
+    store: ObjectStore,
+    keys: KeyWrapper,
+    report_id: str,
+    part: OnlinePart,
+    data: bytes,
+    chunk_size: int,
+) -> _Sealed:
+    """Encrypt ``data`` with a fresh data key and store it under a random name."""
+    name = new_object_name()
+    context = object_context(name, report_id, f"online-{part.value}")
+    data_key = keys.generate(context)
+    stored = store.put(
+        name,
+        envelope.encrypt(
+            data_key.plaintext,
+            _pieces(data, chunk_size),
+            chunk_size,
+            fingerprint=data_key.fingerprint,
+        ),
+    )
+    columns = {
+        "object_name": name,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "key_ref": data_key.key_ref,
+        "chunk_size": chunk_size,
+    }
+    return _Sealed(columns, data_key.wrapped, context)

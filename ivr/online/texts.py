@@ -1,0 +1,186 @@
+"""The form's words in English and Welsh; the safety and complaints wording, and the
+categories, come from the published call flow, so the ops team edits one source."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ivr.flows.schema import Flow, MenuStep, SayStep, prompt_text
+
+LANGUAGES = {"en": "en-GB", "cy": "cy-GB"}
+
+UI: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Report corruption or abuse by someone in the police",
+        "service": "Anti-Corruption and Abuse Reporting Service",
+        "skip": "Skip to the form",
+        "other_language": "Cymraeg",
+        "other_language_label": "Darllenwch y dudalen hon yn Gymraeg",
+        "intro": "Use this form to tell us about a police officer, a member of police staff or a police volunteer, from any UK police force.",
+        "anonymous_promise": "You do not have to tell us who you are. We do not keep your internet address, your browser or the time you send this. We only keep the day.",
+        "danger_heading": "In danger now?",
+        "complaints_heading": "Want to complain about the police?",
+        "errors_heading": "There is a problem",
+        "about_legend": "What is your report about?",
+        "force_label": "Which police force do they work for?",
+        "force_not_sure": "I am not sure",
+        "what_label": "What happened?",
+        "what_hint": "Say what they did, in your own words. For example: an officer took money to drop a case.",
+        "who_label": "Who was involved?",
+        "who_hint": "Names, job titles, collar numbers or what they look like. For example: PC Smith, about 40, works at the town centre station.",
+        "when_label": "When did it happen?",
+        "when_hint": "A date, a time of day, or how long ago. For example: last Friday night, or every week since March.",
+        "where_label": "Where did it happen?",
+        "where_hint": "A place, a street, a station or a website. For example: the car park behind the High Street.",
+        "duty_legend": "Were they at work when it happened?",
+        "duty_on": "On duty (at work)",
+        "duty_off": "Off duty (not at work)",
+        "setting_legend": "Did it happen in person or online?",
+        "setting_in_person": "In person",
+        "setting_online": "Online, by phone or by message",
+        "setting_both": "Both",
+        "not_sure": "I am not sure",
+        "anonymity_legend": "Do you want to stay anonymous?",
+        "anonymous": "Yes, stay anonymous. Nobody will know who I am.",
+        "contact": "No, I want to leave contact details for the police team that looks into it.",
+        "contact_label": "How can they contact you?",
+        "contact_hint": "For example a phone number or an email address, and a safe time. This is kept apart from your report. Only the people who handle it see it.",
+        "files_label": "Add files (optional)",
+        "files_hint": "Photos, screenshots, PDF, text or sound files. Up to {count} files, each up to {size} MB. We remove hidden details, like where a photo was taken, before anyone looks at them.",
+        "question_legend": "A quick check that you are a person",
+        "question_label": "What is {a} plus {b}? Type the answer as a number.",
+        "send": "Send report",
+        "sent_title": "Your report has been sent",
+        "sent_body": "Thank you. Your report is safe and encrypted. Our team will read it and pass it to the right police force.",
+        "sent_reference": "Your follow-up reference is {reference}. Write it down and keep it safe. You can use it by phone to hear if we have a question for you.",
+        "sent_again": "Send another report",
+        "err_category": "Choose what your report is about",
+        "err_what": "Tell us what happened",
+        "err_too_long": "Make this shorter: it can be up to {limit} characters",
+        "err_contact": "Write how they can contact you, or choose to stay anonymous",
+        "err_count": "Choose {count} files or fewer",
+        "err_size": "Each file must be {size} MB or smaller. File {number} is too big",
+        "err_type": "File {number} is not a type we accept. Choose a photo (JPG, PNG, GIF or WebP), a PDF, a text file or a sound file (WAV, MP3, M4A or OGG)",
+        "err_files_again": "Your files were not kept. Please choose them again",
+        "err_expired": "This form had expired, so it was not sent. Your answers are still here. Please check them and send the form again",
+        "err_question": "Type the answer to the sum as a number",
+        "err_busy": "Too many reports are being sent just now. Please wait a few minutes, then send the form again. Your answers are still here",
+        "err_store": "Sorry, your report could not be saved just now. Please try again in a few minutes. Your answers are still here",
+        "optional": "(optional)",
+        "pin_legend": "Get a reference to follow up by phone",
+        "pin_hint": "If you choose a PIN of 4 to 6 numbers, we give you a reference. Later you can call us, key in the reference and the PIN, and hear if we have a question for you. Do not use a PIN you use anywhere else.",
+        "pin_label": "Choose a PIN",
+        "pin_again_label": "Type the PIN again",
+        "err_pin": "Your PIN must be 4 to 6 numbers",
+        "err_pin_again": "The two PINs are not the same. Type them again",
+    },
+    "cy": {
+        "title": "Rhoi gwybod am lygredd neu gamdriniaeth gan rywun yn yr heddlu",
+        "service": "Gwasanaeth Adrodd am Lygredd a Chamdriniaeth",
+        "skip": "Neidio i'r ffurflen",
+        "other_language": "English",
+        "other_language_label": "Read this page in English",
+        "intro": "Defnyddiwch y ffurflen hon i ddweud wrthym am swyddog heddlu, aelod o staff yr heddlu neu wirfoddolwr yr heddlu, o unrhyw heddlu yn y Deyrnas Unedig.",
+        "anonymous_promise": "Does dim rhaid i chi ddweud wrthym pwy ydych chi. Nid ydym yn cadw eich cyfeiriad rhyngrwyd, eich porwr nac amser anfon hwn. Dim ond y diwrnod rydym yn ei gadw.",
+        "danger_heading": "Mewn perygl nawr?",
+        "complaints_heading": "Eisiau cwyno am yr heddlu?",
+        "errors_heading": "Mae problem",
+        "about_legend": "Am beth mae eich adroddiad?",
+        "force_label": "I ba heddlu maen nhw'n gweithio?",
+        "force_not_sure": "Dydw i ddim yn siŵr",
+        "what_label": "Beth ddigwyddodd?",
+        "what_hint": "Dywedwch beth wnaethon nhw, yn eich geiriau eich hun. Er enghraifft: cymerodd swyddog arian i ollwng achos.",
+        "who_label": "Pwy oedd yn gysylltiedig?",
+        "who_hint": "Enwau, swyddi, rhifau coler neu sut maen nhw'n edrych. Er enghraifft: PC Smith, tua 40 oed, yn gweithio yng ngorsaf canol y dref.",
+        "when_label": "Pryd ddigwyddodd e?",
+        "when_hint": "Dyddiad, amser o'r dydd, neu faint yn ôl. Er enghraifft: nos Wener diwethaf, neu bob wythnos ers mis Mawrth.",
+        "where_label": "Ble ddigwyddodd e?",
+        "where_hint": "Lle, stryd, gorsaf neu wefan. Er enghraifft: y maes parcio y tu ôl i'r Stryd Fawr.",
+        "duty_legend": "Oedden nhw yn y gwaith pan ddigwyddodd e?",
+        "duty_on": "Ar ddyletswydd (yn y gwaith)",
+        "duty_off": "Oddi ar ddyletswydd (ddim yn y gwaith)",
+        "setting_legend": "Ddigwyddodd e wyneb yn wyneb neu ar-lein?",
+        "setting_in_person": "Wyneb yn wyneb",
+        "setting_online": "Ar-lein, dros y ffôn neu mewn neges",
+        "setting_both": "Y ddau",
+        "not_sure": "Dydw i ddim yn siŵr",
+        "anonymity_legend": "Ydych chi eisiau aros yn ddienw?",
+        "anonymous": "Ydw, aros yn ddienw. Fydd neb yn gwybod pwy ydw i.",
+        "contact": "Nac ydw, rydw i eisiau gadael manylion cyswllt i dîm yr heddlu sy'n ymchwilio.",
+        "contact_label": "Sut gallan nhw gysylltu â chi?",
+        "contact_hint": "Er enghraifft rhif ffôn neu gyfeiriad e-bost, ac amser diogel. Caiff hyn ei gadw ar wahân i'ch adroddiad. Dim ond y bobl sy'n ei drin sy'n ei weld.",
+        "files_label": "Ychwanegu ffeiliau (dewisol)",
+        "files_hint": "Lluniau, sgrinluniau, PDF, testun neu ffeiliau sain. Hyd at {count} ffeil, pob un hyd at {size} MB. Rydym yn dileu manylion cudd, fel ble tynnwyd llun, cyn i neb edrych arnyn nhw.",
+        "question_legend": "Gwiriad cyflym eich bod yn berson",
+        "question_label": "Beth yw {a} adio {b}? Teipiwch yr ateb fel rhif.",
+        "send": "Anfon yr adroddiad",
+        "sent_title": "Mae eich adroddiad wedi'i anfon",
+        "sent_body": "Diolch. Mae eich adroddiad yn ddiogel ac wedi'i amgryptio. Bydd ein tîm yn ei ddarllen ac yn ei anfon at yr heddlu cywir.",
+        "sent_reference": "Eich cyfeirnod dilynol yw {reference}. Ysgrifennwch ef i lawr a'i gadw'n ddiogel. Gallwch ei ddefnyddio dros y ffôn i glywed a oes gennym gwestiwn i chi.",
+        "sent_again": "Anfon adroddiad arall",
+        "err_category": "Dewiswch am beth mae eich adroddiad",
+        "err_what": "Dywedwch wrthym beth ddigwyddodd",
+        "err_too_long": "Gwnewch hyn yn fyrrach: gall fod hyd at {limit} nod",
+        "err_contact": "Ysgrifennwch sut gallan nhw gysylltu â chi, neu dewiswch aros yn ddienw",
+        "err_count": "Dewiswch {count} ffeil neu lai",
+        "err_size": "Rhaid i bob ffeil fod yn {size} MB neu lai. Mae ffeil {number} yn rhy fawr",
+        "err_type": "Nid ydym yn derbyn y math o ffeil {number}. Dewiswch lun (JPG, PNG, GIF neu WebP), PDF, ffeil testun neu ffeil sain (WAV, MP3, M4A neu OGG)",
+        "err_files_again": "Ni chafodd eich ffeiliau eu cadw. Dewiswch nhw eto",
+        "err_expired": "Roedd y ffurflen hon wedi dod i ben, felly ni chafodd ei hanfon. Mae eich atebion yma o hyd. Gwiriwch nhw ac anfonwch y ffurflen eto",
+        "err_question": "Teipiwch ateb y swm fel rhif",
+        "err_busy": "Mae gormod o adroddiadau'n cael eu hanfon ar hyn o bryd. Arhoswch ychydig funudau, yna anfonwch y ffurflen eto. Mae eich atebion yma o hyd",
+        "err_store": "Mae'n ddrwg gennym, ni ellid cadw eich adroddiad ar hyn o bryd. Rhowch gynnig arall arni mewn ychydig funudau. Mae eich atebion yma o hyd",
+        "optional": "(dewisol)",
+        "pin_legend": "Cael cyfeirnod i ddilyn dros y ffôn",
+        "pin_hint": "Os dewiswch PIN o 4 i 6 rhif, rydym yn rhoi cyfeirnod i chi. Wedyn gallwch ein ffonio, rhoi'r cyfeirnod a'r PIN, a chlywed a oes gennym gwestiwn i chi. Peidiwch â defnyddio PIN rydych yn ei ddefnyddio yn rhywle arall.",
+        "pin_label": "Dewiswch PIN",
+        "pin_again_label": "Teipiwch y PIN eto",
+        "err_pin": "Rhaid i'ch PIN fod yn 4 i 6 rhif",
+        "err_pin_again": "Nid yw'r ddau PIN yr un fath. Teipiwch nhw eto",
+    },
+}
+
+
+@dataclass(frozen=True)
+class FlowWording:
+    """What the published flow says that the form says too."""
+
+    safety: str  # the 999 message
+    complaints: str  # other ways to report: complaints by 101
+    categories: list[tuple[str, str]]  # (key, label), "something else" last
+
+
+def flow_wording(flow: Flow, language: str) -> FlowWording:
+    """Read the 999 and 101 messages and the categories from ``flow`` in ``language``."""
+    says = [
+        prompt_text(step.prompt.get(language) or step.prompt[flow.default_language])
+        for step in flow.steps.values()
+        if isinstance(step, SayStep)
+    ]
+    safety = next((text for text in says if "999" in text and "101" not in text), "")
+    complaints = next((text for text in says if "101" in text), "")
+    labels = dict(flow.categories)
+    if language != flow.default_language:
+        labels.update(_labels_from_menu(flow, language))
+    if "other" not in labels:
+        labels["other"] = "Something else" if language.startswith("en") else "Rhywbeth arall"
+    ordered = [(key, label) for key, label in labels.items() if key != "other"]
+    return FlowWording(safety, complaints, [*ordered, ("other", labels["other"])])
+
+
+def _labels_from_menu(flow: Flow, language: str) -> dict[str, str]:
+    """Labels in another language, from the menu that sets the category ("..., press 1.")."""
+    found: dict[str, str] = {}
+    for step in flow.steps.values():
+        if not isinstance(step, MenuStep) or language not in step.prompt:
+            continue
+        sentences = re.split(r"(?<=[.?!])\s+", prompt_text(step.prompt[language]))
+        for key, option in step.options.items():
+            category = option.set.get("category")
+            if category is None:
+                continue
+            for sentence in sentences:
+                if re.search(rf",\s*\w+\s+{re.escape(key)}\.?$", sentence):
+                    found[category] = sentence.rsplit(",", 1)[0].strip()
+    return found

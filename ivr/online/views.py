@@ -1,0 +1,165 @@
+"""The form's routes: show it, check it, and hand a good report to the domain.
+
+No route here reads the sender's address, browser, referrer or any header about them,
+sets a cookie, or logs anything about a report (the access log skips this blueprint).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.casework import online
+from ivr.crypto.keys import KeyServiceError
+from ivr.models import Force
+from ivr.online.form import Checked, check
+from ivr.online.guard import FormExpired
+from ivr.online.texts import LANGUAGES, UI, flow_wording
+from ivr.services import services
+from ivr.storage import StoreUnavailable
+
+bp = Blueprint(
+    "online",
+    __name__,
+    url_prefix="/report",
+    static_folder=str(Path(__file__).resolve().parents[1] / "static" / "online"),
+    static_url_path="/static",
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+def _state() -> Any:
+    from ivr.online import EXTENSION_KEY
+
+    return current_app.extensions[EXTENSION_KEY]
+
+
+@bp.before_request
+def _limit_upload() -> None:
+    limits = _state().limits
+    request.max_content_length = limits.max_request_bytes
+    request.max_form_memory_size = (limits.max_text + 100) * 4 * 8
+    request.upload_cap = limits.max_file_bytes  # type: ignore[attr-defined]
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.pop("Set-Cookie", None)
+    return response
+
+
+@bp.get("")
+@bp.get("/cy")
+def form_page() -> ResponseReturnValue:
+    return _render(_lang(), Checked(values={"anonymity": "anonymous"}))
+
+
+@bp.post("")
+@bp.post("/cy")
+def send() -> ResponseReturnValue:
+    state, lang = _state(), _lang()
+    wording = _wording(lang)
+    checked = check(
+        request,
+        LANGUAGES[lang],
+        {key for key, _ in wording.categories},
+        set(_forces()),
+        state.limits,
+    )
+    try:
+        challenge = state.guard.read(request.form.get("form_token", ""))
+    except FormExpired:
+        state.limit.count("expired")
+        checked.errors["form"] = "err_expired"
+        return _render(lang, checked, 400)
+    if not state.guard.passed(
+        challenge, request.form.get("work", ""), request.form.get("answer", "")
+    ):
+        state.limit.count("refused_check")
+        checked.errors["answer"] = "err_question"
+    if checked.errors or checked.submission is None:
+        return _render(lang, checked, 400)
+    if not state.limit.admit():
+        checked.errors["form"] = "err_busy"
+        return _render(lang, checked, 429)
+    built = services()
+    try:
+        receipt = online.receive(built.db, built.store, built.key_wrapper, checked.submission)
+    except (StoreUnavailable, KeyServiceError, SQLAlchemyError, OSError):
+        checked.errors["form"] = "err_store"
+        return _render(lang, checked, 503)
+    state.guard.spend(challenge)
+    state.limit.count("accepted")
+    return render_template("online/sent.html", **_page(lang), receipt=receipt)
+
+
+def _lang() -> str:
+    return (
+        "cy"
+        if request.path.rstrip("/").endswith("/cy") or request.args.get("lang") == "cy"
+        else "en"
+    )
+
+
+def _wording(lang: str) -> Any:
+    return flow_wording(services().flows.current().flow, LANGUAGES[lang])
+
+
+def _forces() -> list[str]:
+    with services().db.reading() as session:
+        names = session.scalars(select(Force.name).order_by(Force.name))
+        # "Unknown" is the handlers' word for it; the form says "I am not sure".
+        return [name for name in names if name != "Unknown"]
+
+
+def _page(lang: str) -> dict[str, Any]:
+    other = "en" if lang == "cy" else "cy"
+    return {
+        "t": UI[lang],
+        "lang": lang,
+        "here": "/report/cy" if lang == "cy" else "/report",
+        "other_url": "/report/cy" if other == "cy" else "/report",
+        "other_lang": other,
+    }
+
+
+def _render(lang: str, checked: Checked, status: int = 200) -> ResponseReturnValue:
+    state = _state()
+    limits = state.limits
+    t = UI[lang]
+    token, challenge = state.guard.issue()
+    messages = {}
+    for name, key in checked.errors.items():
+        message, _, number = key.partition(":")
+        messages[name] = t[message].format(
+            number=number, size=limits.max_file_mb, count=limits.max_files, limit=limits.max_text
+        )
+    page = render_template(
+        "online/form.html",
+        **_page(lang),
+        wording=_wording(lang),
+        forces=_forces(),
+        values=checked.values,
+        errors=messages,
+        token=token,
+        challenge=challenge,
+        limits=limits,
+    )
+    return page, status

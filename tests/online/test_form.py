@@ -1,0 +1,194 @@
+"""The online form over HTTP: what it asks, what it refuses, and what it keeps (nothing of the sender)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from ivr.config import Config
+from ivr.db import Database
+from ivr.models import Anonymity, Report, ReportSource, ReportStatus
+from ivr.models_followup import FollowUp
+from ivr.models_online import OnlineObject, OnlinePart
+from ivr.online import EXTENSION_KEY, OnlineState
+from ivr.online.guard import FormGuard, GlobalLimit, Limits
+from tests.online.helpers import form_fields, photo_with_gps, send
+
+
+def _stored_bytes(config: Config) -> bytes:
+    root = Path(config.storage_url)
+    return b"".join(path.read_bytes() for path in root.rglob("*") if path.is_file())
+
+
+def test_the_form_shows_the_999_message_first_then_the_flows_categories_and_the_forces(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/report")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.index("call 999") < page.index("<form")
+    assert "call 101" in page
+    assert "Using their position for personal advantage" in page  # from the published flow
+    assert "Something else" in page
+    assert page.count("<option") == 49 + 1  # the forces and "I am not sure"
+    assert "Set-Cookie" not in response.headers
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_form_is_in_welsh_at_report_cy_and_with_lang_cy(client: FlaskClient) -> None:
+    for path in ("/report/cy", "/report?lang=cy"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<html lang="cy">' in page
+        assert "ffoniwch 999" in page
+        assert "Am rywun yn defnyddio ei swydd er mantais bersonol" in page
+
+
+def test_an_anonymous_report_is_queued_encrypted_with_only_its_day(
+    client: FlaskClient, db: Database, config: Config
+) -> None:
+    response = send(client, what="PLANTED-WHAT-7731 took cash", who="PLANTED-WHO-5521")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "Your report has been sent" in response.get_data(as_text=True)
+    with db.transaction() as session:
+        report = session.scalars(select(Report)).one()
+        parts = list(session.scalars(select(OnlineObject)))
+        assert (report.source, report.status) == (ReportSource.ONLINE, ReportStatus.QUEUED)
+        assert report.anonymity is Anonymity.ANONYMOUS and not report.contact_left
+        assert report.category == "personal_advantage" and report.queue_position == 1
+        assert [p.part for p in parts] == [OnlinePart.TEXT]
+    stored = _stored_bytes(config)
+    assert stored and b"PLANTED-WHAT-7731" not in stored and b"PLANTED-WHO-5521" not in stored
+
+
+def test_contact_details_and_each_file_are_separate_encrypted_parts(
+    client: FlaskClient, db: Database, config: Config
+) -> None:
+    response = send(
+        client,
+        what="They threatened a witness",
+        anonymity="contact",
+        contact="PLANTED-CONTACT-0770",
+        files=[(photo_with_gps(), "my-own-name.jpg"), (b"notes PLANTED-NOTE\n", "n.txt")],
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with db.transaction() as session:
+        report = session.scalars(select(Report)).one()
+        parts = list(session.scalars(select(OnlineObject).order_by(OnlineObject.position)))
+        assert report.anonymity is Anonymity.CONTACT and report.contact_left
+        assert [(p.part, p.media_type) for p in parts] == [
+            (OnlinePart.TEXT, "application/json"),
+            (OnlinePart.CONTACT, "text/plain"),
+            (OnlinePart.ATTACHMENT, "image/jpeg"),
+            (OnlinePart.ATTACHMENT, "text/plain"),
+        ]
+    stored = _stored_bytes(config)
+    for planted in (b"PLANTED-CONTACT-0770", b"PLANTED-NOTE", b"PlantedCameraMake", b"my-own-name"):
+        assert planted not in stored
+
+
+def test_contact_details_typed_before_choosing_anonymous_are_not_kept(
+    client: FlaskClient, db: Database, config: Config
+) -> None:
+    send(client, what="A bribe", anonymity="anonymous", contact="PLANTED-DROPPED-CONTACT")
+    with db.transaction() as session:
+        assert [p.part for p in session.scalars(select(OnlineObject))] == [OnlinePart.TEXT]
+
+
+def test_a_pin_gets_a_follow_up_reference_shown_once_and_kept_only_as_a_digest(
+    client: FlaskClient, db: Database
+) -> None:
+    page = send(client, what="A bribe", pin="4821", pin_again="4821").get_data(as_text=True)
+    assert "Your follow-up reference is" in page
+    with db.transaction() as session:
+        assert session.scalars(select(FollowUp)).one().pin_hash
+
+
+def test_bad_input_gets_a_message_beside_its_field_and_keeps_what_was_typed(
+    client: FlaskClient, db: Database
+) -> None:
+    # An empty report
+    page = send(client, what="  ", who="Sergeant KEPT-WHO").get_data(as_text=True)
+    assert 'id="what-error"' in page and "Tell us what happened" in page
+    assert "Sergeant KEPT-WHO" in page
+    # A file that is not a type we take
+    response = send(client, what="KEPT-WHAT", files=[(b"MZ\x90\x00\x03\x00binary", "a.exe")])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="files-error"' in page and "File 1 is not a type we accept" in page
+    assert "KEPT-WHAT" in page
+    # An oversize file
+    big = b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024 + 1)
+    page = send(client, what="KEPT-BIG", files=[(big, "big.jpg")]).get_data(as_text=True)
+    assert "File 1 is too big" in page and "KEPT-BIG" in page
+    # Contact chosen, but none given; and PINs that differ
+    page = send(client, what="x", anonymity="contact", pin="1234", pin_again="1243").get_data(
+        as_text=True
+    )
+    assert 'id="contact-error"' in page and 'id="pin-error"' in page
+    # Nothing of these was kept.
+    with db.transaction() as session:
+        assert session.scalars(select(Report)).first() is None
+
+
+def test_an_expired_or_reused_form_is_refused_with_the_answers_kept(
+    client: FlaskClient, db: Database
+) -> None:
+    fields = form_fields(client.get("/report").get_data(as_text=True))
+    data = {**fields, "category": "other", "anonymity": "anonymous", "what": "KEPT-ONCE"}
+    assert client.post("/report", data=data).status_code == 200
+    again = client.post("/report", data=data)  # the same form, sent twice
+    assert again.status_code == 400
+    assert "This form had expired" in again.get_data(as_text=True)
+    assert "KEPT-ONCE" in again.get_data(as_text=True)
+    forged = client.post("/report", data={**data, "form_token": "not-a-token"})
+    assert "This form had expired" in forged.get_data(as_text=True)
+    with db.transaction() as session:
+        assert len(list(session.scalars(select(Report)))) == 1
+
+
+def test_a_wrong_answer_without_proof_of_work_is_refused(client: FlaskClient) -> None:
+    page = send(client, what="x", answer="999").get_data(as_text=True)
+    assert 'id="answer-error"' in page
+
+
+def test_the_global_limit_turns_reports_away_and_shows_in_metrics(
+    app: Flask, client: FlaskClient, config: Config
+) -> None:
+    limits = Limits(per_minute=1)
+    app.extensions[EXTENSION_KEY] = OnlineState(
+        limits, FormGuard(config.secret_key, limits), GlobalLimit(1)
+    )
+    assert send(client, what="first").status_code == 200
+    busy = send(client, what="KEPT-SECOND")
+    assert busy.status_code == 429
+    assert "Too many reports" in busy.get_data(as_text=True)
+    assert "KEPT-SECOND" in busy.get_data(as_text=True)
+
+
+def test_metrics_count_outcomes_and_show_the_limit(client: FlaskClient) -> None:
+    send(client, what="counted")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'ivr_online_submissions_total{outcome="accepted"} 1.0' in metrics
+    assert 'ivr_online_rate_limit{kind="limit_per_minute"} 30.0' in metrics
+
+
+def test_uploads_never_become_temporary_files(client: FlaskClient, monkeypatch: object) -> None:
+    import tempfile
+
+    made: list[str] = []
+    real = tempfile.SpooledTemporaryFile
+
+    def spy(*args: object, **kwargs: object) -> object:
+        made.append("spooled")
+        return real(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", spy)  # type: ignore[attr-defined]
+    photo = photo_with_gps() + b"\x00" * (2 * 1024 * 1024)  # far over werkzeug's 500 KB spool
+    assert send(client, what="x", files=[(photo, "p.jpg")]).status_code == 200
+    assert made == []
+    assert io  # the form reads uploads into memory
