@@ -18,13 +18,15 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import delete
 
+from ivr.casework.followup import CallDesk, Verifier
 from ivr.db import Database
 from ivr.flows.engine import Turn
+from ivr.flows.followup_steps import FollowUpDesk, PracticeDesk
 from ivr.flows.registry import FlowRegistry
 from ivr.intake import Intake, Recording
 from ivr.logs import event
 from ivr.models import CallSession
-from ivr.urlstate import BadCallState, CallPoint, parse
+from ivr.urlstate import BadCallState, CallPoint, StateSealer, parse
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +54,29 @@ class CallNotFound(LookupError):
 class CallHandler:
     """Decide what each caller hears next; hand recordings and call ends to the intake."""
 
-    def __init__(self, flows: FlowRegistry, intake: Intake, render: Render) -> None:
+    def __init__(
+        self,
+        flows: FlowRegistry,
+        intake: Intake,
+        render: Render,
+        *,
+        followups: Verifier | None = None,
+        secret: bytes = b"",
+    ) -> None:
         self._flows = flows
         self.intake = intake
         self._render = render
         self._answers: dict[tuple[str, str, int], Remembered] = {}
+        # Follow-up calls (issue 13): without a verifier, no reference is kept or accepted.
+        self.followups = followups
+        self._secret = secret
+        self.sealer = StateSealer(secret) if secret else None
+
+    def desk(self, call_sid: str) -> FollowUpDesk:
+        """The follow-up side of the call ``call_sid``."""
+        if self.followups is None:
+            return _NoFollowUps()
+        return CallDesk(self.followups, self._secret, call_sid)
 
     def answer(self) -> str:
         """Start a new call on the currently published flow version."""
@@ -65,7 +85,7 @@ class CallHandler:
         event(logger, "call.started", flow=flow.content_hash[:12])
         return self._answer(CallPoint.of(flow.content_hash, state), turn)
 
-    def press(self, query: str, digits: str) -> str:
+    def press(self, query: str, digits: str, call_sid: str = "") -> str:
         """Apply the keys pressed at the menu the callback's (signed) ``query`` names."""
         # The answer is a pure function of the signed URL (version and state), the key and
         # the recorded prompts, so it is remembered: most menu steps are the same few.
@@ -74,23 +94,26 @@ class CallHandler:
         if remembered is not None:
             event(logger, "call.keys", step=remembered.step, moved_on=remembered.moved_on)
             return remembered.twiml
-        point = point_from_query(query)
+        point = point_from_query(query, self.sealer)
         engine = self._flows.engine(point.flow)
         state = point.state()
-        reply = engine.press(state, digits)
+        reply = engine.press(state, digits, self.desk(call_sid))
         leaving_welcome = point.step == engine.flow.start and state.step != engine.flow.start
         moved_on = state.step != point.step
         event(logger, "call.keys", step=point.step, moved_on=moved_on)
         answer = self._answer(CallPoint.of(point.flow, state), reply)
         # (Not after the welcome: the engine adds the announcement, which comes and goes
-        # without a new version.)
-        if not leaving_welcome:
+        # without a new version.) Nor one that depends on this call alone: digits keyed, a
+        # reference, a question.
+        if not leaving_welcome and not reply.fresh and not point.variables:
             if len(self._answers) >= REMEMBERED_ANSWERS:
                 self._answers.clear()  # a bound, not a policy: they are cheap to make again
             self._answers[key] = Remembered(answer, point.step, moved_on)
         return answer
 
-    def recorded(self, point: CallPoint, recording: Recording | None) -> str | None:
+    def recorded(
+        self, point: CallPoint, recording: Recording | None, call_sid: str = ""
+    ) -> str | None:
         """Handle the ``<Record>`` action, or its absence when nothing was recorded.
 
         Returns None when the caller has already hung up: Twilio ignores the answer.
@@ -104,7 +127,7 @@ class CallHandler:
             # A take choice ("record again" or "add more") applies to the next recording only.
             state.choices.pop("take", None)
         got_audio = recording is not None and recording.notice().has_audio
-        reply = self._flows.engine(point.flow).recorded(state, got_audio)
+        reply = self._flows.engine(point.flow).recorded(state, got_audio, self.desk(call_sid))
         return self._answer(CallPoint.of(point.flow, state), reply)
 
     def recording_status(self, recording: Recording) -> None:
@@ -116,13 +139,23 @@ class CallHandler:
         self.intake.call_ended(call_sid)
 
     def _answer(self, point: CallPoint, turn: Turn) -> str:
-        return self._render(turn, point.query())
+        return self._render(turn, point.query(self.sealer))
 
 
-def point_from_query(query: str) -> CallPoint:
+class _NoFollowUps(PracticeDesk):
+    """A service without follow-ups: no reference is kept, none is accepted."""
+
+    def register(self, reference: str, pin: str) -> bool:
+        return False
+
+    def verify(self, reference: str, pin: str) -> str | None:
+        return None
+
+
+def point_from_query(query: str, sealer: StateSealer | None = None) -> CallPoint:
     """The call point a callback's query carries (CallNotFound if it carries none)."""
     try:
-        return parse(dict(parse_qsl(query, keep_blank_values=True)))
+        return parse(dict(parse_qsl(query, keep_blank_values=True)), sealer)
     except BadCallState as error:
         raise CallNotFound() from error
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.call_logs import schedule_call_log_erasure
+from ivr.casework import followup
 from ivr.casework.intake import RecordingNotice, register_recording, report_id_for_call
 from ivr.db import Database
 from ivr.flows.engine import CallState
@@ -52,6 +53,8 @@ class Recording:
     # The caller's language and menu choices, from the callback URL (None: unknown).
     language: str | None = None
     choices: dict[str, str] = field(default_factory=dict)
+    # The report a follow-up caller's answer joins (their verified follow-up), if any.
+    followup: str | None = None
 
     def notice(self) -> RecordingNotice:
         return RecordingNotice(
@@ -180,15 +183,25 @@ def _apply(session: Session, secret: bytes, entry: Entry) -> None:
             language=entry.get("language"),
             choices=dict(entry.get("choices") or {}),
         )
-        register_recording(
+        # An answer joins the report its reference names; if that reference died
+        # meanwhile, the answer still makes a report of its own: nothing said is lost.
+        answers = (
+            followup.report_for_answer(session, entry["followup"])
+            if entry.get("followup")
+            else None
+        )
+        job = register_recording(
             session,
             secret,
             recording.notice(),
             call=recording.call(),
-            report_id=entry.get("group"),
+            report_id=answers or entry.get("group"),
             part=recording.part,
             source=recording.source,
         )
+        if answers is not None:
+            session.flush()
+            followup.note_answer(session, answers, job.id)
     elif kind == "ended":
         session.execute(
             update(RecordingJob)

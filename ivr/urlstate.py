@@ -7,14 +7,27 @@ checks that signature before anything reads it, so the state cannot be forged or
 altered on the way. A menu step is then a pure function of this state and the keys
 pressed: no database, and a repeated callback gets the same answer by construction.
 
-Only menu choices travel here: never a SID, a number, or anything else about who called.
+Only menu choices travel here in clear: never a SID, a number, or anything else about
+who called. The digits a follow-up caller keys (a reference, a PIN) and the follow-up
+they unlock travel too, between one step and the next, but sealed (AES-GCM under a key
+derived from the edge's secret): Twilio keeps the URLs it calls, and must not be able
+to read them there.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ivr.flows.engine import CallState
 
@@ -26,8 +39,39 @@ _VALUE = re.compile(r"[\w.-]{1,50}")
 MAX_RETRIES = 99
 
 
+_VARIABLES = frozenset({"reference", "pin", "pin_again", "followup"})
+
+
 class BadCallState(ValueError):
     """A callback URL without a well-formed call state: answer with the fallback."""
+
+
+class StateSealer:
+    """Seal and open the call's variables (digits keyed, a follow-up) for its URLs."""
+
+    def __init__(self, secret: bytes) -> None:
+        key = hmac.new(secret, b"ivr-url-state-v1", hashlib.sha256).digest()
+        self._aead = AESGCM(key)
+
+    def seal(self, flow: str, variables: Mapping[str, str]) -> str:
+        nonce = os.urandom(12)
+        body = json.dumps(dict(variables), separators=(",", ":"), sort_keys=True).encode()
+        sealed = nonce + self._aead.encrypt(nonce, body, flow.encode())
+        return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+    def open(self, flow: str, token: str) -> dict[str, str]:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            body = self._aead.decrypt(raw[:12], raw[12:], flow.encode())
+            found = json.loads(body)
+        except (binascii.Error, ValueError, InvalidTag) as error:
+            raise BadCallState("sealed variables do not open") from error
+        if not isinstance(found, dict) or not all(
+            name in _VARIABLES and isinstance(value, str) and len(value) <= 64
+            for name, value in found.items()
+        ):
+            raise BadCallState("malformed variables")
+        return found
 
 
 @dataclass(frozen=True)
@@ -39,27 +83,38 @@ class CallPoint:
     language: str
     retries: int = 0
     choices: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, flow: str, state: CallState) -> CallPoint:
-        return cls(flow, state.step, state.language, state.retries, dict(state.choices))
+        return cls(
+            flow, state.step, state.language, state.retries, dict(state.choices), dict(state.vars)
+        )
 
     def state(self) -> CallState:
         """A fresh, mutable engine state (the engine moves it in place)."""
         return CallState(
-            step=self.step, language=self.language, retries=self.retries, choices=dict(self.choices)
+            step=self.step,
+            language=self.language,
+            retries=self.retries,
+            choices=dict(self.choices),
+            vars=dict(self.variables),
         )
 
-    def query(self) -> dict[str, str]:
+    def query(self, sealer: StateSealer | None = None) -> dict[str, str]:
         """The URL query parameters that carry this point."""
         query = {"v": self.flow, "step": self.step, "lang": self.language}
         if self.retries:
             query["retries"] = str(self.retries)
         query.update((name, self.choices[name]) for name in CHOICES if name in self.choices)
+        if self.variables:
+            if sealer is None:
+                raise BadCallState("variables cannot travel without a sealer")
+            query["s"] = sealer.seal(self.flow, self.variables)
         return query
 
 
-def parse(args: Mapping[str, str]) -> CallPoint:
+def parse(args: Mapping[str, str], sealer: StateSealer | None = None) -> CallPoint:
     """Read a call point back from a (signature-checked) callback's query."""
     flow, step, language = args.get("v", ""), args.get("step", ""), args.get("lang", "")
     if not _HASH.fullmatch(flow) or not _STEP.fullmatch(step) or not _VALUE.fullmatch(language):
@@ -70,4 +125,9 @@ def parse(args: Mapping[str, str]) -> CallPoint:
     choices = {name: args[name] for name in CHOICES if name in args}
     if not all(_VALUE.fullmatch(value) for value in choices.values()):
         raise BadCallState("malformed choice")
-    return CallPoint(flow, step, language, int(retries), choices)
+    variables: dict[str, str] = {}
+    if "s" in args:
+        if sealer is None:
+            raise BadCallState("sealed variables, and no key to open them")
+        variables = sealer.open(flow, args["s"])
+    return CallPoint(flow, step, language, int(retries), choices, variables)

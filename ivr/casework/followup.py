@@ -369,23 +369,13 @@ def answer_stored(session: Session, job_id: int) -> bool:
 
 
 def answers_of(session: Session, report_id: str) -> list[FollowUpAnswer]:
-    return list(
-        session.scalars(
-            select(FollowUpAnswer)
-            .where(FollowUpAnswer.report_id == report_id)
-            .order_by(FollowUpAnswer.id)
-        )
-    )
+    query = select(FollowUpAnswer).where(FollowUpAnswer.report_id == report_id)
+    return list(session.scalars(query.order_by(FollowUpAnswer.id)))
 
 
 def questions_of(session: Session, report_id: str) -> list[FollowUpQuestion]:
-    return list(
-        session.scalars(
-            select(FollowUpQuestion)
-            .where(FollowUpQuestion.report_id == report_id)
-            .order_by(FollowUpQuestion.id)
-        )
-    )
+    query = select(FollowUpQuestion).where(FollowUpQuestion.report_id == report_id)
+    return list(session.scalars(query.order_by(FollowUpQuestion.id)))
 
 
 def failures_this_hour(session: Session) -> int:

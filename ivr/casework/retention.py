@@ -36,7 +36,6 @@ from ivr.models import (
     Report,
     ReportStatus,
 )
-from ivr.models_online import OnlineObject
 from ivr.storage import ObjectStore
 
 TEXT_FIELDS = (
@@ -192,10 +191,7 @@ def _ended(session: Session, today: date, periods: Periods) -> list[Report]:
 
 
 def _closed_with_leftovers(session: Session) -> list[Report]:
-    stored = or_(
-        exists().where(AudioObject.report_id == Report.id),
-        exists().where(OnlineObject.report_id == Report.id),
-    )
+    stored = exists().where(AudioObject.report_id == Report.id)
     unfinished = exists().where(
         RecordingJob.report_id == Report.id,
         RecordingJob.state.in_((JobState.PENDING, JobState.FAILED)),
@@ -217,18 +213,12 @@ def _destroy_audio(session: Session, store: ObjectStore, report: Report, actor: 
             update(RecordingJob).where(RecordingJob.audio_id == item.id).values(audio_id=None)
         )
         session.delete(item)
-    # An online report's text, contact details and attachments are its "recording": the
-    # raw material, destroyed with audio; the handler's sanitised text is kept longer.
-    online = list(session.scalars(select(OnlineObject).where(OnlineObject.report_id == report.id)))
-    for part in online:
-        store.delete(part.object_name)
-        session.delete(part)
-    if kept or online:
+    if kept:
         day_keys.forget(session, report.received_on)
-    if kept or online or not report.audio_purged:
+    if kept or not report.audio_purged:
         report.audio_purged = True
         audit.record(session, actor, "purge_audio", report.reference)
-    return len(kept) + len(online)
+    return len(kept)
 
 
 def _discard_jobs(session: Session, report: Report) -> None:

@@ -10,6 +10,7 @@ from ivr.flows.schema import (
     CHOICES,
     Audio,
     ChoiceName,
+    CollectStep,
     ConfirmStep,
     Flow,
     GotoStep,
@@ -17,10 +18,14 @@ from ivr.flows.schema import (
     MenuStep,
     Piece,
     Prompt,
+    QuestionStep,
     RecordStep,
+    ReferenceStep,
+    RegisterStep,
     SayStep,
     Speech,
     Step,
+    VerifyStep,
     prompt_of,
 )
 from ivr.flows.source import DocPath
@@ -49,6 +54,15 @@ def successors(step: Step) -> Iterator[tuple[DocPath, str]]:
             for index, case in enumerate(step.cases):
                 yield ("cases", index, "next"), case.next
             yield ("next",), step.next
+        case CollectStep() | VerifyStep():
+            yield ("next",), step.next
+            yield ("otherwise",), step.otherwise
+        case RegisterStep():
+            yield ("next",), step.next
+            yield ("mismatch",), step.mismatch
+            yield ("otherwise",), step.otherwise
+        case ReferenceStep() | QuestionStep():
+            yield ("next",), step.next
         case HangupStep():
             pass
         case _:
@@ -58,9 +72,16 @@ def successors(step: Step) -> Iterator[tuple[DocPath, str]]:
 def _role(step: Step) -> Literal["passes", "waits", "ends"]:
     """Whether a call passes through ``step``, waits there for the caller, or ends there."""
     match step:
-        case SayStep() | GotoStep():
+        case (
+            SayStep()
+            | GotoStep()
+            | ReferenceStep()
+            | RegisterStep()
+            | VerifyStep()
+            | QuestionStep()
+        ):
             return "passes"
-        case MenuStep() | ConfirmStep() | RecordStep():
+        case MenuStep() | ConfirmStep() | RecordStep() | CollectStep():
             return "waits"
         case HangupStep():
             return "ends"
@@ -71,9 +92,17 @@ def _role(step: Step) -> Literal["passes", "waits", "ends"]:
 def _retrying(step: Step) -> tuple[int, list[Prompt]]:
     """Return how often ``step`` asks again, and the reprompts it asks with."""
     match step:
-        case MenuStep() | ConfirmStep() | RecordStep():
+        case MenuStep() | ConfirmStep() | RecordStep() | CollectStep():
             return step.retries, step.reprompts
-        case SayStep() | HangupStep() | GotoStep():
+        case (
+            SayStep()
+            | HangupStep()
+            | GotoStep()
+            | ReferenceStep()
+            | RegisterStep()
+            | VerifyStep()
+            | QuestionStep()
+        ):
             return 0, []
         case _:
             assert_never(step)
@@ -123,6 +152,8 @@ def _prompts_of(step: Step) -> Iterator[tuple[DocPath, Prompt]]:
         yield ("prompt",), prompt
     for index, reprompt in enumerate(_retrying(step)[1]):
         yield ("reprompts", index), reprompt
+    if isinstance(step, QuestionStep):
+        yield ("none",), step.none
 
 
 def _check_prompts(flow: Flow, base_dir: Path) -> list[Finding]:
@@ -205,7 +236,23 @@ def _check_keys_and_choices(flow: Flow) -> list[Finding]:
             case GotoStep():
                 for index, case in enumerate(step.cases):
                     findings += _check_choices(flow, case.when, (*where, "cases", index, "when"))
-            case SayStep() | RecordStep() | HangupStep():
+            case CollectStep() if step.min_digits > step.max_digits:
+                findings.append(
+                    (
+                        (*where, "min_digits"),
+                        f"step {name!r}: min_digits is more than max_digits",
+                    )
+                )
+            case (
+                SayStep()
+                | RecordStep()
+                | HangupStep()
+                | CollectStep()
+                | ReferenceStep()
+                | RegisterStep()
+                | VerifyStep()
+                | QuestionStep()
+            ):
                 pass
             case _:
                 assert_never(step)

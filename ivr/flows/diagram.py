@@ -18,14 +18,19 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from ivr.flows.schema import (
+    CollectStep,
     ConfirmStep,
     Flow,
     GotoStep,
     HangupStep,
     MenuStep,
+    QuestionStep,
     RecordStep,
+    ReferenceStep,
+    RegisterStep,
     SayStep,
     Step,
+    VerifyStep,
     prompt_of,
     prompt_text,
 )
@@ -76,6 +81,23 @@ def _shape_and_arrows(step: Step) -> tuple[str, list[Arrow]]:
                 for case in step.cases
             ]
             return "diamond", [*cases, (step.next, "otherwise", False)]
+        case CollectStep():
+            return "box3d", [
+                (step.next, f"{step.min_digits}-{step.max_digits} digits into {step.into}", False),
+                (step.otherwise, f"none x{step.retries + 1}", True),
+            ]
+        case ReferenceStep():
+            return "note", [(step.next, "", False)]
+        case RegisterStep():
+            return "hexagon", [
+                (step.next, "kept", False),
+                (step.mismatch, "PINs differ", True),
+                (step.otherwise, "not kept", True),
+            ]
+        case VerifyStep():
+            return "hexagon", [(step.next, "right", False), (step.otherwise, "wrong", True)]
+        case QuestionStep():
+            return "note", [(step.next, "", False)]
         case _:
             assert_never(step)
 

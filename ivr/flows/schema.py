@@ -154,7 +154,8 @@ class ConfirmStep(Asking):
 class RecordStep(StrictModel):
     type: Literal["record"]
     prompt: Prompt
-    part: Literal["report", "contact"] = "report"
+    # "answer": a follow-up caller's answer, joining the report their reference names.
+    part: Literal["report", "contact", "answer"] = "report"
     max_length: int = Field(600, ge=10, le=3600, description="seconds")
     silence: int = Field(8, ge=2, le=60, description="seconds of silence that end it")
     next: StepName
@@ -179,9 +180,70 @@ class GotoStep(StrictModel):
     cases: list[Case] = Field(default_factory=list)
 
 
+# What a collect step may remember: travels sealed in the callback URL, never stored.
+VariableName = Literal["reference", "pin", "pin_again"]
+
+
+class CollectStep(Asking):
+    """Collect several digits (ended by '#') into a variable, e.g. a reference or a PIN."""
+
+    type: Literal["collect"]
+    into: VariableName
+    min_digits: int = Field(4, ge=1, le=20)
+    max_digits: int = Field(12, ge=1, le=20)
+    next: StepName
+    otherwise: StepName
+
+
+class ReferenceStep(StrictModel):
+    """Say the call's follow-up reference slowly, in groups (a new one on first arrival)."""
+
+    type: Literal["reference"]
+    prompt: Prompt  # said before the digits
+    next: StepName
+
+
+class RegisterStep(StrictModel):
+    """Keep the reference with the PIN keyed twice, for the call's report."""
+
+    type: Literal["register"]
+    next: StepName
+    mismatch: StepName  # the two PINs differ
+    otherwise: StepName  # it could not be kept (the report is not in the database yet)
+
+
+class VerifyStep(StrictModel):
+    """Check the reference and PIN keyed; a wrong one of either goes to ``otherwise``."""
+
+    type: Literal["verify"]
+    next: StepName
+    otherwise: StepName
+
+
+class QuestionStep(StrictModel):
+    """Say the holder's question (in its own language), or ``none`` when there is none."""
+
+    type: Literal["question"]
+    prompt: Prompt  # said before the question
+    none: Prompt
+    next: StepName
+
+
 # Every kind of step. Add a new kind here: STEP_TYPES follows from it, and mypy names
 # each ``match`` that must handle it (the engine, the checks, the diagram).
-AnyStep = SayStep | MenuStep | ConfirmStep | RecordStep | HangupStep | GotoStep
+AnyStep = (
+    SayStep
+    | MenuStep
+    | ConfirmStep
+    | RecordStep
+    | HangupStep
+    | GotoStep
+    | CollectStep
+    | ReferenceStep
+    | RegisterStep
+    | VerifyStep
+    | QuestionStep
+)
 Step = Annotated[AnyStep, Field(discriminator="type")]
 # The ``type`` each kind is written with in a flow file: "say", "menu", ...
 STEP_TYPES: tuple[str, ...] = tuple(
@@ -192,9 +254,18 @@ STEP_TYPES: tuple[str, ...] = tuple(
 def prompt_of(step: Step) -> Prompt | None:
     """Return what ``step`` says on arrival (a goto step says nothing, a hangup may not)."""
     match step:
-        case SayStep() | MenuStep() | ConfirmStep() | RecordStep() | HangupStep():
+        case (
+            SayStep()
+            | MenuStep()
+            | ConfirmStep()
+            | RecordStep()
+            | HangupStep()
+            | CollectStep()
+            | ReferenceStep()
+            | QuestionStep()
+        ):
             return step.prompt
-        case GotoStep():
+        case GotoStep() | RegisterStep() | VerifyStep():
             return None
         case _:
             assert_never(step)

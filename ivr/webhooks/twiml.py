@@ -7,7 +7,16 @@ from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.flows.engine import AskKeys, EndCall, Played, RecordAudio, Spoken, Turn, Utterance
+from ivr.flows.engine import (
+    AskDigits,
+    AskKeys,
+    EndCall,
+    Played,
+    RecordAudio,
+    Spoken,
+    Turn,
+    Utterance,
+)
 
 # Recording status events that feed the fetch job.
 RECORDING_EVENTS = "completed absent"
@@ -33,7 +42,22 @@ def render_turn(turn: Turn, state: Mapping[str, str], urls: CallbackUrls) -> str
     """
     response = VoiceResponse()
     action = turn.action
-    if isinstance(action, AskKeys):
+    if isinstance(action, AskDigits):
+        target = urls.url("gather", **state)
+        # A reference or PIN: the caller keys its digits and then '#'.
+        gather = response.gather(
+            action=target,
+            method="POST",
+            input="dtmf",
+            num_digits=action.max_digits,
+            timeout=action.timeout,
+            finish_on_key="#",
+            action_on_empty_result=True,
+        )
+        for utterance in turn.said:
+            _utter(gather, utterance, urls)
+        response.redirect(target, method="POST")
+    elif isinstance(action, AskKeys):
         target = urls.url("gather", **state)
         # Prompts go inside <Gather> so callers who know the menu can key ahead.
         gather = response.gather(

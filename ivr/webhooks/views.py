@@ -67,7 +67,7 @@ def twiml(body: str) -> Response:
 def _point() -> CallPoint | None:
     """The call state the callback's URL carries; None if it carries none we can read."""
     try:
-        return parse(request.args)
+        return parse(request.args, _calls().sealer)
     except BadCallState:
         return None
 
@@ -96,6 +96,8 @@ def _recording(
         absent=absent,
         language=point.language if point is not None else None,
         choices=dict(point.choices) if point is not None else {},
+        # A verified follow-up caller's recording joins the report their reference names.
+        followup=point.variables.get("followup") if point is not None else None,
     )
 
 
@@ -107,7 +109,7 @@ def voice() -> Response:
 @bp.post("/gather")
 def gather() -> Response:
     query = request.query_string.decode("latin-1")  # as the boundary checked it
-    return twiml(_calls().press(query, _params().get("Digits")))
+    return twiml(_calls().press(query, _params().get("Digits"), _params().call_sid))
 
 
 @bp.post("/recorded")
@@ -119,7 +121,7 @@ def recorded() -> Response:
         if recording is not None:
             _calls().recording_status(recording)
         raise CallNotFound()
-    reply = _calls().recorded(point, recording)
+    reply = _calls().recorded(point, recording, _params().call_sid)
     # None: the caller hung up, and Twilio does not read this answer.
     return twiml(reply if reply is not None else render_goodbye(_urls()))
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ivr import audio
 from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
-from ivr.casework import lifecycle
+from ivr.casework import followup, lifecycle
 from ivr.crypto import day_keys, envelope
 from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
 from ivr.db import Database
@@ -251,7 +251,9 @@ class Ingester:
             row.lease_owner = None
             row.last_error = None
             session.flush()
-            lifecycle.queue_when_complete(session, job.report_id)
+            # A follow-up answer brings its report back to its holder; a report is queued.
+            if not followup.answer_stored(session, job.id):
+                lifecycle.queue_when_complete(session, job.report_id)
         self._db.scrub()
         event(logger, "job.finished")
 

@@ -37,7 +37,7 @@ def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 def test_validate_accepts_the_national_flow(runner: CliRunner) -> None:
     result = runner.invoke(main, ["flows", "validate"])
     assert result.exit_code == 0
-    assert "hotline.yaml: valid (19 steps; en-GB, cy-GB; version " in result.output
+    assert "hotline.yaml: valid (39 steps; en-GB, cy-GB; version " in result.output
 
 
 @pytest.mark.parametrize(
@@ -46,22 +46,22 @@ def test_validate_accepts_the_national_flow(runner: CliRunner) -> None:
         (
             "next: anonymity_promise",
             "next: anonymity_promis",
-            ":69: step 'safety' refers to missing step 'anonymity_promis'",
+            ":70: step 'safety' refers to missing step 'anonymity_promis'",
         ),
         (
             "  other_ways:\n",
             "  other_routes:\n",
-            ":130: step 'other_routes' is unreachable from 'welcome'",
+            ":134: step 'other_routes' is unreachable from 'welcome'",
         ),
         (
             "      cy-GB: Byddwch yn aros yn gwbl ddienw.\n",
             "",
-            ":196: step 'stay_anonymous': prompt has no cy-GB translation",
+            ":200: step 'stay_anonymous': prompt has no cy-GB translation",
         ),
         (
             "    timeout: 4\n",
             "    timeout: [4\n",
-            ":60: YAML syntax error: expected ',' or ']', but got '?' (while parsing a flow sequence that starts on line 58)",
+            ":61: YAML syntax error: expected ',' or ']', but got '?' (while parsing a flow sequence that starts on line 59)",
         ),
     ],
     ids=["dangling", "unreachable", "translation", "syntax"],

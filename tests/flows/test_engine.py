@@ -90,12 +90,13 @@ def test_menu_choices_are_remembered_for_the_report(engine: Engine) -> None:
 
 
 def test_contact_details_are_asked_for_only_when_chosen(engine: Engine) -> None:
-    for anonymity_key, next_step in (("1", "thanks"), ("2", "record_contact")):
+    # An anonymous caller is offered a follow-up reference instead.
+    for anonymity_key, next_step in (("1", "offer_reference"), ("2", "record_contact")):
         state, _ = walk(engine, ["1", "1", "1", anonymity_key])
         engine.recorded(state, got_audio=True)
         turn = engine.press(state, "1")  # send
         assert state.step == next_step
-        assert isinstance(turn.action, EndCall if next_step == "thanks" else RecordAudio)
+        assert isinstance(turn.action, AskKeys if next_step == "offer_reference" else RecordAudio)
 
 
 def test_nothing_recorded_twice_ends_politely(engine: Engine) -> None:
@@ -152,7 +153,19 @@ def test_keys_or_audio_where_the_call_does_not_wait_for_them_are_refused(
 
 
 def test_step_types_are_the_kinds_of_step() -> None:
-    assert STEP_TYPES == ("say", "menu", "confirm", "record", "hangup", "goto")
+    assert STEP_TYPES == (
+        "say",
+        "menu",
+        "confirm",
+        "record",
+        "hangup",
+        "goto",
+        "collect",
+        "reference",
+        "register",
+        "verify",
+        "question",
+    )
 
 
 def test_prompt_text_reads_every_piece_as_words() -> None:
