@@ -64,12 +64,18 @@ def create_app(
 
         app.register_blueprint(prompts_bp)
         app.register_blueprint(twilio_bp)
+        # The online report form is the edge's second way in (issue 14).
+        from ivr.online import register_online
+
+        register_online(app, built)
     if config.serves_console:
         from ivr.console import load_user, register_console, secure_headers
 
         csrf = register_console(app, built)
         if config.serves_webhooks:
             csrf.exempt(twilio_bp)  # Twilio proves itself with its signature instead
+            # The form carries its own signed token: no CSRF cookie for a sender to keep.
+            csrf.exempt(app.blueprints["online"])
         app.before_request(_only_for_console(load_user))
         app.after_request(secure_headers)
     app.after_request(_log_access)
@@ -107,6 +113,9 @@ def _start_timer() -> None:
 def _log_access(response: Response) -> Response:
     # The route, never the path: a path can hold a report's reference (which, with the
     # log's time, dates a call) or a one-time enrolment token. Queries and bodies stay out.
+    if request.blueprint == "online":
+        # The online form is not logged at all: a line's time would date a report.
+        return response
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     event(
         access_logger,

@@ -36,6 +36,7 @@ from ivr.models import (
     Report,
     ReportStatus,
 )
+from ivr.models_online import OnlineObject
 from ivr.storage import ObjectStore
 
 TEXT_FIELDS = (
@@ -191,7 +192,10 @@ def _ended(session: Session, today: date, periods: Periods) -> list[Report]:
 
 
 def _closed_with_leftovers(session: Session) -> list[Report]:
-    stored = exists().where(AudioObject.report_id == Report.id)
+    stored = or_(
+        exists().where(AudioObject.report_id == Report.id),
+        exists().where(OnlineObject.report_id == Report.id),
+    )
     unfinished = exists().where(
         RecordingJob.report_id == Report.id,
         RecordingJob.state.in_((JobState.PENDING, JobState.FAILED)),
@@ -213,12 +217,18 @@ def _destroy_audio(session: Session, store: ObjectStore, report: Report, actor: 
             update(RecordingJob).where(RecordingJob.audio_id == item.id).values(audio_id=None)
         )
         session.delete(item)
-    if kept:
+    # An online report's text, contact details and attachments are its "recording": the
+    # raw material, destroyed with audio; the handler's sanitised text is kept longer.
+    online = list(session.scalars(select(OnlineObject).where(OnlineObject.report_id == report.id)))
+    for part in online:
+        store.delete(part.object_name)
+        session.delete(part)
+    if kept or online:
         day_keys.forget(session, report.received_on)
-    if kept or not report.audio_purged:
+    if kept or online or not report.audio_purged:
         report.audio_purged = True
         audit.record(session, actor, "purge_audio", report.reference)
-    return len(kept)
+    return len(kept) + len(online)
 
 
 def _discard_jobs(session: Session, report: Report) -> None:

@@ -1,17 +1,114 @@
-"""Attachments of an online report, shown once their metadata is stripped (issue 14)."""
+"""An online report's text, contact details and attachments, in the report page (issue 14).
+
+Attachments are stripped of metadata the first time the report is opened, before any of
+them is shown (``ivr.casework.attachments``). Each image shown and each file downloaded
+is audited, as each play of a recording is.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, abort, g
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr.models import Report, User
+from ivr import audit
+from ivr.casework import access
+from ivr.casework.attachments import clean_and_read, read_cleaned
+from ivr.console import signed_in
+from ivr.console.lookup import report_by_reference
+from ivr.crypto.keys import KeyServiceError
+from ivr.metadata import LibraryStripper
+from ivr.models import Report, ReportSource, User
+from ivr.permissions import Action
+from ivr.services import services
 
 bp = Blueprint("attachments", __name__, url_prefix="/console")
+
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/ogg": "ogg",
+    "audio/mp4": "m4a",
+}
 
 
 def attachments_context(db_session: Session, report: Report, user: User) -> dict[str, Any]:
     """What the report page's attachments section (``console/_attachments.html``) shows."""
-    return {}
+    if report.source is not ReportSource.ONLINE:
+        return {}
+    built = services()
+    with_contact = access.may_see_contact(report, user)
+    try:
+        found = clean_and_read(
+            db_session,
+            built.store,
+            built.key_wrapper,
+            built.key_unwrapper,
+            LibraryStripper(),
+            report,
+            with_contact=with_contact,
+        )
+    except (KeyServiceError, FileNotFoundError):
+        return {"online_unreadable": True}
+    # The sender's words start the handler's transcript, to be sanitised like a call's.
+    if not report.transcript and found.answers:
+        report.transcript = found.answers.get("what", "")
+        for field, key in (("people", "who"), ("when_text", "when"), ("where_text", "where")):
+            if not getattr(report, field):
+                setattr(report, field, found.answers.get(key, ""))
+    if found.contact and not report.contact_transcript:
+        report.contact_transcript = found.contact
+    if found.contact is not None:
+        audit.record(db_session, user.name, "read_contact", report.reference, "online")
+    return {"online": found}
+
+
+@bp.get("/reports/<reference>/attachments/<item_id>")
+@signed_in(Action.PLAY_AUDIO)
+def attachment(reference: str, item_id: str) -> ResponseReturnValue:
+    """Send one cleaned attachment: an image inline, anything else as a download."""
+    built = services()
+    with built.db.transaction() as db_session:
+        report = report_by_reference(db_session, reference)
+        if not access.may_open(db_session, report, g.user):
+            audit.record(db_session, g.user.name, "access_refused", reference, "attachment")
+            refused = True
+        else:
+            refused = False
+            try:
+                found = read_cleaned(db_session, built.store, built.key_unwrapper, report, item_id)
+            except (KeyServiceError, FileNotFoundError):
+                found = None
+            if found is not None:
+                item, data = found
+                inline = item.media_type.startswith("image/")
+                audit.record(
+                    db_session,
+                    g.user.name,
+                    "view_attachment" if inline else "download_attachment",
+                    report.reference,
+                    item.media_type,
+                )
+    if refused:
+        abort(403)
+    if found is None:
+        abort(404)
+    name = f"attachment-{item.position}.{EXTENSIONS.get(item.media_type, 'bin')}"
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        mimetype=item.media_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            # Whatever is inside a file, it runs nothing in the console's origin.
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+        },
+    )

@@ -39,6 +39,7 @@ from ivr.db import Database
 from ivr.logs import event
 from ivr.models import AudioObject, Report
 from ivr.models_keys import DayKey
+from ivr.models_online import OnlineObject
 
 logger = logging.getLogger(__name__)
 
@@ -128,19 +129,26 @@ def shred_stale(session: Session) -> int:
     days = list(session.scalars(select(DayKey.day).where(DayKey.stale).order_by(DayKey.day)))
     for day in days:
         row = session.scalars(select(DayKey).where(DayKey.day == day).with_for_update()).one()
-        survivors = list(
-            session.scalars(
+        survivors: list[AudioObject | OnlineObject] = [
+            *session.scalars(
                 select(AudioObject)
                 .join(Report, Report.id == AudioObject.report_id)
                 .where(Report.received_on == day)
-            )
-        )
+            ),
+            # An online report's parts are sealed under the same day key as audio.
+            *session.scalars(
+                select(OnlineObject)
+                .join(Report, Report.id == OnlineObject.report_id)
+                .where(Report.received_on == day)
+            ),
+        ]
         if not survivors:
             session.delete(row)
             continue
         fresh = os.urandom(32)
         for item in survivors:
-            context = object_context(item.object_name, item.report_id, item.part.value)
+            part = item.key_part if isinstance(item, OnlineObject) else item.part.value
+            context = object_context(item.object_name, item.report_id, part)
             try:
                 inner = open_sealed(row.key, item.wrapped_key, context, day)
             except KeyServiceError:
