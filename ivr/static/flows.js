@@ -13,19 +13,20 @@ function flowEditor() {
     tabSize: 2,
     extraKeys: { Tab: (cm) => cm.replaceSelection("  ") },  // YAML indents with spaces only
     screenReaderLabel: "Flow (YAML)",
-    viewportMargin: Infinity,  // the whole file is in the page: find-in-page and tests see it
+    lineWrapping: true,  // no sideways scrolling region (keyboard users could not reach it)
+    viewportMargin: Infinity,  // the whole file is drawn and the editor grows to fit it
   });
   document.querySelector("label[for=flow-text]")?.addEventListener("click", () => editor.focus());
   let marked = null;
   document.querySelectorAll("a.problem-line").forEach((link) => link.addEventListener("click", (event) => {
     event.preventDefault();
     const line = Math.max(0, Number(link.dataset.line) - 1);
-    if (marked !== null) editor.removeLineClass(marked, "background", "jumped-line");
-    marked = editor.addLineClass(line, "background", "jumped-line");
+    if (marked !== null) editor.removeLineClass(marked, "wrap", "jumped-line");
+    marked = editor.addLineClass(line, "wrap", "jumped-line");
     editor.focus();
     editor.setCursor({ line, ch: 0 });
-    editor.scrollIntoView({ line, ch: 0 }, 120);
-    editor.getWrapperElement().scrollIntoView({ block: "nearest" });
+    // The editor grows with the file, so the page scrolls to the line.
+    window.scrollBy(0, editor.charCoords({ line, ch: 0 }, "window").top - window.innerHeight / 3);
   }));
   window.flowEditor = editor;  // for people (and tests) poking at the page
 }
