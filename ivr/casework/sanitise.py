@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import phonenumbers
@@ -33,8 +33,12 @@ PHONE, EMAIL, ADDRESS, POSTCODE, NAME = (
 
 @dataclass(frozen=True)
 class CallerDetail:
+    """A finding: its kind, the words as written, and where they are (``text[start:end]``)."""
+
     kind: str
     text: str
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
 
 def caller_details_in(text: str) -> list[CallerDetail]:
@@ -53,7 +57,7 @@ def caller_details_in(text: str) -> list[CallerDetail]:
     for start, end in _self_names(text):
         found[start, end, NAME] = None
     return [
-        CallerDetail(kind, text[start:end])
+        CallerDetail(kind, text[start:end], start, end)
         for start, end, kind in sorted(found)
         if not any(
             k == kind and (s, e) != (start, end) and s <= start and end <= e for s, e, k in found

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -17,11 +20,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from ivr import audit
 from ivr.casework import access, workflow
+from ivr.casework.highlights import Highlight, highlights, paragraphs
 from ivr.casework.sanitise import CHECKLIST
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
@@ -32,11 +38,12 @@ from ivr.console.views_followup import followup_context
 from ivr.console.views_review import supervisor_context
 from ivr.crypto import day_keys
 from ivr.crypto.keys import KeyServiceError, object_context
-from ivr.models import AudioObject, Force, RecordingPart, Role, Urgency, User
+from ivr.models import AudioObject, Force, RecordingPart, Report, Role, Urgency, User
 from ivr.permissions import Action
 from ivr.services import services
 
 bp = Blueprint("reports", __name__, url_prefix="/console")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _refuse(reference: str, what: str) -> NoReturn:
@@ -55,6 +62,67 @@ def _need_to_know(reference: str, part: RecordingPart | None = None) -> None:
         )
     if not allowed:
         _refuse(reference, f"play {part.value}" if part else "view")
+
+
+SIGNED_OUT = "You were signed out, so this was not saved."
+CSRF_REFUSED = "This page had expired: reload it, then try again."
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _json_when_signed_out(view: F) -> F:
+    """Answer the page's script with a JSON 401 once the session has ended, not a sign-in page.
+
+    The script can then say so plainly and keep what was typed.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None and _wants_json():
+            return jsonify(saved=False, signed_out=True, error=SIGNED_OUT), 401
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _csrf_refusal() -> ResponseReturnValue | None:
+    """Check the CSRF token here, for routes exempt from the check made before every request.
+
+    Those routes first tell a script that its session ended (a 401): the check made before
+    every request would refuse first, since the token lives in the session.
+    """
+    try:
+        current_app.extensions["csrf"].protect()
+    except CSRFError:
+        if _wants_json():
+            return jsonify(saved=False, error=CSRF_REFUSED), 400
+        raise
+    return None
+
+
+def _browser_offset(text: str, at: int) -> int:
+    """Where ``at`` falls in ``text`` as a textarea holds it: "\\n" line ends, UTF-16 units."""
+    return len(text[:at].replace("\r\n", "\n").encode("utf-16-le")) // 2
+
+
+def _spans(report: Report, found: list[Highlight]) -> list[dict[str, object]]:
+    """Each finding with its field and place, counted as the page's script counts."""
+    spans: list[dict[str, object]] = []
+    for item in found:
+        text = getattr(report, item.field) or ""
+        spans.append(
+            {
+                "kind": item.kind,
+                "text": item.text,
+                "label": item.label,
+                "field": item.field,
+                "start": _browser_offset(text, item.start),
+                "end": _browser_offset(text, item.end),
+            }
+        )
+    return spans
 
 
 @bp.get("/reports/<reference>")
@@ -81,6 +149,12 @@ def report_page(reference: str) -> ResponseReturnValue:
             **attachments_context(db_session, report, g.user),
             **followup_context(db_session, report, g.user),
         }
+        found = highlights(report)
+        spans = _spans(report, found)
+    # A refused submission comes back with its ticks and its reason, beside the boxes.
+    attempt = session.pop("submit_refused", None)
+    if not isinstance(attempt, dict) or attempt.get("reference") != reference:
+        attempt = {}
     return render_template(
         "console/report.html",
         **parts,
@@ -94,49 +168,81 @@ def report_page(reference: str) -> ResponseReturnValue:
         categories=categories(),
         urgencies=list(Urgency),
         users=users,
-        warnings=workflow.caller_details(report),
+        warnings=found,
+        spans=spans,
+        paragraphs=paragraphs(
+            report.transcript or "", [h for h in found if h.field == "transcript"]
+        ),
         checklist=CHECKLIST,
+        idle_seconds=services().config.session_idle_minutes * 60,
+        submit_error=attempt.get("error", ""),
+        ticked=set(attempt.get("ticked", [])),
+        reviewed=bool(attempt.get("reviewed")),
     )
 
 
 @bp.post("/reports/<reference>/save")
+@_json_when_signed_out
 @signed_in(Action.EDIT_REPORT)
 def save(reference: str) -> ResponseReturnValue:
-    """Save the handler's work; the page's script calls this to autosave."""
-    wants_json = request.accept_mimetypes.best == "application/json"
+    """Save the handler's work; the page's script calls this to autosave (and as a beacon)."""
+    refused = _csrf_refusal()
+    if refused is not None:
+        return refused
+    wants_json = _wants_json()
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
             workflow.save(
                 db_session, report, g.user, request.form.to_dict(), services().config.claim_minutes
             )
-            found = workflow.caller_details(report)
+            found = highlights(report)
+            spans = _spans(report, found)
     except workflow.WorkError as error:
         if wants_json:
             return jsonify(saved=False, error=str(error)), 409
         flash(str(error), "error")
         return back_to(reference)
     if wants_json:
-        return jsonify(saved=True, warnings=[f"{w.kind}: {w.text}" for w in found])
+        return jsonify(saved=True, warnings=[w.label for w in found], highlights=spans)
     flash("Saved.", "info")
     return back_to(reference)
+
+
+@bp.post("/keep-alive")
+@_json_when_signed_out
+@signed_in()
+def keep_alive() -> ResponseReturnValue:
+    """Keep the session: the handler pressed "Stay signed in" (any request renews it)."""
+    refused = _csrf_refusal()
+    if refused is not None:
+        return refused
+    return jsonify(signed_in=True, idle_seconds=services().config.session_idle_minutes * 60)
+
+
+@bp.record_once
+def _check_csrf_in_view(state: BlueprintSetupState) -> None:
+    csrf = state.app.extensions["csrf"]
+    csrf.exempt(save)
+    csrf.exempt(keep_alive)
 
 
 @bp.post("/reports/<reference>/submit")
 @signed_in(Action.EDIT_REPORT)
 def submit(reference: str) -> ResponseReturnValue:
+    ticked = request.form.getlist("check")
+    reviewed = request.form.get("warnings_reviewed") == "yes"
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            workflow.submit(
-                db_session,
-                report,
-                g.user,
-                len(request.form.getlist("check")),
-                request.form.get("warnings_reviewed") == "yes",
-            )
+            workflow.submit(db_session, report, g.user, len(ticked), reviewed)
     except workflow.WorkError as error:
-        flash(str(error), "error")
+        session["submit_refused"] = {
+            "reference": reference,
+            "error": str(error),
+            "ticked": ticked[: len(CHECKLIST)],
+            "reviewed": reviewed,
+        }
         return back_to(reference)
     flash(f"{reference} was sent for review.", "info")
     return redirect(url_for("queue.queue_page"), code=303)
