@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from ivr.casework.followup import HOURLY_FAILURE_LIMIT, failures_this_hour
 from ivr.db import Database
 from ivr.models import CallLogErasure, JobState, RecordingJob, Report, ReportStatus
 
@@ -38,7 +39,13 @@ class QueueCollector(Collector):
         reports = GaugeMetricFamily(
             "ivr_reports", "Reports by status (audio_failed: needs a person).", labels=["status"]
         )
+        followups = GaugeMetricFamily(
+            "ivr_followup_failed_attempts_this_hour",
+            f"Failed follow-up attempts (wrong reference or PIN) this clock hour; at "
+            f"{HOURLY_FAILURE_LIMIT} every attempt is refused until the hour ends.",
+        )
         with self._db.reading() as session:  # a scrape must not wait for the write lock
+            followups.add_metric([], failures_this_hour(session))
             job_counts: dict[JobState, int] = {
                 state: count
                 for state, count in session.execute(
@@ -66,6 +73,7 @@ class QueueCollector(Collector):
         yield jobs
         yield erasures
         yield reports
+        yield followups
 
 
 def registry_for(db: Database) -> CollectorRegistry:

@@ -252,7 +252,8 @@ def keyboard_keys(read: Callable[[str], str]) -> Callable[[tuple[str, ...]], str
             answer = read("  key (0-9 * #, Enter for nothing, h to hang up)> ").strip()
             if answer in {"h", HANGUP}:
                 return HANGUP
-            if answer == "" or answer in allowed:
+            # Several digits at once: a reference or a PIN, keyed with its '#'.
+            if answer == "" or all(key in allowed for key in answer):
                 return answer
 
     return next_key

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.casework import review
+from ivr.casework import followup, review
 from ivr.config import Config
 from ivr.crypto import day_keys
 from ivr.db import Database, utcnow
@@ -125,6 +125,7 @@ def purge(
             for name in TEXT_FIELDS:
                 setattr(report, name, "")
             review.forget_thread(session, report)  # the review thread is report text too
+            followup.forget(session, report)  # the reference dies, with the questions
             report.status = ReportStatus.CLOSED
             report.claimed_by = report.claim_expires = report.queue_position = None
             audit.record(session, actor, "purge_text", report.reference)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -178,3 +179,34 @@ def test_a_pin_is_four_to_six_digits(db: Database, pin: str) -> None:
     report_id = a_report(db)
     with db.transaction() as session, pytest.raises(followup.FollowUpError):
         followup.register(session, report_id, followup.new_reference(), pin)
+
+
+def test_failed_attempts_this_hour_are_in_the_metrics(db: Database) -> None:
+    from prometheus_client import generate_latest
+
+    from ivr.metrics import registry_for
+
+    hasher = CountingHasher()
+    verifier = followup.Verifier(db, hasher)
+    for _ in range(3):
+        verifier.verify(followup.new_reference(), PIN)
+    text = generate_latest(registry_for(db)).decode()
+    assert "ivr_followup_failed_attempts_this_hour 3.0" in text
+
+
+def test_a_reference_dies_with_its_reports_text_and_when_the_case_is_closed(
+    db: Database, tmp_path: Path
+) -> None:
+    from ivr.casework.retention import purge
+    from ivr.storage import LocalStore
+
+    hasher = CountingHasher()
+    report_id, reference = given(db, hasher)
+    with db.transaction() as session:
+        report = session.get(Report, report_id)
+        assert report is not None
+        report.last_active_on = date.today() - timedelta(days=400)
+    purge(db, LocalStore(tmp_path / "store"), "purge", 30, 365)
+    assert followup.Verifier(db, hasher).verify(reference, PIN) is None
+    with db.reading() as session:
+        assert session.get(FollowUp, report_id) is None
