@@ -11,7 +11,7 @@ from ivr.config import Config
 from ivr.db import Database
 from ivr.flows.diagram import DiagramUnavailable, to_svg
 from ivr.flows.loader import FlowInvalid, LoadedFlow, load_flow_file, load_flow_text
-from ivr.flows.versions import VersionError, diff, history, publish, rollback
+from ivr.flows.versions import VersionError, diff, events, history, publish, rollback
 
 
 @click.group()
@@ -82,14 +82,23 @@ def publish_command(runtime: Runtime, file: Path, message: str, author: str) -> 
 @click.argument("flow", required=False)
 @pass_runtime
 def history_command(runtime: Runtime, flow: str | None) -> None:
-    """List FLOW's versions: number, state, when, who, why."""
+    """List FLOW's versions (number, state, when, who, why), then every event, newest first."""
     config = runtime.config
+    name = _flow_name(config, flow)
     with Database.from_url(config.database_url).reading() as session:
-        versions = history(session, _flow_name(config, flow))
+        versions = history(session, name)
         for version in versions:
             when = version.changed_at.strftime("%Y-%m-%d %H:%M") if version.changed_at else ""
             click.echo(
                 f"v{version.number:<4} {version.state.value:<10} {when:<17} {version.author:<16} {version.message}"
+            )
+        trail = events(session, name)
+        if trail:
+            click.echo("\nHistory (newest first):")
+        for entry in trail:
+            which = f"v{entry.number}" if entry.number else ""
+            click.echo(
+                f"{entry.at:%Y-%m-%d %H:%M}  {entry.action.value:<15} {which:<5} {entry.author:<16} {entry.message}"
             )
     if not versions:
         click.echo("No versions yet: publish one with `ivr flows publish FILE -m MESSAGE`.")
@@ -114,9 +123,12 @@ def diff_command(runtime: Runtime, older: int, newer: int, flow: str | None) -> 
 @click.argument("number", type=int)
 @click.option("--flow", default=None, help="Which flow (default: IVR_FLOW).")
 @click.option("--author", default="command line", show_default=True)
+@click.option("-m", "--message", default="", help="Why (default: 'rolled back to version NUMBER').")
 @pass_runtime
-def rollback_command(runtime: Runtime, number: int, flow: str | None, author: str) -> None:
-    """Publish version NUMBER again."""
+def rollback_command(
+    runtime: Runtime, number: int, flow: str | None, author: str, message: str
+) -> None:
+    """Publish version NUMBER again; the history keeps the reason beside every earlier one."""
     config = runtime.config
     try:
         result = rollback(
@@ -125,6 +137,7 @@ def rollback_command(runtime: Runtime, number: int, flow: str | None, author: st
             number,
             author,
             config.flows_dir,
+            message,
         )
     except (VersionError, FlowInvalid) as error:
         raise click.ClickException(str(error)) from None

@@ -8,12 +8,14 @@ import pytest
 from sqlalchemy import text
 
 from ivr import migrate
+from ivr.cli import main
+from ivr.config import Config
 from ivr.db import Database, make_engine
 from ivr.flows.loader import load_flow_file
 from ivr.flows.versions import VersionError, events, publish, rollback, save_draft
 from ivr.flows.versions import history as versions
 from ivr.models_flows import FlowAction
-from tests.flows.test_versions import changed
+from tests.flows.test_versions import changed, flows_cli
 
 
 def test_every_save_publish_and_rollback_keeps_its_own_message(
@@ -85,3 +87,25 @@ def test_migration_0011_carries_each_versions_author_and_message_into_the_histor
         (1, "publish", "system", "first published from hotline.yaml"),
         (2, "save_draft", "ops-one", "kinder goodbye"),
     ]
+
+
+def test_the_history_command_lists_every_message_a_rollback_included(
+    config: Config, db: Database, flows_dir: Path
+) -> None:
+    runner = flows_cli(config, flows_dir)
+    hotline = str(flows_dir / "hotline.yaml")
+    # Given version 1, then version 2, each published with its message
+    runner.invoke(main, ["flows", "publish", hotline, "-m", "launch", "--author", "ops-one"])
+    changed(flows_dir, "concerned. Goodbye.", "concerned. Take care.")
+    runner.invoke(main, ["flows", "publish", hotline, "-m", "kinder", "--author", "ops-one"])
+    # When version 1 is rolled back to, with a reason
+    rolled = runner.invoke(
+        main, ["flows", "rollback", "1", "--author", "ops-two", "-m", "callers hung up"]
+    )
+    assert "Version 1 is published again." in rolled.output
+    # Then the history lists the rollback and both earlier publishes, newest first
+    listing = runner.invoke(main, ["flows", "history"]).output
+    events_part = listing.split("History (newest first):")[1].splitlines()[1:]
+    assert ["rollback" in events_part[0], "callers hung up" in events_part[0]] == [True, True]
+    assert "publish" in events_part[1] and "kinder" in events_part[1]
+    assert "publish" in events_part[2] and "launch" in events_part[2]
