@@ -13,6 +13,7 @@ What was removed is reported by kind ("GPS position"), never by value.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import wave
 from dataclasses import dataclass
@@ -62,6 +63,11 @@ class MetadataStripper(Protocol):
 class LibraryStripper:
     """Pillow, pikepdf, mutagen and ``wave``, all in memory."""
 
+    def __init__(self) -> None:
+        # Pillow logs every EXIF tag it reads or writes, values and all, at DEBUG: a GPS
+        # position or a serial number must never reach a log.
+        logging.getLogger("PIL").setLevel(logging.WARNING)
+
     def strip(self, data: bytes, media_type: str) -> Cleaned:
         try:
             if media_type in IMAGES:
@@ -93,8 +99,10 @@ def _image(data: bytes, kind: str) -> Cleaned:
             name = EXIF_NAMES.get(tag, "other camera data")
             if name not in removed:
                 removed.append(name)
-        if exif.get_ifd(0x8825) and "GPS position" not in removed:
-            removed.insert(0, "GPS position")
+        if "GPS position" in removed:
+            removed.remove("GPS position")
+        if exif.get_ifd(0x8825) or 0x8825 in exif:
+            removed.insert(0, "GPS position")  # the most telling, named first
         for key, name in (
             ("xmp", "XMP metadata"),
             ("XML:com.adobe.xmp", "XMP metadata"),
