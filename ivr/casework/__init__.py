@@ -3,7 +3,8 @@
 | module       | what it holds                                                          |
 | intake       | a report and its recording jobs, from recording callbacks               |
 | lifecycle    | every change of a report's status                                       |
-| workflow     | the queue and a handler's work: claim, save, submit, review, disseminate |
+| workflow     | the queue and a handler's work: claim, take, save, submit, disseminate  |
+| review       | a supervisor's decisions and the review thread                         |
 | access       | who may open which report (need to know)                               |
 | sanitise     | finding details in a transcript that could identify the caller          |
 | documents    | the intelligence report sent to a force, as text and PDF               |
