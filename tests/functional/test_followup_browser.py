@@ -1,0 +1,194 @@
+"""Issue 13's story end to end: an anonymous caller is asked a question, and answers by phone.
+
+The service runs as ``make run`` starts it (``ivr serve --with-worker``), Twilio's stand-in
+on loopback, a caller with a planted number on a phone over HTTP, and a handler in
+Chromium. At the end, the planted number is searched for in every store.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from ivr.db import Database
+from ivr.models import AudioObject, Report, ReportStatus
+from ivr.twilio_emulator import RunningEmulator
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, REPO
+from tests.functional.axe import assert_accessible
+from tests.functional.followup_pages import FollowUpSection, PhoneCaller
+from tests.functional.pages import EnrolPage, QueuePage, SignInPage
+from tests.functional.servers import free_port, ivr, serving_with_worker, set_up_as_make_run
+from tests.test_anonymity import TRACES, dump_database, files_written
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "a long and private passphrase"
+PIN = "739164"
+# Language English, make a report, a category, record (#), anonymous; then take a
+# reference (1), written down (2), and the PIN twice.
+REPORT_AND_TAKE_A_REFERENCE = f"1,1,1,1,#,1,1,2,{PIN}#,{PIN}#"
+QUESTION = "Which station was the officer working from, and on which shift?"
+METRICS_TOKEN = "metrics-token-for-the-follow-up-story"
+
+
+@dataclass
+class Hotline:
+    """The service as ``make run`` serves it, with Twilio's stand-in beside it."""
+
+    base: str
+    env: dict[str, str]
+    folder: Path
+    emulator: RunningEmulator
+    db: Database
+
+    def count(self, query: Any) -> int:
+        with self.db.reading() as session:
+            return int(session.scalar(query) or 0)
+
+    def metrics(self) -> str:
+        response = requests.get(
+            f"{self.base}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def enrolment_link(self, name: str, role: str) -> str:
+        added = ivr(["users", "add", name, "--role", role], self.env, self.folder)
+        assert added.returncode == 0, added.stderr
+        return str(re.findall(r"http\S+/console/enrol/\S+", added.stdout)[-1])
+
+
+@pytest.fixture
+def hotline(tmp_path: Path) -> Iterator[Hotline]:
+    web = free_port()
+    with RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as emulator:
+        env = {
+            "IVR_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'ivr.sqlite3'}",
+            "IVR_BIND": f"127.0.0.1:{web}",
+            "IVR_PUBLIC_URL": f"http://127.0.0.1:{web}",
+            "IVR_TWILIO_API_URL": emulator.url,
+            "IVR_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "IVR_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "IVR_FLOWS_DIR": str(REPO / "call_flows"),
+            "IVR_STORAGE_URL": str(tmp_path / "recordings"),
+            "IVR_WORKER_POLL_SECONDS": "0.2",
+            "IVR_METRICS_TOKEN": METRICS_TOKEN,
+            # Everything the service can say, so that the search of its log is worth doing.
+            "IVR_LOG_LEVEL": "DEBUG",
+        }
+        set_up_as_make_run(env, tmp_path)
+        db = Database.from_url(env["IVR_DATABASE_URL"])
+        try:
+            with serving_with_worker(env, tmp_path, f"http://127.0.0.1:{web}"):
+                yield Hotline(f"http://127.0.0.1:{web}", env, tmp_path, emulator, db)
+        finally:
+            db.engine.dispose()
+
+
+def within(condition: Callable[[], bool], what: str, seconds: float = 180) -> None:
+    """Poll ``condition`` with a generous limit (the CI machine is busy), or fail."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds:.0f} s: {what}")
+        time.sleep(0.25)
+
+
+def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
+    hotline: Hotline, browser: Any
+) -> None:
+    caller = PhoneCaller(hotline.base, hotline.emulator.url)
+    queued = select(func.count()).select_from(Report).where(Report.status == ReportStatus.QUEUED)
+    stored = select(func.count()).select_from(AudioObject)
+
+    # Given a caller (whose number Twilio passes on) who reports anonymously
+    # and takes a follow-up reference with a PIN of their own
+    first = caller.call(REPORT_AND_TAKE_A_REFERENCE)
+    reference = first.reference()
+    assert len(reference) == 12
+    assert "Your follow-up reference is ready" in first.heard()
+    # And the worker inside the service has stored the recording and queued the report
+    within(lambda: hotline.count(queued) == 1 and hotline.count(stored) == 1, "report queued")
+
+    # Given a handler who enrols and signs in, in their own browser
+    handler = browser.new_context().new_page()
+    secret = EnrolPage(handler).enrol(hotline.enrolment_link("Alex", "handler"), PASSWORD)
+    SignInPage(handler, hotline.base).sign_in("Alex", PASSWORD, secret)
+    # When they take the report, it says the caller took a reference
+    report_reference = QueuePage(handler).take_next()
+    followup = FollowUpSection(handler)
+    expect(followup.status).to_contain_text("The caller took a follow-up reference")
+    # And they ask the caller a question
+    followup.ask(QUESTION)
+    # Then the report shows it awaiting the caller, with today's date, and the page is accessible
+    expect(followup.status).to_contain_text("Awaiting caller: question asked on")
+    assert followup.questions() == [QUESTION]
+    assert_accessible(handler, "the report page awaiting the caller")
+
+    # When the caller calls back, chooses "follow up on a report you made" (4 on the main
+    # menu), keys their reference and PIN, and records an answer
+    second = caller.call(f"1,4,{reference}#,{PIN}#,#", audio="report-cy.wav")
+    # Then the service said the handler's question to them, in their language
+    assert QUESTION in second.said(), second.said()
+    assert "What you said has been added to your report" in second.heard()
+    assert len(second.log.recordings) == 1
+    # And their answer is stored as a second recording of the same one report
+    within(lambda: hotline.count(stored) == 2, "the answer stored")
+    assert hotline.count(select(func.count()).select_from(Report)) == 1
+
+    # When the handler opens the report again
+    handler.goto(f"{hotline.base}/console/reports/{report_reference}")
+    # Then it is flagged as answered, no longer awaiting the caller, and still theirs
+    expect(followup.status).to_have_text("Answered by the caller.")
+    expect(followup.section).not_to_contain_text("Awaiting caller")
+    expect(followup.section.locator(".followup-question")).to_contain_text("Answered on")
+    # And they play the answer in the same report: its player loads the audio
+    played = followup.play_answer()
+    assert played.status in (200, 206)
+    assert played.headers["content-type"].startswith("audio/")
+    within(lambda: followup.answer_duration() > 0, "the answer's player reads the audio")
+    # (the answer, not the report: the answer sample is about 8 s, the report 18 s)
+    assert 4 < followup.answer_duration() < 12
+    fetched = handler.context.request.get(played.url)
+    assert fetched.status == 200 and fetched.body()[:4] == b"RIFF" and len(fetched.body()) > 10_000
+    assert_accessible(handler, "the report page with the caller's answer")
+
+    # And, with every recording and call log erased at Twilio,
+    within(
+        lambda: (
+            not hotline.emulator.state.recordings and len(hotline.emulator.state.deleted_calls) == 2
+        ),
+        "Twilio's copies erased",
+    )
+    metrics = hotline.metrics()
+    assert "ivr_followup_failed_attempts_this_hour" in metrics
+    # no caller identifier exists anywhere: not in any row of any table,
+    dump = dump_database(hotline.db)
+    assert "followup_answers: (" in dump and PIN not in dump
+    for trace in [*TRACES, reference]:
+        assert trace not in dump, trace
+    # nor in any log line of the service (the emulator, Twilio's stand-in, runs in this
+    # process and writes nothing), nor in /metrics,
+    logged = (hotline.folder / "server.log").read_text()
+    assert "followup.verified" in logged and "followup.answered" in logged
+    for trace in [*TRACES, reference]:
+        assert trace not in logged, trace
+        assert trace not in metrics, trace
+    # nor in any file the service wrote: database, object store, spool, outbox, anchors
+    written = list(files_written(hotline.folder))
+    assert any(path.suffix == ".sqlite3" for path, _ in written)
+    assert any("recordings" in path.parts for path, _ in written)
+    for path, content in written:
+        for trace in [*TRACES, reference]:
+            assert trace.encode() not in content, f"{trace} found in {path}"
