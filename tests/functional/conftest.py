@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from collections.abc import Iterator
@@ -52,9 +53,13 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def console(
-    tmp_path: Path, key_pair: Path
+    tmp_path: Path, key_pair: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[str, Config, Database, Mailbox, RunningEmulator, Any]]:
-    """The service with its console, served over HTTP on loopback, with Twilio and SMTP stand-ins."""
+    """The service with its console, served over HTTP on loopback, with Twilio and SMTP stand-ins.
+
+    Settings can be changed with indirect parametrisation:
+    ``@pytest.mark.parametrize("console", [{"session_idle_minutes": 1}], indirect=True)``.
+    """
     port = free_port()
     with smtp_server(tmp_path) as mailbox, RunningEmulator(ACCOUNT_SID, AUTH_TOKEN) as emulator:
         flows = tmp_path / "call_flows"
@@ -74,6 +79,7 @@ def console(
             smtp_ca_file=mailbox.ca_file,
             log_level="WARNING",
         )
+        config = dataclasses.replace(config, **getattr(request, "param", {}))
         db = Database.from_url(config.database_url)
         Base.metadata.create_all(db.engine)
         seed_forces(db)
