@@ -261,6 +261,10 @@ def diff_page() -> ResponseReturnValue:
     return render_template("console/flow_diff.html", older=older, newer=newer, change=change)
 
 
+# A test call keys one key at a menu, or a whole reference or PIN at a collect step.
+MAX_KEYED = 32
+
+
 @bp.post("/v/<int:number>/phone")
 @signed_in(Action.MANAGE_FLOWS)
 def phone(number: int) -> ResponseReturnValue:
@@ -285,7 +289,7 @@ def phone(number: int) -> ResponseReturnValue:
             turn = (
                 engine.recorded(state, action == "speak")
                 if action in ("speak", "silence")
-                else engine.press(state, str(body.get("key", ""))[:1])
+                else engine.press(state, str(body.get("key", ""))[:MAX_KEYED])
             )
     except (TypeError, KeyError, ValueError, EngineError) as error:
         return jsonify(error=f"the test call got lost ({error}); start again"), 400
@@ -295,6 +299,7 @@ def phone(number: int) -> ResponseReturnValue:
             turn, lambda prompt_id: url_for("flows.prompt_audio", prompt_id=prompt_id)
         ),
         waiting=phone_turns.waiting(turn),
+        digits=phone_turns.digits_wanted(turn),
         prompts=phone_turns.prompts(flow, state.step),
     )
 

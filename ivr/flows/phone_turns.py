@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_never
 
-from ivr.flows.engine import AskKeys, EndCall, Played, RecordAudio, Spoken, Turn
+from ivr.flows.engine import AskDigits, AskKeys, EndCall, Played, RecordAudio, Spoken, Turn
 from ivr.flows.schema import Flow, prompt_of, prompt_text
 
 
@@ -31,6 +31,8 @@ def waiting(turn: Turn) -> str:
     """What the call waits for next."""
     action = turn.action
     match action:
+        case AskDigits():
+            return f"up to {action.max_digits} digits, then #"
         case AskKeys():
             return "keys: " + " ".join(action.keys)
         case RecordAudio():
@@ -39,6 +41,14 @@ def waiting(turn: Turn) -> str:
             return "the end of the call"
         case _:
             assert_never(action)
+
+
+def digits_wanted(turn: Turn) -> int:
+    """How many digits the call collects before '#' (1 at a menu, 0 when not asking)."""
+    action = turn.action
+    if isinstance(action, AskDigits):
+        return action.max_digits
+    return 1 if isinstance(action, AskKeys) else 0
 
 
 def prompts(flow: Flow, step: str) -> dict[str, str]:

@@ -78,6 +78,8 @@ function testPhone() {
     state = answer.state;
     answer.heard.forEach((said) => line(`[${said.language}] ${said.text}`, "heard", said.audio));
     waiting.textContent = answer.waiting;
+    wanted = answer.digits || 1;
+    keyed = "";
     prompts.replaceChildren(...Object.entries(answer.prompts).flatMap(([language, text]) => {
       const term = document.createElement("dt");
       term.textContent = language;
@@ -87,8 +89,24 @@ function testPhone() {
     }));
   }
 
+  // At a menu each key goes at once; where the call collects a reference or a PIN the
+  // digits are gathered until # (or the most the step takes), as Twilio's Gather does.
+  let wanted = 1;
+  let keyed = "";
   function press(key) {
     if (!state) return;
+    if (wanted > 1) {
+      if (key !== "#") keyed += key;
+      if (key !== "#" && keyed.length < wanted) {
+        waiting.textContent = `${keyed.length} of up to ${wanted} digits keyed, then #`;
+        return;
+      }
+      line(`You key ${keyed.replace(/./g, "•")} #`, "pressed");
+      const digits = keyed;
+      keyed = "";
+      send({ action: "key", key: digits });
+      return;
+    }
     line(`You press ${key}`, "pressed");
     send({ action: "key", key });
   }
