@@ -25,7 +25,7 @@ from ivr.twilio_emulator import RunningEmulator
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, REPO
 from tests.functional.axe import assert_accessible
 from tests.functional.followup_pages import FollowUpSection, PhoneCaller
-from tests.functional.pages import EnrolPage, QueuePage, SignInPage
+from tests.functional.pages import EnrolPage, QueuePage, ReportPage, SignInPage
 from tests.functional.servers import free_port, ivr, serving_with_worker, set_up_as_make_run
 from tests.test_anonymity import TRACES, dump_database, files_written
 
@@ -135,21 +135,34 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
     expect(followup.status).to_contain_text("Awaiting caller: question asked on")
     assert followup.questions() == [QUESTION]
     assert_accessible(handler, "the report page awaiting the caller")
+    # And meanwhile they write the report up and send it for review, which lets it go
+    report = ReportPage(handler)
+    report.type_transcript("A constable sells police checks to a car dealer.")
+    report.fill_fields("West Yorkshire Police", "information_for_reward", "Selling checks")
+    report.submit()
+    with hotline.db.reading() as session:
+        assert session.scalars(select(Report)).one().claimed_by is None
 
     # When the caller calls back, chooses "follow up on a report you made" (4 on the main
     # menu), keys their reference and PIN, and records an answer
     second = caller.call(f"1,4,{reference}#,{PIN}#,#", audio="report-cy.wav")
     # Then the service said the handler's question to them, in their language
     assert QUESTION in second.said(), second.said()
+    assert ("en-GB", QUESTION) in second.log.heard
+    # (and what they keyed never travelled back in clear)
+    assert not any(reference in body or PIN in body for body in second.twiml)
     assert "What you said has been added to your report" in second.heard()
     assert len(second.log.recordings) == 1
     # And their answer is stored as a second recording of the same one report
     within(lambda: hotline.count(stored) == 2, "the answer stored")
     assert hotline.count(select(func.count()).select_from(Report)) == 1
 
-    # When the handler opens the report again
-    handler.goto(f"{hotline.base}/console/reports/{report_reference}")
-    # Then it is flagged as answered, no longer awaiting the caller, and still theirs
+    # Then the report is back in the handler's own queue, to be written up again
+    handler.goto(f"{hotline.base}/console/?mine=1")
+    row = handler.locator(f"tr[data-reference='{report_reference}']")
+    expect(row).to_contain_text("queued")
+    # And when they open it, it is flagged as answered, no longer awaiting the caller
+    row.get_by_role("link", name=report_reference).click()
     expect(followup.status).to_have_text("Answered by the caller.")
     expect(followup.section).not_to_contain_text("Awaiting caller")
     expect(followup.section.locator(".followup-question")).to_contain_text("Answered on")
