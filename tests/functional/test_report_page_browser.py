@@ -131,6 +131,10 @@ def test_after_the_session_ends_the_unsaved_words_are_offered_back(
     assert handler.page.evaluate("() => sessionStorage.length") == 0
     assert handler.page.evaluate("() => localStorage.length") == 0
 
+    # And a page left alone past the limit clears the screen for the sign-in page
+    context.clock.fast_forward(61_000)
+    expect(handler.page).to_have_url(re.compile(r"/console/sign-in\?next="))
+
 
 def test_findings_are_highlighted_in_the_transcript_and_the_list_jumps_to_them(
     browser: Any, console: Any
