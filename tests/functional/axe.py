@@ -40,8 +40,40 @@ def _load(page: Page) -> None:
         page.evaluate(_source())
 
 
+def _scripts_off(page: Page) -> bool:
+    # Playwright keeps a context's options only on its implementation object.
+    options = getattr(page.context, "_impl_obj", None)
+    return getattr(options, "_options", {}).get("javaScriptEnabled") is False
+
+
 def violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core on the page as it is now; return its violations."""
+    """Run axe-core on the page as it is now; return its violations.
+
+    With JavaScript off no timer fires in the page, so axe (which awaits timers) would wait
+    for ever: the page's HTML is then checked in a twin page, at the same address, whose
+    own scripts are blocked, so it is the page a reader without JavaScript sees.
+    """
+    if _scripts_off(page):
+        browser = page.context.browser
+        assert browser is not None
+        html, url = page.content(), page.url
+        context = browser.new_context(viewport=page.viewport_size)
+        try:
+            twin = context.new_page()
+            twin.route("**/*.js", lambda route: route.abort())
+            if url.startswith("http"):
+                twin.route(
+                    lambda address: address == url,
+                    lambda route: route.fulfill(
+                        status=200, body=html, content_type="text/html; charset=utf-8"
+                    ),
+                )
+                twin.goto(url)
+            else:
+                twin.set_content(html)
+            return violations(twin)
+        finally:
+            context.close()
     _load(page)
     result: dict[str, Any] = page.evaluate(
         """async tags => {

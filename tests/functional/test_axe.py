@@ -30,6 +30,19 @@ def test_a_clean_page_passes(browser: Any) -> None:
     assert_accessible(page)
 
 
+def test_a_page_read_with_javascript_off_is_checked_too(browser: Any) -> None:
+    # With scripts off no timer fires, so axe cannot run in the page itself; it must
+    # still give an answer, and the same answer, rather than wait for ever.
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_content(GOOD.replace('<label for="q">Search</label>', ""))
+    with pytest.raises(AssertionError, match="label"):
+        assert_accessible(page, "a page without JavaScript")
+    page.set_content(GOOD)
+    assert_accessible(page)
+    context.close()
+
+
 def test_a_page_wider_than_its_window_is_reported(browser: Any) -> None:
     page = browser.new_page(viewport=NARROW)
     page.set_content(GOOD.replace("<h1>Fine</h1>", '<pre id="wide">' + "x" * 400 + "</pre>"))
