@@ -9,12 +9,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ivr.casework import review, workflow
-from ivr.casework.documents import as_pdf, as_text, sections
+from ivr.casework.documents import as_pdf, as_text
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
 from ivr.console.lookup import report_by_reference as _report
 from ivr.mail import MailUnavailable
-from ivr.models import Force, Report, Role, User
+from ivr.models import Force, Report, User
 from ivr.models_review import MESSAGE_MAX_CHARS
 from ivr.permissions import Action
 from ivr.services import services
@@ -26,7 +26,6 @@ METHODS = {"email": "by email", "pdf": "as a PDF download", "text": "as a text d
 
 def supervisor_context(db_session: Session, report: Report, user: User) -> dict[str, Any]:
     """What the report page's supervisor section (``console/_supervisor.html``) shows."""
-    actions = workflow.allowed(report, user)
     force = db_session.get(Force, report.force) if report.force else None
     return {
         "thread": review.thread(db_session, report),
@@ -35,12 +34,6 @@ def supervisor_context(db_session: Session, report: Report, user: User) -> dict[
         "sent": review.disseminations(db_session, report),
         "methods": METHODS,
         "ccu_address": force.ccu_email if force else None,
-        # A supervisor who is not writing the report reads it as text, not as a form.
-        "readable": (
-            sections(report, categories())
-            if user.role is Role.SUPERVISOR and workflow.ReportAction.EDIT not in actions
-            else []
-        ),
     }
 
 

@@ -119,7 +119,7 @@ def test_approve_and_return_are_separate_and_every_message_joins_the_thread(
     assert 'id="approve-form"' in shown and 'id="return-form"' in shown
     assert "Nothing is sent yet." in shown and "goes back to the queue" in shown
     # The report reads as text, not as a disabled form
-    assert 'id="readable"' in shown and "Selling police information" in shown
+    assert 'id="report-fields"' in shown and "Selling police information" in shown
     blank = post(supervisor, f"{page}/review", {"decision": "return"}, page=page)
     assert "say what needs changing" in text_of(supervisor.get(blank.headers["Location"]))
     post(

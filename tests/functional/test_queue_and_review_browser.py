@@ -107,7 +107,7 @@ def test_a_supervisor_returns_approves_and_disseminates_with_one_confirmation(
     # When the supervisor reads it: as text, with two separate decisions
     review = ReviewPage(supervisor, base)
     review.open(reference)
-    expect(supervisor.locator("#readable")).to_contain_text("14 Acacia Avenue")
+    expect(supervisor.locator("#report-fields")).to_contain_text("14 Acacia Avenue")
     expect(supervisor.locator("#approve-form")).to_contain_text("Nothing is sent yet")
     expect(supervisor.locator("#return-form")).to_contain_text("goes back to the queue")
     assert_accessible(supervisor, "the review")
