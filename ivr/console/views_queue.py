@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, select
 
 from ivr.casework import access, workflow
+from ivr.casework.followup_flags import queue_flags
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
 from ivr.models import ReportStatus, Role, Urgency, User
@@ -68,6 +69,7 @@ def _queue_view() -> dict[str, Any]:
         # Supervisors see the reports whose audio could not be stored, and why.
         failed = workflow.audio_failures(db_session) if can(g.user.role, Action.REVIEW) else []
         takeable = {r.reference for r in reports if workflow.takeable(r)}
+        follow_ups = queue_flags(db_session, [r.id for r in reports])
     return {
         "reports": reports,
         "urgent": urgent,
@@ -79,6 +81,7 @@ def _queue_view() -> dict[str, Any]:
         "status": status or "",
         "category": category or "",
         "mine": mine,
+        "follow_ups": follow_ups,
     }
 
 

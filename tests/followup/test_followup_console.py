@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.config import Config
@@ -20,6 +21,14 @@ def spoken_reference(text: str) -> str:
     found = re.search(r"((?:\d, \d, \d, \d\. ?){3})", text)
     assert found, text
     return re.sub(r"\D", "", found.group(1))
+
+
+def queue_row(client: FlaskClient, reference: str) -> str:
+    """The queue's row for one report, as its HTML."""
+    page = client.get("/console/").get_data(as_text=True)
+    row = re.search(rf'<tr data-reference="{reference}".*?</tr>', page, re.S)
+    assert row is not None, f"{reference} is not in the queue"
+    return row.group(0)
 
 
 def test_a_question_asked_in_the_console_is_heard_and_answered_by_phone(
@@ -53,6 +62,7 @@ def test_a_question_asked_in_the_console_is_heard_and_answered_by_phone(
     )
     shown = supervisor.get(page).get_data(as_text=True)
     assert "Awaiting caller: question asked on" in shown
+    assert "awaiting caller" in queue_row(supervisor, report.reference)
 
     # And the caller calls back with the reference and PIN and answers
     second = emulator_caller.call(f"1,4,{reference}#,4826#,#")
@@ -63,6 +73,7 @@ def test_a_question_asked_in_the_console_is_heard_and_answered_by_phone(
     # Then the report shows the answer, which plays, and it is back with its asker
     shown = supervisor.get(page).get_data(as_text=True)
     assert "Answered on" in shown
+    assert "caller answered" in queue_row(supervisor, report.reference)
     player = re.search(r'class="player answer-player"[^>]*src="([^"]+)"', shown, re.S)
     assert player is not None
     assert supervisor.get(player.group(1)).status_code in (200, 206)
