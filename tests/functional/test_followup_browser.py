@@ -33,10 +33,49 @@ pytestmark = pytest.mark.slow
 
 PASSWORD = "a long and private passphrase"
 PIN = "739164"
-# Language English, make a report, a category, record (#), anonymous; then take a
-# reference (1), written down (2), and the PIN twice.
-REPORT_AND_TAKE_A_REFERENCE = f"1,1,1,1,#,1,1,2,{PIN}#,{PIN}#"
-QUESTION = "Which station was the officer working from, and on which shift?"
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A caller's keys and words in one language, and what the handler asks them."""
+
+    language: str
+    first_key: str  # at the bilingual welcome
+    category: str  # on the report-about menu
+    question: str
+    reference_ready: str
+    answer_added: str
+
+
+ENGLISH = Journey(
+    "en-GB",
+    "1",
+    "1",
+    "Which station was the officer working from, and on which shift?",
+    "Your follow-up reference is ready",
+    "What you said has been added to your report",
+)
+WELSH = Journey(
+    "cy-GB",
+    "9",
+    "3",
+    "Ym mha orsaf roedd y swyddog yn gweithio, ac ar ba shifft?",
+    "Mae eich cyfeirnod dilynol yn barod",
+    "Mae'r hyn a ddywedoch wedi'i ychwanegu at eich adroddiad",
+)
+
+
+def report_and_take_a_reference(journey: Journey) -> str:
+    """The language, 1 to report, a category, 1 anonymous, the recording (#), 1 to send it;
+    then 1 for a reference, 2 once it is written down, and the PIN twice."""
+    return f"{journey.first_key},1,{journey.category},1,#,1,1,2,{PIN}#,{PIN}#"
+
+
+def follow_up(journey: Journey, reference: str) -> str:
+    """The language, 4 to follow up, the reference and the PIN, then the answer (#)."""
+    return f"{journey.first_key},4,{reference}#,{PIN}#,#"
+
+
 METRICS_TOKEN = "metrics-token-for-the-follow-up-story"
 
 
@@ -105,8 +144,9 @@ def within(condition: Callable[[], bool], what: str, seconds: float = 180) -> No
         time.sleep(0.25)
 
 
+@pytest.mark.parametrize("journey", [ENGLISH, WELSH], ids=["english", "welsh"])
 def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
-    hotline: Hotline, browser: Any
+    hotline: Hotline, browser: Any, journey: Journey
 ) -> None:
     caller = PhoneCaller(hotline.base, hotline.emulator.url)
     queued = select(func.count()).select_from(Report).where(Report.status == ReportStatus.QUEUED)
@@ -114,10 +154,10 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
 
     # Given a caller (whose number Twilio passes on) who reports anonymously
     # and takes a follow-up reference with a PIN of their own
-    first = caller.call(REPORT_AND_TAKE_A_REFERENCE)
+    first = caller.call(report_and_take_a_reference(journey))
     reference = first.reference()
     assert len(reference) == 12
-    assert "Your follow-up reference is ready" in first.heard()
+    assert journey.reference_ready in first.heard()
     # And the worker inside the service has stored the recording and queued the report
     within(lambda: hotline.count(queued) == 1 and hotline.count(stored) == 1, "report queued")
 
@@ -130,10 +170,10 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
     followup = FollowUpSection(handler)
     expect(followup.status).to_contain_text("The caller took a follow-up reference")
     # And they ask the caller a question
-    followup.ask(QUESTION)
+    followup.ask(journey.question)
     # Then the report shows it awaiting the caller, with today's date, and the page is accessible
     expect(followup.status).to_contain_text("Awaiting caller: question asked on")
-    assert followup.questions() == [QUESTION]
+    assert followup.questions() == [journey.question]
     assert_accessible(handler, "the report page awaiting the caller")
     # And meanwhile they write the report up and send it for review, which lets it go
     report = ReportPage(handler)
@@ -145,13 +185,13 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
 
     # When the caller calls back, chooses "follow up on a report you made" (4 on the main
     # menu), keys their reference and PIN, and records an answer
-    second = caller.call(f"1,4,{reference}#,{PIN}#,#", audio="report-cy.wav")
+    second = caller.call(follow_up(journey, reference), audio="report-cy.wav")
     # Then the service said the handler's question to them, in their language
-    assert QUESTION in second.said(), second.said()
-    assert ("en-GB", QUESTION) in second.log.heard
+    assert journey.question in second.said(), second.said()
+    assert (journey.language, journey.question) in second.log.heard
     # (and what they keyed never travelled back in clear)
     assert not any(reference in body or PIN in body for body in second.twiml)
-    assert "What you said has been added to your report" in second.heard()
+    assert journey.answer_added in second.heard()
     assert len(second.log.recordings) == 1
     # And their answer is stored as a second recording of the same one report
     within(lambda: hotline.count(stored) == 2, "the answer stored")
