@@ -197,10 +197,12 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
     within(lambda: hotline.count(stored) == 2, "the answer stored")
     assert hotline.count(select(func.count()).select_from(Report)) == 1
 
-    # Then the report is back in the handler's own queue, to be written up again
+    # Then the report is back in the handler's own queue, flagged, to be written up again
     handler.goto(f"{hotline.base}/console/?mine=1")
     row = handler.locator(f"tr[data-reference='{report_reference}']")
     expect(row).to_contain_text("queued")
+    expect(row.locator(".followup-flag")).to_have_text("caller answered")
+    assert_accessible(handler, "my reports, with a report the caller answered")
     # And when they open it, it is flagged as answered, no longer awaiting the caller
     row.get_by_role("link", name=report_reference).click()
     expect(followup.status).to_have_text("Answered by the caller.")
