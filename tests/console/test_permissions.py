@@ -156,6 +156,7 @@ ROUTES = [
     # no file chosen: refused, and sent back to the overview
     Route("POST", f"{FLOWS}/prompts", Action.MANAGE_FLOWS, 303),
     Route("POST", f"{FLOWS}/announcement", Action.MANAGE_FLOWS, 303, form={"active": "off"}),
+    Route("POST", "/console/keep-alive", None, 200),  # "Stay signed in" on the report page
     Route("POST", "/console/sign-out", None, 302),
 ]
 
