@@ -106,6 +106,23 @@ ROUTES = [
     # not approved yet: refused by the workflow, and sent back to the report
     Route("POST", f"{REPORT}/disseminate", Action.DISSEMINATE, 303, form={"method": "text"}),
     Route("POST", f"{REPORT}/comment", Action.VIEW_REPORT, 303, form={"text": "Looks fine"}),
+    # asked while the user holds it (the supervisor asks of any report); then ended
+    Route(
+        "POST",
+        f"{REPORT}/followup/question",
+        Action.EDIT_REPORT,
+        303,
+        form={"question": "Which station was it?"},
+    ),
+    Route("POST", f"{REPORT}/followup/end", Action.REVIEW, 303),
+    # no such attachment (a call has none): 404 once the guard has let the user through
+    Route(
+        "GET",
+        f"{REPORT}/attachments/<item_id>",
+        Action.PLAY_AUDIO,
+        404,
+        url=REPORT.replace("<reference>", "{ref}") + "/attachments/no-such-item",
+    ),
     Route("POST", f"{REPORT}/release", Action.CLAIM, 303),
     Route("GET", "/console/forces", Action.MANAGE_FORCES, 200),
     Route(
@@ -143,6 +160,7 @@ ROUTES = [
         Action.MANAGE_FLOWS,
         303,
         url=f"{FLOWS}/v/1/publish",
+        form={"message": "publish again"},
     ),
     Route("GET", f"{FLOWS}/diff", Action.MANAGE_FLOWS, 200, url=f"{FLOWS}/diff?from=1&to=1"),
     Route(
@@ -156,6 +174,17 @@ ROUTES = [
     # no file chosen: refused, and sent back to the overview
     Route("POST", f"{FLOWS}/prompts", Action.MANAGE_FLOWS, 303),
     Route("POST", f"{FLOWS}/announcement", Action.MANAGE_FLOWS, 303, form={"active": "off"}),
+    # no such recording: 404 once the guard has let the user through
+    Route(
+        "GET",
+        f"{FLOWS}/prompts/<prompt_id>/audio",
+        Action.MANAGE_FLOWS,
+        404,
+        url=f"{FLOWS}/prompts/no-such-prompt/audio",
+    ),
+    # nothing chosen to remove: refused, back to the overview; nothing drafted to publish: 400
+    Route("POST", f"{FLOWS}/prompts/remove", Action.MANAGE_FLOWS, 303),
+    Route("POST", f"{FLOWS}/prompts/publish", Action.MANAGE_FLOWS, 400, form={"message": "x"}),
     Route("POST", "/console/keep-alive", None, 200),  # "Stay signed in" on the report page
     Route("POST", "/console/sign-out", None, 302),
 ]
