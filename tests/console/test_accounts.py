@@ -266,3 +266,31 @@ def test_every_refusal_costs_the_same_work(
         "wrong code": work_of(ingest_app.test_client(), handler, code="000000"),
     }
     assert set(paths.values()) == {(1, 3)}, paths
+
+
+def test_over_https_the_consoles_own_forms_pass_and_other_sites_do_not(
+    ingest_app: Flask, as_role: object, db: Database
+) -> None:
+    # Given an admin whose browser reaches the console over HTTPS, where CSRF protection
+    # also wants the Referer of the page the form came from
+    admin = as_role(Role.ADMIN)  # type: ignore[operator]
+    page = admin.get("/console/users", base_url="https://localhost")
+    # Then the console lets the browser send its own address back to itself, and no further
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = csrf_token(admin, "/console/users")
+
+    def add(name: str, referrer: str) -> int:
+        return admin.post(
+            "/console/users",
+            data={"csrf_token": token, "name": name, "role": "ops"},
+            base_url="https://localhost",
+            headers={"Referer": referrer},
+        ).status_code
+
+    # When a form is sent from the console's own page, it is accepted
+    assert add("robin", "https://localhost/console/users") == 303
+    # And when the same request comes from another site, it is refused
+    assert add("intruder", "https://elsewhere.example/") == 400
+    with db.transaction() as session:
+        names = set(session.scalars(select(User.name)))
+    assert "robin" in names and "intruder" not in names
