@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pyotp
@@ -24,17 +23,6 @@ from tests.functional.pages import EnrolPage, FlowsPage, QueuePage, ReportPage, 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long and private passphrase"
 
-# Violations on pages other work owns, left to it: each is reported as a warning on every
-# run (never silently), and a warning says when one is gone and can be struck off.
-# Keyed by (who: which page, axe rule id).
-KNOWN: dict[tuple[str, str], str] = {
-    ("handler: queue", "label-content-name-mismatch"): (
-        "_queue_rows.html: the take button's aria-label 'Take report R-...' does not contain "
-        "its visible text 'Take this report'; drop the aria-label and add the reference as "
-        "visually-hidden text"
-    ),
-}
-
 
 class Walk:
     """Visit pages as one person; keep every problem found, to report them all at once."""
@@ -42,20 +30,12 @@ class Walk:
     def __init__(self, page: Page, role: str) -> None:
         self.page, self.role, self.problems = page, role, []  # type: list[str]
         self.visited: list[str] = []
-        self.known: set[tuple[str, str]] = set()
 
     def check(self, what: str) -> None:
         """Check the page as it is now: axe-core's rules, and no sideways scrolling."""
         where = f"{self.role}: {what}"
         self.visited.append(where)
-        found = []
-        for violation in violations(self.page):
-            known = KNOWN.get((where, violation["id"]))
-            if known is None:
-                found.append(violation)
-            else:
-                self.known.add((where, violation["id"]))
-                warnings.warn(f"known accessibility fault, {where}: {known}", stacklevel=1)
+        found = violations(self.page)
         if found:
             self.problems.append(f"{where} ({self.page.url})\n{describe(found)}")
         try:
@@ -155,7 +135,4 @@ def test_every_console_page_for_every_role_is_accessible_at_800px(
     # Then no page breaks an axe-core rule or scrolls sideways at 800 px
     problems = [problem for walk in walks for problem in walk.problems]
     visited = [where for walk in walks for where in walk.visited]
-    seen = {known for walk in walks for known in walk.known}
-    for gone in KNOWN.keys() - seen:
-        warnings.warn(f"{gone} is no longer found: strike it off KNOWN", stacklevel=1)
     assert not problems, f"{len(problems)} of {len(visited)} pages fail:\n" + "\n\n".join(problems)
