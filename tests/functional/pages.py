@@ -17,6 +17,7 @@ expect.set_options(timeout=30_000)
 class EnrolPage:
     def __init__(self, page: Page) -> None:
         self.page = page
+        self.code_used = ""  # the one-time code enrolment was confirmed with
 
     def enrol(self, link: str, password: str) -> str:
         """Enrol through ``link``; return the authenticator secret shown on the page."""
@@ -25,7 +26,8 @@ class EnrolPage:
         secret = self.page.locator("#totp-secret").inner_text()
         self.page.fill("input[name=password]", password)
         self.page.fill("input[name=confirm]", password)
-        self.page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        self.code_used = pyotp.TOTP(secret).now()
+        self.page.fill("input[name=code]", self.code_used)
         self.page.click("#enrol button[type=submit]")
         expect(self.page.locator(".flash")).to_contain_text("You are enrolled")
         return secret
