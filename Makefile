@@ -47,8 +47,11 @@ run: $(VENV)/.installed
 	fi
 
 ## test: set up, then lint, type-check and run every test (SQLite and PostgreSQL)
+# Two workers, a test file each at a time: the browser and server tests spend most of
+# their time waiting, so two share this 2-core machine well (every test has its own ports,
+# folders and PostgreSQL schema).
 test: $(VENV)/.installed-test lint typecheck infra-lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
