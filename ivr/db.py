@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url, text
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -52,6 +53,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def string_enum(cls: type[enum.Enum], length: int = 32) -> Enum:
+    """Store an enum by value, as a plain string column with a named check."""
+    return Enum(
+        cls,
+        name=cls.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+        length=length,
+    )
 
 
 # JSON on SQLite, JSONB on PostgreSQL.

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -29,20 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.db import Base, JSONDict
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    """Store an enum by value, as a plain string column with a named check."""
-    return Enum(
-        cls,
-        name=cls.__name__.lower(),
-        native_enum=False,
-        create_constraint=True,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-        length=32,
-    )
+from ivr.db import Base, JSONDict, string_enum
 
 
 class ReportSource(enum.StrEnum):
@@ -142,11 +128,11 @@ class Report(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     reference: Mapped[str] = mapped_column(String(16), unique=True, default=lambda: new_reference())
     received_on: Mapped[date] = mapped_column(Date)
-    source: Mapped[ReportSource] = mapped_column(_enum(ReportSource))
-    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus))
+    source: Mapped[ReportSource] = mapped_column(string_enum(ReportSource))
+    status: Mapped[ReportStatus] = mapped_column(string_enum(ReportStatus))
     language: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(50))
-    anonymity: Mapped[Anonymity | None] = mapped_column(_enum(Anonymity))
+    anonymity: Mapped[Anonymity | None] = mapped_column(string_enum(Anonymity))
     contact_left: Mapped[bool] = mapped_column(default=False)
     has_audio: Mapped[bool] = mapped_column(default=True)
     # Set when the report is queued: total length of what the caller said, in seconds.
@@ -167,7 +153,7 @@ class Report(Base):
     what: Mapped[str] = mapped_column(Text, default="")
     when_text: Mapped[str] = mapped_column(Text, default="")
     where_text: Mapped[str] = mapped_column(Text, default="")
-    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency), default=Urgency.ROUTINE)
+    urgency: Mapped[Urgency] = mapped_column(string_enum(Urgency), default=Urgency.ROUTINE)
     sanitised: Mapped[bool] = mapped_column(default=False)
     review_comment: Mapped[str] = mapped_column(Text, default="")
     disseminated_on: Mapped[date | None] = mapped_column(Date)
@@ -184,7 +170,7 @@ class LeasedJob:
 
     # First in each table, as it was before this mixin (other columns come before a mixin's).
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-1)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), index=True)
+    state: Mapped[JobState] = mapped_column(string_enum(JobState), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None]
     lease_expires: Mapped[datetime | None]
@@ -201,9 +187,9 @@ class RecordingJob(LeasedJob, Base):
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     # HMAC of the RecordingSid: a repeated callback finds its job even after the SID is gone.
     recording_key: Mapped[str] = mapped_column(String(64), unique=True)
-    part: Mapped[RecordingPart] = mapped_column(_enum(RecordingPart))
+    part: Mapped[RecordingPart] = mapped_column(string_enum(RecordingPart))
     take: Mapped[int] = mapped_column(Integer, default=1)
-    stage: Mapped[JobStage] = mapped_column(_enum(JobStage), default=JobStage.FETCH)
+    stage: Mapped[JobStage] = mapped_column(string_enum(JobStage), default=JobStage.FETCH)
     # Chosen and saved before the upload starts, so a retry overwrites the same object.
     object_name: Mapped[str | None] = mapped_column(String(64))
     audio_id: Mapped[str | None] = mapped_column(ForeignKey("audio_objects.id"))
@@ -247,7 +233,7 @@ class AudioObject(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
-    part: Mapped[RecordingPart] = mapped_column(_enum(RecordingPart))
+    part: Mapped[RecordingPart] = mapped_column(string_enum(RecordingPart))
     object_name: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -266,7 +252,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(string_enum(Role))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The time step of the last code accepted: a code is never accepted twice (RFC 6238 5.2).

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Enum,
     Float,
     Index,
     Integer,
@@ -26,20 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base, JSONDict
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    """Store an enum by value, as a plain string column with a named check (as ivr.models)."""
-    return Enum(
-        cls,
-        name=cls.__name__.lower(),
-        native_enum=False,
-        create_constraint=True,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-        length=32,
-    )
+from ivr.db import Base, JSONDict, string_enum
 
 
 class FlowState(enum.StrEnum):
@@ -72,7 +58,7 @@ class FlowVersion(Base):
     content: Mapped[str] = mapped_column(Text)
     # V1, V2, ...: what people call versions in history, diffs and rollbacks.
     number: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[FlowState] = mapped_column(_enum(FlowState), default=FlowState.DRAFT)
+    state: Mapped[FlowState] = mapped_column(string_enum(FlowState), default=FlowState.DRAFT)
     author: Mapped[str] = mapped_column(String(100), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     # When staff saved or published it (never anything about a call).
@@ -148,7 +134,7 @@ class FlowEvent(Base):
     flow: Mapped[str] = mapped_column(String(100), index=True)
     # The flow version it concerns; 0 for a prompt change, which is not tied to one.
     number: Mapped[int] = mapped_column(Integer, default=0)
-    action: Mapped[FlowAction] = mapped_column(_enum(FlowAction))
+    action: Mapped[FlowAction] = mapped_column(string_enum(FlowAction))
     author: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]

@@ -13,10 +13,10 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base
+from ivr.db import Base, string_enum
 
 
 class OnlinePart(enum.StrEnum):
@@ -32,17 +32,7 @@ class OnlineObject(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
-    part: Mapped[OnlinePart] = mapped_column(
-        Enum(
-            OnlinePart,
-            name="onlinepart",
-            native_enum=False,
-            create_constraint=True,
-            validate_strings=True,
-            values_callable=lambda members: [member.value for member in members],
-            length=32,
-        )
-    )
+    part: Mapped[OnlinePart] = mapped_column(string_enum(OnlinePart))
     position: Mapped[int] = mapped_column(Integer, default=0)  # order of the attachments
     object_name: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)

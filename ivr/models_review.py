@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import Date, Enum, ForeignKey, Integer, Text
+from sqlalchemy import Date, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base
+from ivr.db import Base, string_enum
 
 # A message is read by people at work, not a document: a few paragraphs at most.
 MESSAGE_MAX_CHARS = 2000
@@ -35,16 +35,6 @@ class ReviewMessage(Base):
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     # Empty for a comment carried over from before the thread, whose author was not kept.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[MessageKind] = mapped_column(
-        Enum(
-            MessageKind,
-            name="messagekind",
-            native_enum=False,
-            create_constraint=True,
-            validate_strings=True,
-            values_callable=lambda members: [member.value for member in members],
-            length=16,
-        )
-    )
+    kind: Mapped[MessageKind] = mapped_column(string_enum(MessageKind, length=16))
     on: Mapped[date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(Text, default="")
