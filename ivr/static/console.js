@@ -15,3 +15,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Once every page script has wired its listeners (they all run on DOMContentLoaded, and a
+// timer fires after the last of them), say so: a browser test acts only on a ready page.
+document.addEventListener("DOMContentLoaded", () => {
+  setTimeout(() => { document.documentElement.dataset.ready = "true"; });
+});

@@ -102,7 +102,9 @@ class ReportWork {
     this.warnMs = this.idleMs < 240000 ? this.idleMs / 2 : 120000;
     this.lastContact = Date.now();
     this.markedText = this.transcript.value;
-    this.saved = this.snapshot();
+    // What the console sent, not what the fields hold now: a change made before this script
+    // was wired (a quick handler, a slow machine) must still count as unsaved and be saved.
+    this.saved = this.snapshot(this.defaults());
     this.spans = this.initialSpans();
     this.lastCursor = { field: this.transcript, start: this.transcript.selectionStart, end: this.transcript.selectionEnd };
 
@@ -126,6 +128,7 @@ class ReportWork {
     setInterval(() => this.tick(), 1000);
     this.renderMarks();
     this.offerKept();
+    this.changed();  // anything changed before the script was ready is saved now
   }
 
   // Changes and saving.
@@ -136,8 +139,28 @@ class ReportWork {
     return values;
   }
 
-  snapshot() {
-    return JSON.stringify(this.values());
+  // The fields as the page was served: what the console last confirmed it holds.
+  defaults() {
+    const values = {};
+    for (const field of this.form.elements) {
+      if (!field.name || field.disabled || field.name === "csrf_token") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.defaultChecked) values[field.name] = field.value;
+      } else if (field.tagName === "SELECT") {
+        const chosen = [...field.options].find((option) => option.defaultSelected) || field.options[0];
+        if (chosen) values[field.name] = chosen.value;
+      } else if (["submit", "button", "reset", "file", "image"].includes(field.type) || field.tagName === "BUTTON") {
+        continue;
+      } else {
+        values[field.name] = field.defaultValue;
+      }
+    }
+    return values;
+  }
+
+  // Sorted, so that two readings of the same values compare equal whatever their order.
+  snapshot(values = this.values()) {
+    return JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   // Unsaved: what the fields hold differs from what the console last confirmed it holds.

@@ -14,6 +14,15 @@ from playwright.sync_api import Dialog, Page, expect
 expect.set_options(timeout=30_000)
 
 
+def ready(page: Page) -> None:
+    """Wait until the page's scripts have wired their listeners (console.js marks it).
+
+    A key, a click or a choice made before then reaches no listener: on a busy machine the
+    page can be on screen a long moment before its deferred scripts have run.
+    """
+    expect(page.locator("html[data-ready=true]")).to_be_attached()
+
+
 class EnrolPage:
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -54,6 +63,7 @@ class QueuePage:
     def take_next(self) -> str:
         self.page.click("#take-next")
         expect(self.page).to_have_url(re.compile(r"/console/reports/R-"))
+        ready(self.page)
         return self.page.locator("#reference").inner_text()
 
 
@@ -130,6 +140,7 @@ class FlowsPage:
     def edit(self, change: Callable[[str], str], message: str) -> int:
         """Change the flow's YAML in the editor and save it; return the draft's number."""
         self.page.goto(f"{self.base}/console/flows/")
+        ready(self.page)
         self.page.click("#edit-flow")
         self.write_flow(change(self.flow_text()))
         self.page.fill("input[name=message]", message)
@@ -158,6 +169,7 @@ class FlowsPage:
         return False
 
     def call(self) -> None:
+        ready(self.page)
         self.page.click("#call-button")
         expect(self.page.locator("#phone-transcript li").first).to_be_visible()
 
@@ -176,6 +188,7 @@ class FlowsPage:
     def publish(self, number: int, message: str = "ready for callers") -> str:
         """Publish a version with a message, confirming; return what the page asked."""
         self.page.goto(f"{self.base}/console/flows/v/{number}")
+        ready(self.page)
         self.page.fill("#publish-message", message)
         asked: list[str] = []
 

@@ -6,6 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.functional.pages import ready
+
 
 class LiveQueuePage:
     def __init__(self, page: Page, base: str) -> None:
@@ -14,6 +16,7 @@ class LiveQueuePage:
     def open(self) -> None:
         self.page.goto(f"{self.base}/console/")
         expect(self.page.locator("h1")).to_have_text("Queue")
+        ready(self.page)
 
     def mark_loaded(self) -> None:
         """Leave a mark in this load of the page: a reload would wipe it."""
@@ -25,6 +28,7 @@ class LiveQueuePage:
     def take(self, reference: str) -> None:
         self.page.get_by_role("button", name=f"Take this report {reference}").click()
         expect(self.page).to_have_url(re.compile(f"/console/reports/{reference}$"))
+        ready(self.page)
 
     def urgent(self) -> object:
         return self.page.locator("#urgent")
@@ -45,6 +49,7 @@ class ReviewPage:
     def open(self, reference: str) -> None:
         self.page.goto(f"{self.base}/console/reports/{reference}")
         expect(self.page.locator("#reference")).to_have_text(reference)
+        ready(self.page)
 
     def return_to_handler(self, comment: str) -> None:
         self.page.fill("#return-comment", comment)

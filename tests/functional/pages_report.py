@@ -8,7 +8,7 @@ from typing import Any
 import pyotp
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.functional.pages import EnrolPage, QueuePage, SignInPage
+from tests.functional.pages import EnrolPage, QueuePage, SignInPage, ready
 
 PASSWORD = "a long and private passphrase"
 
@@ -42,6 +42,7 @@ class Handler:
 
     def open_report(self) -> None:
         self.page.goto(f"{self.base}/console/reports/{self.reference}")
+        ready(self.page)
 
     # Writing
 

@@ -12,7 +12,7 @@ from ivr.accounts import add_user
 from ivr.models import Role
 from tests.conftest import SAMPLES
 from tests.functional.axe import assert_accessible
-from tests.functional.pages import EnrolPage, FlowsPage, SignInPage
+from tests.functional.pages import EnrolPage, FlowsPage, SignInPage, ready
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long and private passphrase"
@@ -120,6 +120,7 @@ def test_a_prompt_is_tried_as_a_draft_then_published_and_forms_keep_their_text(
     page, flows = signed_in_ops(browser, console)
     # Given a recording uploaded for the safety message, through its labelled file input
     page.goto(f"{base}/console/flows/")
+    ready(page)
     page.select_option("select[name=step]", "safety")
     page.select_option("select[name=language]", "en-GB")
     page.get_by_label("Recording (.wav or .mp3)").set_input_files(SAMPLES / "report-en.wav")
@@ -139,6 +140,7 @@ def test_a_prompt_is_tried_as_a_draft_then_published_and_forms_keep_their_text(
 
     # Then, published with a message and confirmed, callers hear it
     page.goto(f"{base}/console/flows/")
+    ready(page)
     page.fill("#publish-prompts input[name=message]", "recorded safety message")
     asked = answer_dialogs(page, accept=True)
     page.click("#publish-prompts button[type=submit]")
