@@ -233,3 +233,29 @@ def test_a_reviewer_reads_the_report_as_text(browser: Any, console: Any) -> None
     page.get_by_role("link", name="Skip to transcript").press("Enter")
     expect(page.locator("#transcript-text")).to_be_focused()
     assert_accessible(page, "the report page, readable view")
+
+
+def stored_urgency(db: Any) -> str:
+    with db.transaction() as session:
+        return str(session.scalars(select(Report.urgency)).one())
+
+
+def test_a_choice_made_before_the_page_is_ready_is_still_saved(browser: Any, console: Any) -> None:
+    _, _, db, *_ = console
+    handler = a_handler(browser, console)
+    page = handler.page
+    held: list[Any] = []
+    page.route(re.compile(r"/static/report\.js"), lambda route: held.append(route))
+    # Given a slow machine: the report page is on screen, its script still on its way
+    page.goto(f"{handler.base}/console/reports/{handler.reference}", wait_until="commit")
+    expect(page.locator("#urgency")).to_be_visible()
+    while not held:
+        page.wait_for_timeout(100)  # lets Playwright hand over the held request
+
+    # When the handler marks it a risk to life before the script has run
+    page.select_option("#urgency", "risk_to_life")
+
+    # Then, once the script arrives, the choice is saved without touching anything else
+    held[0].continue_()
+    handler.saved()
+    poll(lambda: stored_urgency(db) == "risk_to_life", "the urgency to be saved")
