@@ -41,8 +41,12 @@ GOAL = 1.5
 PUBLIC_KEY = public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)).decode()
 
 
-def build(database_url: str, public_url: str) -> Flask:
+def build(database_url: str, public_url: str, folder: Path) -> Flask:
+    """An edge app whose keys, spool and outbox live in ``folder``, never the checkout's var/."""
     config = Config(
+        keys_dir=folder / "keys",
+        spool_dir=folder / "spool",
+        outbox_dir=folder / "outbox",
         database_url=database_url,
         public_url=public_url,
         twilio_account_sid="AC" + "0" * 32,
@@ -137,11 +141,11 @@ def attach_bare_route(app: Flask) -> dict[str, str]:
 
 
 def run_backend(
-    name: str, database_url: str, count: int
+    name: str, database_url: str, count: int, folder: Path
 ) -> list[tuple[str, str, float, float, float]]:
     rows = []
     # In-process: Flask's test client, no sockets.
-    app = build(database_url, "https://hotline.example.org")
+    app = build(database_url, "https://hotline.example.org", folder / "in-process")
     bare_body = attach_bare_route(app)
     client = app.test_client()
 
@@ -166,7 +170,7 @@ def run_backend(
     # Over loopback HTTP, through a real server, as Twilio reaches us.
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    server_app = build(database_url.replace("bench1", "bench2"), public)
+    server_app = build(database_url.replace("bench1", "bench2"), public, folder / "served")
     server_bare_body = attach_bare_route(server_app)
     server = make_server("127.0.0.1", port, server_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -212,10 +216,12 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        rows += run_backend("SQLite", f"sqlite:///{folder}/bench1.sqlite3", args.requests)
-    pg = postgres_url()
-    if pg:
-        rows += run_backend("PostgreSQL", pg, args.requests)
+        rows += run_backend(
+            "SQLite", f"sqlite:///{folder}/bench1.sqlite3", args.requests, Path(folder) / "sqlite"
+        )
+        pg = postgres_url()
+        if pg:
+            rows += run_backend("PostgreSQL", pg, args.requests, Path(folder) / "postgresql")
     print(
         f"Menu step, median of {args.requests} requests each (goal: full stack at most {GOAL}x bare)\n"
     )
