@@ -4,28 +4,62 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import ConfigError
 
+if TYPE_CHECKING:
+    from ivr.cli.front import ASGIApp, Route
+
+# Twilio's callbacks are small form posts (the webhooks' own limit is the same).
+WEBHOOK_MAX_BYTES = 64 * 1024
+
 
 @click.command()
 @click.option("--workers", default=2, show_default=True, help="Web worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@click.option(
+    "--header-timeout",
+    default=30.0,
+    show_default=True,
+    help="Seconds a request's headers may take to arrive.",
+)
+@click.option(
+    "--body-timeout",
+    default=60.0,
+    show_default=True,
+    help="Seconds a request's body may go silent before the request is dropped.",
+)
+@click.option(
+    "--form-memory-mb",
+    default=128,
+    show_default=True,
+    help="Megabytes of online form uploads one web process holds at once.",
+)
 @click.option(
     "--with-worker",
     is_flag=True,
     help="Also run a job worker in each web process (the embedded default).",
 )
 @pass_runtime
-def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> None:
-    """Serve the webhooks with gunicorn on IVR_BIND."""
+def serve(
+    runtime: Runtime,
+    workers: int,
+    threads: int,
+    header_timeout: float,
+    body_timeout: float,
+    form_memory_mb: int,
+    with_worker: bool,
+) -> None:
+    """Serve the webhooks (and the console) with gunicorn on IVR_BIND, behind the front."""
+    from a2wsgi import WSGIMiddleware
     from gunicorn.app.base import BaseApplication
 
     from ivr.app import create_app
+    from ivr.cli.front import Front, Timeouts, worker_class
     from ivr.flows.loader import FlowInvalid
 
     config = runtime.config
@@ -37,13 +71,22 @@ def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> No
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException("the call flow is invalid; fix it and start again") from None
+    timeouts = Timeouts(headers=header_timeout, body_idle=body_timeout)
+    front = Front(
+        cast("ASGIApp", WSGIMiddleware(cast("Any", app), workers=threads)),
+        _routes(app, form_memory_mb * 1024 * 1024),
+        default_max_bytes=int(app.config["MAX_CONTENT_LENGTH"]),
+        timeouts=timeouts,
+    )
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             settings: dict[str, Any] = {
                 "bind": config.bind,
                 "workers": workers,
-                "threads": threads,
+                # Connections wait as coroutines; only whole requests take one of the
+                # ``threads`` that run the Flask app.
+                "worker_class": worker_class(timeouts),
                 # ivr.access logs each request by path only; gunicorn's would add queries.
                 "accesslog": None,
                 "errorlog": "-",
@@ -59,7 +102,7 @@ def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> No
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return app
+            return front
 
     def _after_fork(_web_worker: Any) -> None:
         # Connections must not cross a fork: each web process opens its own.
@@ -91,6 +134,26 @@ def serve(runtime: Runtime, workers: int, threads: int, with_worker: bool) -> No
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()
+
+
+def _routes(app: Any, form_memory: int) -> list[Route]:
+    """The front's caps: webhooks are small form posts; the online form, its files' limits."""
+    from ivr.cli.front import Budget, Route
+    from ivr.online import EXTENSION_KEY as ONLINE
+
+    routes = [Route("/twilio", WEBHOOK_MAX_BYTES)]
+    online = app.extensions.get(ONLINE)
+    if online is not None:
+        routes.append(
+            Route(
+                "/report",
+                online.limits.max_request_bytes,
+                gate=online.guard.admits_query,
+                private=True,
+                budget=Budget(max(form_memory, online.limits.max_request_bytes)),
+            )
+        )
+    return routes
 
 
 @click.command("twilio-emulator")

@@ -16,10 +16,17 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+# The form's action URL carries its token, so it is checked before the body is read.
+TOKEN_PARAM = "token"  # noqa: S105 - the name of a query parameter, not a secret
+ADMIT_DAYS = 1
+# The front marks a request whose body it did not read (its token was not ours) with this.
+UNREAD_KEY = "ivr.front.unread"
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,9 @@ class Limits:
 
     @property
     def max_request_bytes(self) -> int:
-        # Beyond the files' limits, the rest of a request is read and thrown away.
-        return (self.max_files + 2) * self.max_file_bytes * 2
+        # Every file at its limit, the typed text (4 bytes a character at most) and the
+        # multipart framing: a larger body is refused before it is read.
+        return self.max_files * self.max_file_bytes + 8 * self.max_text * 4 + 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,20 @@ class FormGuard:
             if nonce in self._used:
                 raise FormExpired
         return Challenge(str(nonce), int(a), int(b), int(bits))
+
+    def admits_query(self, query: bytes) -> bool:
+        """True if a form post's query names a token of ours that was not spent.
+
+        The front asks this before it reads a byte of the body. A token that is merely
+        old passes (for a day), so the view can show an expired form's answers again.
+        """
+        token = parse_qs(query.decode("latin-1")).get(TOKEN_PARAM, [""])[0]
+        try:
+            nonce = self._serializer.loads(token, max_age=ADMIT_DAYS * 86400)[0]
+        except (SignatureExpired, BadSignature, ValueError, TypeError, IndexError, KeyError):
+            return False
+        with self._lock:
+            return str(nonce) not in self._used
 
     def passed(self, challenge: Challenge, work: str, answer: str) -> bool:
         """True if the proof of work is done, or the sum is answered."""

@@ -18,7 +18,7 @@ from ivr.casework import online
 from ivr.crypto.keys import KeyServiceError
 from ivr.models import Force
 from ivr.online.form import Checked, check
-from ivr.online.guard import FormExpired
+from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired
 from ivr.online.texts import LANGUAGES, UI, flow_wording
 from ivr.services import services
 from ivr.storage import StoreUnavailable
@@ -75,6 +75,12 @@ def form_page() -> ResponseReturnValue:
 @bp.post("/cy")
 def send() -> ResponseReturnValue:
     state, lang = _state(), _lang()
+    if request.environ.get("asgi.scope", {}).get(UNREAD_KEY):
+        # The front did not read this body: its token was not ours, or was spent.
+        state.limit.count("expired")
+        return _render(
+            lang, Checked(values={"anonymity": "anonymous"}, errors={"form": "err_unread"}), 400
+        )
     wording = _wording(lang)
     checked = check(
         request,
@@ -84,7 +90,7 @@ def send() -> ResponseReturnValue:
         state.limits,
     )
     try:
-        challenge = state.guard.read(request.form.get("form_token", ""))
+        challenge = state.guard.read(request.args.get(TOKEN_PARAM, ""))
     except FormExpired:
         state.limit.count("expired")
         checked.errors["form"] = "err_expired"

@@ -18,7 +18,7 @@ from ivr.models import Report, ReportSource, Role
 from tests.functional.axe import NARROW, assert_accessible, assert_no_sideways_scroll
 from tests.functional.online_pages import OnlineFormPage
 from tests.functional.pages import EnrolPage, SignInPage
-from tests.online.helpers import form_fields, photo_with_gps
+from tests.online.helpers import form_action, form_fields, photo_with_gps
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long and private passphrase"
@@ -82,9 +82,10 @@ def test_online_reports_reach_the_queue_and_leave_no_trace_of_their_senders(
 
     # And a sender whose software does send a referrer (the form asks browsers not to)
     planted = {**HEADERS, "User-Agent": PLANTED_AGENT, "Referer": PLANTED_REFERRER}
-    fields = form_fields(requests.get(f"{base}/report", headers=planted, timeout=60).text)
+    shown = requests.get(f"{base}/report", headers=planted, timeout=60).text
+    fields = form_fields(shown)
     sent = requests.post(
-        f"{base}/report",
+        f"{base}{form_action(shown)}",
         data={**fields, "category": "other", "what": "PLANTED-WHAT-REFERRED-6610"},
         headers=planted,
         timeout=60,

@@ -26,12 +26,18 @@ def photo_with_gps(make: str = "PlantedCameraMake") -> bytes:
     return out.getvalue()
 
 
+def form_action(page: str) -> str:
+    """The rendered form's action: its path and, in the query, its one-time token."""
+    action = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert action and "?token=" in action.group(1), "the form has no token in its action"
+    return action.group(1)
+
+
 def form_fields(page: str) -> dict[str, str]:
-    """The hidden token and the right answer to the sum on a rendered form."""
-    token = re.search(r'name="form_token" value="([^"]+)"', page)
+    """The right answer to the sum on a rendered form."""
     sum_ = re.search(r"(?:What is|Beth yw) (\d+) (?:plus|adio) (\d+)", page)
-    assert token and sum_, "the form has no token or no question"
-    return {"form_token": token.group(1), "answer": str(int(sum_.group(1)) + int(sum_.group(2)))}
+    assert sum_, "the form has no question"
+    return {"answer": str(int(sum_.group(1)) + int(sum_.group(2)))}
 
 
 def send(
@@ -51,4 +57,6 @@ def send(
     }
     if files:
         data["files"] = [(io.BytesIO(content), name) for content, name in files]
-    return client.post(path, data=data, content_type="multipart/form-data", headers=headers or {})
+    return client.post(
+        form_action(page), data=data, content_type="multipart/form-data", headers=headers or {}
+    )

@@ -16,7 +16,7 @@ from ivr.models_followup import FollowUp
 from ivr.models_online import OnlineObject, OnlinePart
 from ivr.online import EXTENSION_KEY, OnlineState
 from ivr.online.guard import FormGuard, GlobalLimit, Limits
-from tests.online.helpers import form_fields, photo_with_gps, send
+from tests.online.helpers import form_action, form_fields, photo_with_gps, send
 
 
 def _stored_bytes(config: Config) -> bytes:
@@ -138,14 +138,14 @@ def test_bad_input_gets_a_message_beside_its_field_and_keeps_what_was_typed(
 def test_an_expired_or_reused_form_is_refused_with_the_answers_kept(
     client: FlaskClient, db: Database
 ) -> None:
-    fields = form_fields(client.get("/report").get_data(as_text=True))
-    data = {**fields, "category": "other", "anonymity": "anonymous", "what": "KEPT-ONCE"}
-    assert client.post("/report", data=data).status_code == 200
-    again = client.post("/report", data=data)  # the same form, sent twice
+    page = client.get("/report").get_data(as_text=True)
+    data = {**form_fields(page), "category": "other", "anonymity": "anonymous", "what": "KEPT-ONCE"}
+    assert client.post(form_action(page), data=data).status_code == 200
+    again = client.post(form_action(page), data=data)  # the same form, sent twice
     assert again.status_code == 400
     assert "This form had expired" in again.get_data(as_text=True)
     assert "KEPT-ONCE" in again.get_data(as_text=True)
-    forged = client.post("/report", data={**data, "form_token": "not-a-token"})
+    forged = client.post("/report?token=not-a-token", data=data)
     assert "This form had expired" in forged.get_data(as_text=True)
     with db.transaction() as session:
         assert len(list(session.scalars(select(Report)))) == 1
