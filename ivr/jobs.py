@@ -179,7 +179,6 @@ class LeaseQueue(Generic[J]):
                         "job.heartbeat_failed",
                         logging.WARNING,
                         kind=self.kind,
-                        job=job_id,
                         error=type(error).__name__,
                     )
 
@@ -203,15 +202,8 @@ class LeaseQueue(Generic[J]):
                 self._park(session, job, f"gave up after {job.attempts} attempts: {error}")
             else:
                 job.not_before = utcnow() + self.policy.delay(job.attempts)
-                event(
-                    logger,
-                    "job.retry",
-                    logging.WARNING,
-                    kind=self.kind,
-                    job=job_id,
-                    attempt=job.attempts,
-                    error=error,
-                )
+                # Neither the job's id nor its attempt: both are kept on the job's row.
+                event(logger, "job.retry", logging.WARNING, kind=self.kind, error=error)
 
     def defer(
         self,

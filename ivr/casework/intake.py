@@ -103,13 +103,8 @@ def register_recording(
     session.add(job)
     if part is RecordingPart.CONTACT and notice.has_audio:
         report.contact_left = True
-    event(
-        logger,
-        "report.recording_registered",
-        part=part.value,
-        take=job.take,
-        hangup=notice.ended_by_hangup,
-    )
+    # Not the take: it is kept on the job, and would tie the line's time to this report.
+    event(logger, "report.recording_registered", part=part.value, hangup=notice.ended_by_hangup)
     return job
 
 

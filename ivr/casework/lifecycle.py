@@ -53,13 +53,8 @@ def queue_when_complete(session: Session, report_id: str) -> None:
         report.queue_position = _next_position(session, report.received_on)
     report.status = ReportStatus.QUEUED
     report.last_active_on = utcnow().date()
-    event(
-        logger,
-        "report.queued",
-        seconds=report.duration_seconds,
-        silent=report.silent,
-        has_audio=report.has_audio,
-    )
+    # Nothing of the report: its length or silence beside the line's time would date it.
+    event(logger, "report.queued")
 
 
 def _next_position(session: Session, day: date) -> int:

@@ -102,7 +102,7 @@ class Ingester:
         except Exception as error:
             if not isinstance(error, EXPECTED):
                 # Bad data or a bug, not an outage: worth a traceback for whoever fixes it.
-                logger.exception("job.unexpected_error job=%s", job_id)
+                logger.exception("job.unexpected_error")
             self._queue.retry_later(job_id, owner, f"{type(error).__name__}: {error}")
 
     def _view(self, job_id: int, owner: str) -> JobView:
@@ -177,13 +177,9 @@ class Ingester:
             session.flush()
             row.audio_id = audio_row.id
             row.stage = JobStage.STORED
-        event(
-            logger,
-            "job.stored",
-            bytes=stored.size,
-            silent=cleaned.silent,
-            seconds=round(cleaned.duration_seconds),
-        )
+        # No size, length or silence: each sits in the database too, and with the line's
+        # time would date the call.
+        event(logger, "job.stored")
 
     def _verify(self, job: JobView, owner: str) -> None:
         with self._db.transaction() as session:
