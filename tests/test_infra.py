@@ -1,0 +1,101 @@
+"""What the CloudFormation templates in infra/ promise, read from the templates themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import REPO
+
+INFRA = REPO / "infra"
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML that keeps CloudFormation's short forms (``!Ref X``) as ``{"Ref": X}``."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def template(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((INFRA / name).read_text(), CloudFormationLoader)  # noqa: S506 - a SafeLoader
+    return loaded
+
+
+def refs(value: Any) -> set[str]:
+    """Every resource named by a ``Ref`` anywhere inside ``value``."""
+    if isinstance(value, dict):
+        return {value["Ref"]} if set(value) == {"Ref"} else set().union(*map(refs, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(refs, value))
+    return set()
+
+
+def public_load_balancer_subnets() -> set[str]:
+    """The subnets of the internet-facing load balancer, followed from services to network."""
+    services, network = template("services.yaml"), template("network.yaml")
+    (balancer,) = [
+        resource
+        for resource in services["Resources"].values()
+        if resource["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+        and resource["Properties"].get("Scheme") == "internet-facing"
+    ]
+    imported = balancer["Properties"]["Subnets"]["Fn::Split"][1]["Fn::ImportValue"]["Fn::Sub"]
+    (output,) = [
+        output
+        for output in network["Outputs"].values()
+        if output.get("Export", {}).get("Name") == {"Fn::Sub": imported}
+    ]
+    subnets = refs(output["Value"])
+    assert subnets and all(
+        network["Resources"][name]["Type"] == "AWS::EC2::Subnet" for name in subnets
+    )
+    return subnets
+
+
+def flow_logs() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(INFRA.glob("*.yaml")):
+        for name, resource in template(path.name).get("Resources", {}).items():
+            if resource["Type"] == "AWS::EC2::FlowLog":
+                found.append((f"{path.name}:{name}", resource["Properties"]))
+    return found
+
+
+def test_no_flow_log_covers_the_vpc_or_the_public_load_balancers_subnets() -> None:
+    public = public_load_balancer_subnets()
+    assert public == {"PublicSubnetA", "PublicSubnetB"}
+    logs = flow_logs()
+    assert logs, "the private subnets keep a log of refused traffic"
+    for where, properties in logs:
+        # A VPC-wide log would take in the balancer's subnets: an online sender's address.
+        assert properties["ResourceType"] == "Subnet", where
+        assert not refs(properties["ResourceId"]) & public, where
+
+
+def test_flow_logs_record_refused_traffic_only() -> None:
+    # Accepted flows carry a report's size and minute (an upload, a recording's download).
+    for where, properties in flow_logs():
+        assert properties["TrafficType"] == "REJECT", where
+
+
+def test_the_loader_reads_every_template() -> None:
+    for path in INFRA.glob("*.yaml"):
+        assert "Resources" in template(Path(path).name)
