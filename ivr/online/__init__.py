@@ -1,4 +1,4 @@
-"""The anonymous online report form, served by the edge tier at ``/report`` (issue 14)."""
+"""The anonymous online report form, served by the edge tier at ``/report``."""
 
 from __future__ import annotations
 
@@ -25,10 +25,8 @@ def register_online(app: Flask, built: Services, limits: Limits | None = None) -
     from ivr.online.views import bp
 
     limits = limits or Limits()
-    state = OnlineState(
-        limits, FormGuard(built.config.secret_key, limits), GlobalLimit(limits.per_minute)
-    )
+    state = OnlineState(limits, FormGuard(built.config.secret_key, limits), GlobalLimit(limits))
     app.extensions[EXTENSION_KEY] = state
     app.request_class = OnlineRequest
-    built.metrics.register(OnlineCollector(state.limit))
+    built.metrics.register(OnlineCollector(lambda: app.extensions[EXTENSION_KEY].limit))
     app.register_blueprint(bp)

@@ -1,5 +1,6 @@
-"""Abuse control without identifying anyone: a signed form token, a proof of work (or a
-sum for those without JavaScript), and one global limit on reports per minute.
+"""Abuse control without identifying anyone: a signed form token and a proof for every
+report, either the browser's proof of work (harder as everyone's reports grow) or, without
+JavaScript, characters read from a picture (a small share a minute).
 
 Nothing here looks at an address, a browser or a cookie. The token travels in the form
 itself (signed with the edge's key; it replaces a CSRF cookie) and carries its own age,
@@ -8,13 +9,15 @@ so an expired form is told apart. All state is in memory and forgets within its 
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -35,8 +38,13 @@ class Limits:
     max_file_mb: int = 10
     max_text: int = 5000  # characters per free-text field
     form_minutes: int = 60  # a form older than this has expired
-    per_minute: int = 30  # reports accepted per minute, from everyone together
-    work_bits: int = 14  # leading zero bits of the proof of work
+    per_minute: int = 30  # reports a minute from everyone before the work grows harder
+    work_bits: int = 14  # leading zero bits of the proof of work, at a quiet time
+    max_work_bits: int = 24  # a browser's work at the worst flood: a minute or two
+    # A form whose work was set this many bits below today's still passes: a sender who
+    # opened it just before a flood is not sent back, and a hoard of cheap forms soon fails.
+    slack_bits: int = 2
+    human_per_minute: int = 10  # reports a minute sent with the picture instead of the work
 
     @property
     def max_file_bytes(self) -> int:
@@ -52,40 +60,51 @@ class Limits:
 @dataclass(frozen=True)
 class Challenge:
     nonce: str  # the proof of work's challenge, and the form's one-time id
-    a: int
-    b: int
-    bits: int
+    bits: int  # the work this form was given
 
 
 class FormExpired(Exception):
     """The form is too old, was used already, or its token was not ours."""
 
 
+class Passed(enum.Enum):
+    WORK = "work"  # the browser's proof of work, at today's difficulty
+    PICTURE = "picture"  # the characters in the picture, typed by a person
+    STALE = "stale"  # work done, but for a difficulty that has since risen
+    NOT = "not"
+
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: characters a person cannot mistake for each other.
+PICTURE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+PICTURE_LENGTH = 5
+
+
 class FormGuard:
-    """Issue and check form tokens; remember used ones until they would expire anyway."""
+    """Issue and check form tokens; remember used ones until they would expire anyway.
+
+    A token holds a random nonce and the work's difficulty, nothing else: the picture's
+    characters are derived from the nonce with a key only the server holds, so neither
+    the token nor the page says what they are.
+    """
 
     def __init__(self, secret: bytes, limits: Limits) -> None:
         key = hmac.new(secret, b"ivr-online-form", hashlib.sha256).digest()
         self._serializer = URLSafeTimedSerializer(key, salt="online-form")
+        self._picture_key = hmac.new(secret, b"ivr-online-picture", hashlib.sha256).digest()
         self._limits = limits
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def issue(self) -> tuple[str, Challenge]:
-        challenge = Challenge(
-            secrets.token_hex(12),
-            secrets.randbelow(9) + 1,
-            secrets.randbelow(9) + 1,
-            self._limits.work_bits,
-        )
-        token = self._serializer.dumps([challenge.nonce, challenge.a, challenge.b, challenge.bits])
+    def issue(self, bits: int) -> tuple[str, Challenge]:
+        challenge = Challenge(secrets.token_hex(12), bits)
+        token = self._serializer.dumps([challenge.nonce, challenge.bits])
         return token, challenge
 
-    def read(self, token: str) -> Challenge:
+    def read(self, token: str, max_age: int | None = None) -> Challenge:
         """Return the token's challenge, or raise FormExpired."""
         try:
-            nonce, a, b, bits = self._serializer.loads(
-                token, max_age=self._limits.form_minutes * 60
+            nonce, bits = self._serializer.loads(
+                token, max_age=max_age or self._limits.form_minutes * 60
             )
         except (SignatureExpired, BadSignature, ValueError, TypeError):
             raise FormExpired from None
@@ -93,7 +112,7 @@ class FormGuard:
             self._forget_old()
             if nonce in self._used:
                 raise FormExpired
-        return Challenge(str(nonce), int(a), int(b), int(bits))
+        return Challenge(str(nonce), int(bits))
 
     def admits_query(self, query: bytes) -> bool:
         """True if a form post's query names a token of ours that was not spent.
@@ -103,17 +122,30 @@ class FormGuard:
         """
         token = parse_qs(query.decode("latin-1")).get(TOKEN_PARAM, [""])[0]
         try:
-            nonce = self._serializer.loads(token, max_age=ADMIT_DAYS * 86400)[0]
-        except (SignatureExpired, BadSignature, ValueError, TypeError, IndexError, KeyError):
+            self.read(token, max_age=ADMIT_DAYS * 86400)
+        except FormExpired:
             return False
-        with self._lock:
-            return str(nonce) not in self._used
+        return True
 
-    def passed(self, challenge: Challenge, work: str, answer: str) -> bool:
-        """True if the proof of work is done, or the sum is answered."""
-        if work and len(work) <= 32 and _leading_zero_bits(challenge.nonce, work) >= challenge.bits:
-            return True
-        return answer.strip() == str(challenge.a + challenge.b)
+    def picture_text(self, challenge: Challenge) -> str:
+        """The characters the form's picture shows (never on the page, never in the token)."""
+        digest = hmac.new(self._picture_key, challenge.nonce.encode(), hashlib.sha256).digest()
+        return "".join(PICTURE_ALPHABET[b % len(PICTURE_ALPHABET)] for b in digest[:PICTURE_LENGTH])
+
+    def passed(self, challenge: Challenge, work: str, typed: str, required_bits: int) -> Passed:
+        """Judge the form's proof: the work against today's difficulty, or the picture."""
+        if work:
+            if len(work) > 32:
+                return Passed.NOT
+            done = _leading_zero_bits(challenge.nonce, work)
+            need = max(self._limits.work_bits, required_bits - self._limits.slack_bits)
+            if done >= need:
+                return Passed.WORK
+            return Passed.STALE if done >= challenge.bits else Passed.NOT
+        answer = "".join(typed.split()).upper()
+        if answer and hmac.compare_digest(answer, self.picture_text(challenge)):
+            return Passed.PICTURE
+        return Passed.NOT
 
     def spend(self, challenge: Challenge) -> None:
         """A form is sent once: its token is not accepted again."""
@@ -121,7 +153,7 @@ class FormGuard:
             self._used[challenge.nonce] = time.monotonic()
 
     def _forget_old(self) -> None:
-        horizon = time.monotonic() - self._limits.form_minutes * 60
+        horizon = time.monotonic() - ADMIT_DAYS * 86400
         for nonce in [n for n, at in self._used.items() if at < horizon]:
             del self._used[nonce]
 
@@ -137,24 +169,65 @@ def _leading_zero_bits(nonce: str, work: str) -> int:
     return bits
 
 
+class Window:
+    """Moments within the last minute."""
+
+    def __init__(self) -> None:
+        self._moments: deque[float] = deque()
+
+    def count(self, now: float) -> int:
+        while self._moments and self._moments[0] < now - 60:
+            self._moments.popleft()
+        return len(self._moments)
+
+    def add(self, now: float) -> None:
+        self._moments.append(now)
+
+
 class GlobalLimit:
-    """At most ``per_minute`` reports a minute from everyone: no one is singled out."""
+    """The price of a report rises with everyone's recent reports: no one is turned away.
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._accepted: deque[float] = deque()
+    Each doubling of the last minute's accepted reports above ``per_minute`` adds a bit
+    to the work (twice the hashes), up to ``max_work_bits``. A flood so pays for itself
+    ever more dearly, while a real sender's browser does the same work and gets through.
+    The picture, which a paid person or a clever script can read, has its own small
+    share a minute, so it can never be the way around the work.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.per_minute = limits.per_minute
+        self._accepted = Window()
+        self._pictures = Window()
         self._lock = threading.Lock()
-        self.counts = {"accepted": 0, "refused_busy": 0, "refused_check": 0, "expired": 0}
+        self.counts = {
+            "accepted": 0,
+            "refused_busy": 0,
+            "refused_check": 0,
+            "expired": 0,
+            "more_work": 0,
+        }
 
-    def admit(self) -> bool:
+    def bits(self) -> int:
+        """The work a form asks for now."""
         with self._lock:
-            horizon = time.monotonic() - 60
-            while self._accepted and self._accepted[0] < horizon:
-                self._accepted.popleft()
-            if len(self._accepted) >= self.per_minute:
-                self.counts["refused_busy"] += 1
-                return False
-            self._accepted.append(time.monotonic())
+            recent = self._accepted.count(time.monotonic())
+        limits = self.limits
+        if recent < limits.per_minute:
+            return limits.work_bits
+        extra = math.floor(math.log2(recent / limits.per_minute)) + 1
+        return min(limits.work_bits + extra, limits.max_work_bits)
+
+    def admit(self, passed: Passed) -> bool:
+        """Count an accepted report; a picture is refused when its share is used up."""
+        with self._lock:
+            now = time.monotonic()
+            if passed is Passed.PICTURE:
+                if self._pictures.count(now) >= self.limits.human_per_minute:
+                    self.counts["refused_busy"] += 1
+                    return False
+                self._pictures.add(now)
+            self._accepted.add(now)
             return True
 
     def count(self, outcome: str) -> None:
@@ -163,30 +236,31 @@ class GlobalLimit:
 
     def recent(self) -> int:
         with self._lock:
-            horizon = time.monotonic() - 60
-            return sum(1 for at in self._accepted if at >= horizon)
+            return self._accepted.count(time.monotonic())
 
 
 class OnlineCollector(Collector):
     """``/metrics``: the form's outcomes in this process (labels are outcomes only)."""
 
-    def __init__(self, limit: GlobalLimit) -> None:
-        self._limit = limit
+    def __init__(self, limit: Callable[[], GlobalLimit]) -> None:
+        self._current = limit
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        limit = self._current()
         outcomes = CounterMetricFamily(
             "ivr_online_submissions",
-            "Online report forms sent to this process, by outcome (refused_busy: the global limit).",
+            "Online report forms sent to this process, by outcome (refused_busy: the picture's share was used up; more_work: sent back for today's difficulty).",
             labels=["outcome"],
         )
-        for outcome, count in self._limit.counts.items():
+        for outcome, count in limit.counts.items():
             outcomes.add_metric([outcome], count)
         yield outcomes
         window = GaugeMetricFamily(
             "ivr_online_rate_limit",
-            "Online reports accepted in the last minute, and the limit.",
+            "Online reports accepted in the last minute, the rate above which the work grows, and the work's bits now.",
             labels=["kind"],
         )
-        window.add_metric(["accepted_last_minute"], self._limit.recent())
-        window.add_metric(["limit_per_minute"], self._limit.per_minute)
+        window.add_metric(["accepted_last_minute"], limit.recent())
+        window.add_metric(["limit_per_minute"], limit.per_minute)
+        window.add_metric(["work_bits"], limit.bits())
         yield window

@@ -18,7 +18,8 @@ from ivr.casework import online
 from ivr.crypto.keys import KeyServiceError
 from ivr.models import Force
 from ivr.online.form import Checked, check
-from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired
+from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired, Passed
+from ivr.online.picture import draw
 from ivr.online.texts import LANGUAGES, UI, flow_wording
 from ivr.services import services
 from ivr.storage import StoreUnavailable
@@ -95,14 +96,23 @@ def send() -> ResponseReturnValue:
         state.limit.count("expired")
         checked.errors["form"] = "err_expired"
         return _render(lang, checked, 400)
-    if not state.guard.passed(
-        challenge, request.form.get("work", ""), request.form.get("answer", "")
-    ):
+    passed = state.guard.passed(
+        challenge,
+        request.form.get("work", ""),
+        request.form.get("answer", ""),
+        state.limit.bits(),
+    )
+    if passed is Passed.STALE:
+        # Reports grew while this form was open: the browser does today's work, and
+        # the sender (who keeps every answer) sends it again.
+        state.limit.count("more_work")
+        checked.errors["form"] = "err_more_work"
+    elif passed is Passed.NOT:
         state.limit.count("refused_check")
         checked.errors["answer"] = "err_question"
     if checked.errors or checked.submission is None:
         return _render(lang, checked, 400)
-    if not state.limit.admit():
+    if not state.limit.admit(passed):
         checked.errors["form"] = "err_busy"
         return _render(lang, checked, 429)
     built = services()
@@ -114,6 +124,16 @@ def send() -> ResponseReturnValue:
     state.guard.spend(challenge)
     state.limit.count("accepted")
     return render_template("online/sent.html", **_page(lang), receipt=receipt)
+
+
+@bp.get("/picture")
+def picture() -> ResponseReturnValue:
+    """The human check's picture for the form whose token is in the query."""
+    try:
+        challenge = _state().guard.read(request.args.get(TOKEN_PARAM, ""))
+    except FormExpired:
+        return "", 404
+    return Response(draw(_state().guard.picture_text(challenge)), mimetype="image/png")
 
 
 def _lang() -> str:
@@ -150,7 +170,7 @@ def _render(lang: str, checked: Checked, status: int = 200) -> ResponseReturnVal
     state = _state()
     limits = state.limits
     t = UI[lang]
-    token, challenge = state.guard.issue()
+    token, challenge = state.guard.issue(state.limit.bits())
     messages = {}
     for name, key in checked.errors.items():
         message, _, number = key.partition(":")

@@ -1,4 +1,4 @@
-"""Page object for the public online report form (issue 14)."""
+"""Page object for the public online report form."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
+from ivr.online.guard import FormGuard
 
 
 class OnlineFormPage:
@@ -33,10 +35,12 @@ class OnlineFormPage:
     def attach(self, path: Path) -> None:
         self.page.set_input_files("#files", str(path))
 
-    def answer_the_sum(self) -> None:
-        label = self.page.locator("label[for=answer]").inner_text()
-        a, b = (int(n) for n in re.findall(r"\d+", label)[:2])
-        self.page.fill("#answer", str(a + b))
+    def read_the_picture(self, guard: FormGuard) -> None:
+        """Type what a person reads in the picture (the test asks the server's own key)."""
+        expect(self.page.locator("#question img")).to_be_visible()
+        action = self.page.locator("#report-form").get_attribute("action") or ""
+        challenge = guard.read(action.partition("?token=")[2])
+        self.page.fill("#answer", guard.picture_text(challenge))
 
     def send(self) -> None:
         self.page.click("#send")

@@ -31,7 +31,8 @@ HEADERS = {"X-Forwarded-For": PLANTED_IP, "X-Real-IP": PLANTED_IP, "Forwarded": 
 def test_online_reports_reach_the_queue_and_leave_no_trace_of_their_senders(
     browser: Any, console: Any, tmp_path: Path, capfd: Any
 ) -> None:
-    base, config, db, _, _, _ = console
+    base, config, db, _, _, app = console
+    guard = app.extensions["ivr.online"].guard
 
     # Given a sender without JavaScript, on a phone-sized screen, from a planted address
     no_js = browser.new_context(
@@ -45,14 +46,14 @@ def test_online_reports_reach_the_queue_and_leave_no_trace_of_their_senders(
     assert_no_sideways_scroll(page, "the online form at 320 px")
 
     # When they send nothing, they are told beside the field, in plain words
-    form.answer_the_sum()
+    form.read_the_picture(guard)
     form.send()
     assert "Tell us what happened" in form.error_beside("what")
     assert_accessible(page, "the form with errors")
 
-    # And when they write an anonymous report and answer the sum, it is sent
+    # And when they write an anonymous report and type the picture's characters, it is sent
     form.fill("personal_advantage", "PLANTED-WHAT-ANON-8812 took cash", who="PLANTED-WHO-3391")
-    form.answer_the_sum()
+    form.read_the_picture(guard)
     form.send()
     form.sent()
     assert_accessible(page, "the sent page")
@@ -64,7 +65,7 @@ def test_online_reports_reach_the_queue_and_leave_no_trace_of_their_senders(
     assert "ffoniwch 999" in page.locator("#safety").inner_text()
     assert_accessible(page, "the Welsh form")
 
-    # Given a sender with JavaScript (the proof of work replaces the sum), who leaves
+    # Given a sender with JavaScript (its proof of work replaces the picture), who leaves
     # contact details and a photo carrying a GPS position
     photo = tmp_path / "IMG_sender_name.jpg"
     photo.write_bytes(photo_with_gps())

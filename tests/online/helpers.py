@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import itertools
 import re
 from typing import Any
 
 from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
+
+from ivr.online.guard import FormGuard
 
 GPS = {1: "N", 2: (51.0, 30.0, 12.0), 3: "W", 4: (0.0, 7.0, 39.0)}
 
@@ -34,10 +38,25 @@ def form_action(page: str) -> str:
 
 
 def form_fields(page: str) -> dict[str, str]:
-    """The right answer to the sum on a rendered form."""
-    sum_ = re.search(r"(?:What is|Beth yw) (\d+) (?:plus|adio) (\d+)", page)
-    assert sum_, "the form has no question"
-    return {"answer": str(int(sum_.group(1)) + int(sum_.group(2)))}
+    """The proof of work for a rendered form, done as its script would do it."""
+    found = re.search(r'data-challenge="([0-9a-f]+)" data-bits="(\d+)"', page)
+    assert found, "the form has no challenge"
+    return {"work": solve(found.group(1), int(found.group(2)))}
+
+
+def solve(nonce: str, bits: int) -> str:
+    """The first number whose SHA-256 after ``nonce`` starts with ``bits`` zero bits."""
+    for number in itertools.count():
+        digest = int.from_bytes(hashlib.sha256(f"{nonce}:{number}".encode()).digest())
+        if digest >> (256 - bits) == 0:
+            return str(number)
+    raise AssertionError("unreachable")
+
+
+def picture_answer(page: str, guard: FormGuard) -> dict[str, str]:
+    """What a person reads in the form's picture (the test asks the server's own key)."""
+    token = form_action(page).partition("?token=")[2]
+    return {"answer": guard.picture_text(guard.read(token))}
 
 
 def send(

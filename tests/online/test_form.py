@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -14,8 +13,6 @@ from ivr.db import Database
 from ivr.models import Anonymity, Report, ReportSource, ReportStatus
 from ivr.models_followup import FollowUp
 from ivr.models_online import OnlineObject, OnlinePart
-from ivr.online import EXTENSION_KEY, OnlineState
-from ivr.online.guard import FormGuard, GlobalLimit, Limits
 from tests.online.helpers import form_action, form_fields, photo_with_gps, send
 
 
@@ -149,25 +146,6 @@ def test_an_expired_or_reused_form_is_refused_with_the_answers_kept(
     assert "This form had expired" in forged.get_data(as_text=True)
     with db.transaction() as session:
         assert len(list(session.scalars(select(Report)))) == 1
-
-
-def test_a_wrong_answer_without_proof_of_work_is_refused(client: FlaskClient) -> None:
-    page = send(client, what="x", answer="999").get_data(as_text=True)
-    assert 'id="answer-error"' in page
-
-
-def test_the_global_limit_turns_reports_away_and_shows_in_metrics(
-    app: Flask, client: FlaskClient, config: Config
-) -> None:
-    limits = Limits(per_minute=1)
-    app.extensions[EXTENSION_KEY] = OnlineState(
-        limits, FormGuard(config.secret_key, limits), GlobalLimit(1)
-    )
-    assert send(client, what="first").status_code == 200
-    busy = send(client, what="KEPT-SECOND")
-    assert busy.status_code == 429
-    assert "Too many reports" in busy.get_data(as_text=True)
-    assert "KEPT-SECOND" in busy.get_data(as_text=True)
 
 
 def test_metrics_count_outcomes_and_show_the_limit(client: FlaskClient) -> None:

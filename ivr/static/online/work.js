@@ -1,6 +1,7 @@
 // Proof of work: find a number whose SHA-256, after the form's challenge, starts with
-// enough zero bits. It costs a person's browser a moment and a flood of reports a lot.
-// Without JavaScript the form shows a simple sum instead; nothing here is required.
+// enough zero bits. It costs a person's browser a moment and a flood of reports a lot
+// (the server asks for more bits as reports grow). Every report needs it; without
+// JavaScript a person types the characters of a picture instead.
 (function () {
   'use strict';
   var form = document.getElementById('report-form');
@@ -32,7 +33,7 @@
     return '';
   }
 
-  // A person who already answered the sum (after an error) keeps it.
+  // The picture stays in sight only where it was answered wrongly (typed by a person).
   if (question && !question.classList.contains('group-error')) { question.hidden = true; }
   solve().then(function (found) {
     work.value = found;
