@@ -3,7 +3,8 @@
 Attachments are cleaned of metadata (``ivr.metadata``) the first time a person with the
 need to know opens the report, before anything of them is shown. The cleaned copy is
 stored encrypted as its own object, and the original destroyed once that is committed.
-A file that cannot be cleaned is kept (nothing reported is lost) but never shown.
+A file that cannot be cleaned, or is refused as larger than cleaning allows, is kept
+(nothing reported is lost) but never shown; the page says why.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class AttachmentView:
     @property
     def inline(self) -> bool:
         return self.media_type.startswith("image/")
+
+    @property
+    def refusal(self) -> str:
+        """Why a file is withheld ("the picture is ... pixels"), or "" when it is shown."""
+        if self.shown or not self.removed:
+            return ""
+        return self.removed[0].removeprefix(NOT_CLEANED).removeprefix(": ")
 
 
 @dataclass(frozen=True)

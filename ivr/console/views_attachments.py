@@ -19,7 +19,7 @@ from ivr.casework.attachments import clean_and_read, read_cleaned
 from ivr.console import signed_in
 from ivr.console.lookup import report_by_reference
 from ivr.crypto.keys import KeyServiceError
-from ivr.metadata import LibraryStripper
+from ivr.metadata import SandboxedStripper
 from ivr.models import Report, ReportSource, User
 from ivr.permissions import Action
 from ivr.services import services
@@ -52,7 +52,7 @@ def attachments_context(db_session: Session, report: Report, user: User) -> dict
             built.store,
             built.key_wrapper,
             built.key_unwrapper,
-            LibraryStripper(),
+            SandboxedStripper(),  # a file made to exhaust memory takes only a child down
             report,
             with_contact=with_contact,
         )

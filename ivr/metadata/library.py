@@ -8,21 +8,41 @@ Chosen over ``mat2`` (a subprocess that needs the file on disk): the libraries h
 (Pillow for images, pikepdf for PDF, mutagen and the ``wave`` module for audio) work on
 bytes in memory, so a decrypted file never touches a disk, not even a private temp dir.
 What was removed is reported by kind ("GPS position"), never by value.
+
+A file larger than cleaning allows (a picture's pixels, a PDF's pages or objects) is
+refused from its header, before it is decoded. This module is also what the sandbox
+(``ivr.metadata.sandbox``) runs as a child process, so it imports nothing of ``ivr``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import logging
+import resource
 import struct
+import sys
 import wave
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 # The kinds of file an online report may carry, by the media type recognised in them.
 IMAGES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 AUDIO = {"audio/wav", "audio/mpeg", "audio/ogg", "audio/mp4"}
 TYPES = {*IMAGES, "application/pdf", "text/plain", *AUDIO}
+
+# The largest picture cleaned. A 50-megapixel phone photo (8160 x 6144, the most a phone
+# camera saves unless set to a special mode) fits; decoded at up to 4 bytes a pixel, it and
+# its fresh copy need about 400 MB, within the sandbox's memory. Anything larger is refused
+# from its header, before a pixel is decoded.
+MAX_PIXELS = 8192 * 6144
+# A statement or a scanned bundle has tens of pages and a handful of objects a page; these
+# bounds are far above that and far below what would exhaust the sandbox's memory.
+MAX_PAGES = 500
+MAX_OBJECTS = 100_000
+NEEDS_MORE_MEMORY = "cleaning it needed more memory than is allowed"
 
 # EXIF tags worth naming to a handler; any other tag is counted under "other camera data".
 EXIF_NAMES = {
@@ -83,6 +103,8 @@ class LibraryStripper:
                 return Cleaned(data, [])
         except CannotClean:
             raise
+        except MemoryError:
+            raise CannotClean(NEEDS_MORE_MEMORY) from None
         except Exception as error:  # every library's own error: the file is unreadable
             raise CannotClean(f"the file could not be read ({type(error).__name__})") from None
         raise CannotClean(f"no cleaner for {media_type}")
@@ -92,6 +114,12 @@ def _image(data: bytes, kind: str) -> Cleaned:
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as opened:
+        width, height = opened.size  # from the header: nothing is decoded yet
+        if width * height > MAX_PIXELS:
+            raise CannotClean(
+                f"the picture is {width:,} x {height:,} pixels ({width * height / 1e6:,.0f} "
+                f"megapixels), more than the {MAX_PIXELS / 1e6:.0f} that can be cleaned safely"
+            )
         opened.load()
         exif = opened.getexif()
         removed = []
@@ -114,11 +142,13 @@ def _image(data: bytes, kind: str) -> Cleaned:
                 removed.append(name)
         if getattr(opened, "text", None):
             removed.append("text notes")
-        upright = ImageOps.exif_transpose(opened)  # keep the picture the way it was seen
+        # Keep the picture the way it was seen; in place, so as not to hold a third copy.
+        ImageOps.exif_transpose(opened, in_place=True)
         # A fresh image from the pixels alone: nothing of the original's headers survives.
-        fresh = Image.frombytes(upright.mode, upright.size, upright.tobytes())
-        palette = upright.getpalette()
-        if palette and upright.mode == "P":
+        fresh = Image.new(opened.mode, opened.size)
+        fresh.paste(opened)
+        palette = opened.getpalette()
+        if palette and opened.mode == "P":
             fresh.putpalette(palette)
     out = io.BytesIO()
     if kind == "JPEG" and fresh.mode not in ("RGB", "L"):
@@ -131,7 +161,10 @@ def _pdf(data: bytes) -> Cleaned:
     import pikepdf
 
     removed: list[str] = []
-    with pikepdf.open(io.BytesIO(data)) as pdf:
+    # Pushing inherited attributes down walks every page at opening, before any bound is
+    # checked: a page tree naming one page two million times took gigabytes there.
+    with pikepdf.open(io.BytesIO(data), inherit_page_attributes=False) as pdf:
+        _within_bounds(pdf)
         for key in list(pdf.docinfo.keys()):
             removed.append(f"document {str(key).lstrip('/').lower()}")
         if "/Info" in pdf.trailer:
@@ -148,6 +181,32 @@ def _pdf(data: bytes) -> Cleaned:
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
     return Cleaned(out.getvalue(), removed)
+
+
+def _within_bounds(pdf: Any) -> None:
+    """Refuse a PDF with more objects or pages than cleaning allows, before reading them."""
+    objects = len(pdf.get_xref_table())
+    if objects > MAX_OBJECTS:
+        raise CannotClean(
+            f"the PDF has {objects:,} objects, more than the {MAX_OBJECTS:,} "
+            "that can be cleaned safely"
+        )
+    too_many = f"the PDF has more than {MAX_PAGES} pages, the most that can be cleaned safely"
+    pages, seen, waiting = 0, set(), [pdf.Root.Pages]
+    while waiting:
+        node = waiting.pop()
+        if "/Kids" not in node:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise CannotClean(too_many)
+            continue
+        if node.is_indirect:
+            if node.objgen in seen:  # a page tree shares no node: this one loops or repeats
+                raise CannotClean("the PDF's list of pages goes round in a circle")
+            seen.add(node.objgen)
+        if len(node.Kids) > MAX_PAGES:
+            raise CannotClean(too_many)
+        waiting.extend(node.Kids)
 
 
 def _wav(data: bytes) -> Cleaned:
@@ -180,3 +239,33 @@ def _tagged_audio(data: bytes) -> Cleaned:
         buffer.seek(0)
         found.delete(buffer)
     return Cleaned(buffer.getvalue(), [f"tag {name}" for name in removed])
+
+
+def _clean_one_from_stdin() -> None:
+    """Clean the file on stdin within the limits in argv; write the outcome to stdout."""
+    media_type, memory, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    # No core dump (it would hold the decrypted file) and no file written at all.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    with contextlib.suppress(OSError):  # if the task runs short, the kernel kills this first
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    data = sys.stdin.buffer.read()
+    try:
+        cleaned = LibraryStripper().strip(data, media_type)
+    except CannotClean as error:
+        header: dict[str, object] = {"refused": str(error)}
+        body = b""
+    else:
+        header, body = {"removed": cleaned.removed}, cleaned.data
+    encoded = json.dumps(header).encode()
+    out = sys.stdout.buffer
+    out.write(len(encoded).to_bytes(4, "big"))
+    out.write(encoded)
+    out.write(body)
+    out.flush()
+
+
+if __name__ == "__main__":
+    _clean_one_from_stdin()
