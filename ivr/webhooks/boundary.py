@@ -3,12 +3,15 @@
 This is the only code that sees Twilio's full parameters. It checks the signature
 over all of them (as Twilio computed it), keeps an allow-list, and removes the parsed
 form from the request, so no later view, log line or error handler can reach a caller
-field such as the number, the caller's name or their location.
+field such as the number, the caller's name or their location. A kept field whose value
+is not of its kind (a number out of bounds, keys no keypad has) is dropped here too, so
+later code meets it as absent, never as an exception.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +35,22 @@ ALLOWED_FIELDS = frozenset(
 )
 
 
+# The numeric fields and the largest value each may take: a day of recording, and
+# Twilio's error codes (five digits).
+NUMBERS = {"RecordingDuration": 86_400, "ErrorCode": 99_999}
+# What a caller can key (digits, * and #), or "hangup" when a recording ended that way.
+KEYED = re.compile(r"[0-9*#]{1,64}|hangup")
+
+
+def bounded_number(text: str, maximum: int) -> int | None:
+    """Return ``text`` as a whole number from 0 to ``maximum``; None if it is anything else."""
+    # Only ASCII 0-9: str.isdigit() also takes "²", which int() refuses.
+    if not 0 < len(text) <= len(str(maximum)) or not all("0" <= c <= "9" for c in text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
 class SignatureRefused(Exception):
     """The request was not signed by Twilio with our auth token."""
 
@@ -44,6 +63,10 @@ class TwilioParams:
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
+
+    def number(self, name: str) -> int | None:
+        """Return the numeric field ``name``, or None when it is absent."""
+        return bounded_number(self.get(name), NUMBERS[name])
 
     @property
     def call_sid(self) -> str:
@@ -65,9 +88,23 @@ def authenticate(request: Request, validator: RequestValidator, public_base: str
     if not signature or not _signed(validator, url, form, signature):
         _forget_form(request)
         raise SignatureRefused()
-    params = TwilioParams({name: form[name] for name in ALLOWED_FIELDS if name in form})
+    params = TwilioParams(
+        {
+            name: form[name]
+            for name in ALLOWED_FIELDS
+            if name in form and _well_formed(name, form[name])
+        }
+    )
     _forget_form(request)
     return params
+
+
+def _well_formed(name: str, value: str) -> bool:
+    if name in NUMBERS:
+        return bounded_number(value, NUMBERS[name]) is not None
+    if name == "Digits":
+        return KEYED.fullmatch(value) is not None
+    return True
 
 
 def _signed(validator: RequestValidator, url: str, form: Mapping[str, str], signature: str) -> bool:

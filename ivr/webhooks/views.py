@@ -85,13 +85,12 @@ def _recording(
     sid = params.get("RecordingSid")
     if not sid:
         return None
-    duration = params.get("RecordingDuration")
     return Recording(
         recording_sid=sid,
         call_sid=params.call_sid,
         part=_part(),
         source=source,
-        duration_seconds=int(duration) if duration.isdigit() else None,
+        duration_seconds=params.number("RecordingDuration"),
         ended_by_hangup=params.get("Digits") == "hangup",
         absent=absent,
         language=point.language if point is not None else None,
