@@ -1,12 +1,20 @@
 """The audit trail: append-only, sealed into a chain keyed with a secret the database lacks.
 
 Writing an event is a plain insert, with no lock, in the caller's transaction: claims
-and other audited actions never wait on each other. The console, which alone holds the
-audit key, then *seals* waiting events in order, each with an HMAC over the one before,
-and now and then writes the chain's head down outside the database (``ivr.anchors``).
-Rewriting a sealed event, even with every later hash recomputed, needs the key; removing
-the newest events shows because an anchor names a later one. ``ivr audit verify``
-checks both. Events name staff and report references, never callers.
+and other audited actions never wait on each other. Only the console writes events, and
+tags each with an HMAC of its content under the audit key as it writes it (the key comes
+with the console's sessions: ``ivr.db.Database``). The console then *seals* waiting
+events in order, each with an HMAC over the one before, and now and then writes the
+chain's head down outside the database (``ivr.anchors``). An event without a valid tag
+was written by someone without the key: it is never sealed, and ``ivr audit verify``
+reports it. Rewriting a sealed event, even with every later hash recomputed, needs the
+key; removing the newest events shows because an anchor names a later one.
+
+A follow-up call (the edge) writes no event: it queues the day and an action from a
+short list (``PhoneEvent``), and the console moves each day's queue into the trail once
+the day is over, all at once and in no telling order, so that neither an event's time
+nor its place in the chain dates the call. Events name staff and report references,
+never callers.
 """
 
 from __future__ import annotations
@@ -20,31 +28,87 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.anchors import Anchor, AnchorLog
-from ivr.db import Database, utcnow
+from ivr.db import AUDIT_KEY_INFO, Database, utcnow
 from ivr.models import AuditEvent, AuditHead
+from ivr.models_followup import PhoneAction, PhoneEvent
 
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 SEAL_BATCH = 1000
+PHONE_ACTOR = "phone"  # the trail's actor for a caller's follow-up call
+
+
+class AuditKeyMissing(RuntimeError):
+    """This process holds no audit key: only the console writes audit events."""
 
 
 def record(
     session: Session, actor: str, action: str, report: str | None = None, detail: str = ""
 ) -> None:
-    """Append one event, in the caller's transaction; the console seals it soon after."""
-    session.add(
-        AuditEvent(
-            at=utcnow(), actor=actor, action=action, report_reference=report, detail=detail[:2000]
-        )
+    """Append one tagged event, in the caller's transaction; the console seals it soon after."""
+    key = session.info.get(AUDIT_KEY_INFO)
+    if not key:
+        raise AuditKeyMissing("only the console, which holds the audit key, writes audit events")
+    session.add(tagged_event(key, utcnow(), actor, action, report, detail[:2000]))
+
+
+def record_phone(session: Session, action: PhoneAction) -> None:
+    """Queue a follow-up call's event: its day and action only, for the console to seal."""
+    session.add(PhoneEvent(on=utcnow().date(), action=action))
+
+
+def tagged_event(
+    key: bytes, at: datetime, actor: str, action: str, report: str | None = None, detail: str = ""
+) -> AuditEvent:
+    """Return a new event tagged with ``key``, as the console writes one."""
+    event = AuditEvent(at=at, actor=actor, action=action, report_reference=report, detail=detail)
+    event.tag = _tag(key, event)
+    return event
+
+
+def _tag(key: bytes, event: AuditEvent) -> str:
+    body = json.dumps(
+        [event.at.isoformat(), event.actor, event.action, event.report_reference, event.detail],
+        separators=(",", ":"),
     )
+    return hmac.new(key, b"tag:" + body.encode(), hashlib.sha256).hexdigest()
+
+
+def _written_with(key: bytes, event: AuditEvent, legacy_through: int) -> bool:
+    """True if the console wrote ``event`` (or it predates tags), so that it may be sealed."""
+    if event.tag is None:
+        return event.id <= legacy_through
+    return hmac.compare_digest(_tag(key, event), event.tag)
+
+
+def move_phone_events(db: Database, key: bytes, today: date | None = None) -> int:
+    """Move the queued follow-up events of days before ``today`` into the trail, tagged.
+
+    Each takes its day's midnight as its time, and a day's events go in together, by
+    action rather than by arrival: their place among the console's events says nothing of
+    when in the day the calls came. Returns how many moved.
+    """
+    today = today or utcnow().date()
+    with db.transaction() as session:
+        due = session.scalars(
+            select(PhoneEvent)
+            .where(PhoneEvent.on < today)
+            .order_by(PhoneEvent.on, PhoneEvent.action)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for queued in due:
+            midnight = datetime.combine(queued.on, time(0), UTC)
+            session.add(tagged_event(key, midnight, PHONE_ACTOR, queued.action.value, None, ""))
+            session.delete(queued)
+    return len(due)
 
 
 def _mac(key: bytes, previous: str, event: AuditEvent) -> str:
@@ -72,11 +136,12 @@ def seal(db: Database, key: bytes) -> int:
     does not name the newest sealed event, someone has moved one of them: nothing is
     sealed on top of that, and ``verify`` says what it found.
     """
+    move_phone_events(db, key)
     waiting_one = select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1)
     with db.reading() as session:  # most looks find nothing: take no write lock for that
         if session.scalar(waiting_one) is None:
             return 0
-    sealed = 0
+    sealed = after = 0
     while True:
         with db.transaction() as session:
             head = _head(session)
@@ -88,17 +153,21 @@ def seal(db: Database, key: bytes) -> int:
             ).first()
             if tuple(newest or (0, GENESIS)) != (head.last_seq, head.last_hash):
                 return sealed
+            # Past the last one looked at: refused events stay behind, and cannot stall this.
             waiting = session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.seq.is_(None))
+                .where(AuditEvent.seq.is_(None), AuditEvent.id > after)
                 .order_by(AuditEvent.id)
                 .limit(SEAL_BATCH)
             ).all()
             for event in waiting:
+                after = event.id
+                if not _written_with(key, event, head.legacy_through):
+                    continue
                 event.seq = head.last_seq + 1
                 event.hash = _mac(key, head.last_hash, event)
                 head.last_seq, head.last_hash = event.seq, event.hash
-        sealed += len(waiting)
+                sealed += 1
         if len(waiting) < SEAL_BATCH:
             return sealed
 
@@ -139,6 +208,7 @@ class Checkpoint:
 CHANGED = "this event was changed after it was sealed (or sealed without the audit key)"
 MISSING = "an event before it is missing"
 REMOVED = "the newest events were removed"
+FORGED = "this event waits to be sealed but was written without the audit key (not by the console)"
 
 
 def verify(
@@ -176,6 +246,13 @@ def verify(
         head = session.get(AuditHead, 1)
         if head is not None and (head.last_seq, head.last_hash) != (last, previous):
             return Verdict(False, count, None, REMOVED)
+        legacy = head.legacy_through if head is not None else 0
+        unsealed = select(AuditEvent).where(
+            AuditEvent.seq.is_(None), or_(AuditEvent.tag.is_not(None), AuditEvent.id > legacy)
+        )
+        for event in session.scalars(unsealed.order_by(AuditEvent.id)).yield_per(1000):
+            if not _written_with(key, event, legacy):
+                return Verdict(False, count, event.id, FORGED)
     beyond = [anchor for anchor in anchors if anchor.seq > last]
     if beyond:
         return Verdict(

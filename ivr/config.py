@@ -87,7 +87,6 @@ class Config:
     # /metrics answers only with this bearer token when set; the edge needs one to serve it.
     metrics_token: str = ""
     session_idle_minutes: int = 15
-    claim_minutes: int = 30
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     audio_retention_days: int = 30  # after dissemination
@@ -260,7 +259,6 @@ class Config:
             flow_poll_seconds=float(_number(get, "FLOW_POLL_SECONDS", 2.0)),
             metrics_token=get("METRICS_TOKEN", ""),
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
-            claim_minutes=_number(get, "CLAIM_MINUTES", 30),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
             lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
             audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),

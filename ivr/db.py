@@ -11,10 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, make_url, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Load, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import JSON, TypeDecorator
 
@@ -68,6 +78,12 @@ def string_enum(cls: type[enum.Enum], length: int = 32) -> Enum:
     )
 
 
+# The deferred group of what people wrote in a report (``ivr.models.Report``): only the
+# console's database role may read those columns (``ivr.db_roles``).
+REPORT_TEXT = "report_text"
+# Where a session finds the key that tags the audit events it writes (``ivr.audit``).
+AUDIT_KEY_INFO = "ivr.audit_key"
+
 # JSON on SQLite, JSONB on PostgreSQL.
 JSONDict = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -98,6 +114,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # OS's default); Twilio gives up after 15 s. Fail fast: the edge spools instead.
         kwargs.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, **kwargs)
+
+
+def _with_report_text(state: ORMExecuteState) -> None:
+    # One query loads a report whole on the console, as if the text were not deferred.
+    if not state.is_select:
+        return
+    options = [
+        Load(entity).undefer_group(REPORT_TEXT)
+        for entity in _entities(state.statement)
+        if any(prop.group == REPORT_TEXT for prop in inspect(entity).column_attrs)
+    ]
+    if options:
+        state.statement = state.statement.options(*options)
+
+
+def _entities(statement: Any) -> list[Any]:
+    descriptions = getattr(statement, "column_descriptions", ())
+    return [
+        found["entity"]
+        for found in descriptions
+        if found.get("entity") is not None and found.get("expr") is found.get("entity")
+    ]
 
 
 def _create_private_database_file(url: str) -> None:
@@ -133,15 +171,24 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 class Database:
-    """The engine and a session factory, handed to whoever needs the database."""
+    """The engine and a session factory, handed to whoever needs the database.
 
-    def __init__(self, engine: Engine) -> None:
+    The console's is given the audit key: its sessions tag the audit events they write
+    and load a report's text with the report. Without it (the edge), a report is loaded
+    without its text, which the edge's database role may not read.
+    """
+
+    def __init__(self, engine: Engine, *, audit_key: bytes | None = None) -> None:
         self.engine = engine
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.audit_key = audit_key
+        info = {AUDIT_KEY_INFO: audit_key} if audit_key else {}
+        self.sessions = sessionmaker(engine, expire_on_commit=False, info=info)
+        if audit_key:
+            event.listen(self.sessions, "do_orm_execute", _with_report_text)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, *, audit_key: bytes | None = None) -> Database:
+        return cls(make_engine(url), audit_key=audit_key)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -153,7 +200,7 @@ class Database:
     def reading(self) -> Iterator[Session]:
         """Yield a session for reads only: no transaction, no lock (safe inside another)."""
         autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        with autocommit as connection, Session(bind=connection) as session:
+        with autocommit as connection, self.sessions(bind=connection) as session:
             yield session
 
     def scrub(self, wait_seconds: float = 10.0) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.db import Base, JSONDict, string_enum
+from ivr.db import REPORT_TEXT, Base, JSONDict, string_enum
 
 
 class ReportSource(enum.StrEnum):
@@ -109,6 +109,10 @@ class CallSession(Base):
     expires_at: Mapped[datetime]
 
 
+def _text_column() -> Any:
+    return mapped_column(Text, server_default="", deferred=True, deferred_group=REPORT_TEXT)
+
+
 class Report(Base):
     """A caller's report: what they chose in the menus and the day it arrived."""
 
@@ -143,19 +147,23 @@ class Report(Base):
 
     # The handler's work on it.
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    claim_expires: Mapped[datetime | None]
+    # The claim holds through the end of this day (UTC): a claim never carries a time.
+    claimed_through: Mapped[date | None] = mapped_column(Date)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    transcript: Mapped[str] = mapped_column(Text, default="")
-    contact_transcript: Mapped[str] = mapped_column(Text, default="")
+    # What people wrote: only the console's database role may read these (ivr.db_roles).
+    # Deferred, so that the edge's plain select(Report) never names them; their defaults
+    # are the server's, so that the edge's INSERT does not name them either.
+    transcript: Mapped[str] = _text_column()
+    contact_transcript: Mapped[str] = _text_column()
     force: Mapped[str | None] = mapped_column(String(100))
     handler_category: Mapped[str | None] = mapped_column(String(50))
-    people: Mapped[str] = mapped_column(Text, default="")
-    what: Mapped[str] = mapped_column(Text, default="")
-    when_text: Mapped[str] = mapped_column(Text, default="")
-    where_text: Mapped[str] = mapped_column(Text, default="")
+    people: Mapped[str] = _text_column()
+    what: Mapped[str] = _text_column()
+    when_text: Mapped[str] = _text_column()
+    where_text: Mapped[str] = _text_column()
     urgency: Mapped[Urgency] = mapped_column(string_enum(Urgency), default=Urgency.ROUTINE)
     sanitised: Mapped[bool] = mapped_column(default=False)
-    review_comment: Mapped[str] = mapped_column(Text, default="")
+    review_comment: Mapped[str] = _text_column()
     disseminated_on: Mapped[date | None] = mapped_column(Date)
     last_active_on: Mapped[date | None] = mapped_column(Date)  # the day only: for retention
     audio_purged: Mapped[bool] = mapped_column(default=False)
@@ -302,6 +310,9 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     seq: Mapped[int | None] = mapped_column(Integer, unique=True)  # both set when sealed
     hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # HMAC of the content with the audit key, set as it is written: the sealer refuses an
+    # event without it, which someone who lacks the console's key wrote.
+    tag: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
@@ -311,6 +322,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # Events up to this id were written before events carried a tag: sealed without one.
+    legacy_through: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # Unambiguous characters, so a handler can read a reference aloud or type it.

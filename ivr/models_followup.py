@@ -7,12 +7,13 @@ hour of the global failure counter, which names no report.
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base, UTCDateTime
+from ivr.db import Base, UTCDateTime, string_enum
 
 # A question is heard by text-to-speech on a phone: a few sentences at most.
 QUESTION_MAX_CHARS = 600
@@ -69,3 +70,27 @@ class FollowUpFailures(Base):
 
     hour: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PhoneAction(enum.StrEnum):
+    """What a follow-up call may put in the audit trail (the edge writes nothing else)."""
+
+    VERIFIED = "followup_verified"
+    REFUSED = "followup_refused"
+    REFERENCE_GIVEN = "followup_reference_given"
+    ANSWERED = "followup_answered"
+
+
+class PhoneEvent(Base):
+    """A follow-up call's audit event, waiting for the console to seal it into the trail.
+
+    The edge holds no audit key and may not write the trail: it may only add a row here,
+    with the day and an action from the list, never a time, a report or an actor. The
+    console moves the rows of days gone by into the trail under its own key.
+    """
+
+    __tablename__ = "phone_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    on: Mapped[date] = mapped_column(Date)
+    action: Mapped[PhoneAction] = mapped_column(string_enum(PhoneAction))

@@ -113,12 +113,15 @@ def config(database_url: str, flows_dir: Path, tmp_path: Path, key_pair: Path) -
         spool_dir=tmp_path / "spool",
         log_level="DEBUG",
         flow_poll_seconds=0.0,  # see a newly published version at once
+        audit_key=b"a" * 32,  # tests.test_audit.KEY: what tags and seals their events
     )
 
 
 @pytest.fixture
 def db(config: Config) -> Iterator[Database]:
-    database = Database.from_url(config.database_url)
+    # As the app's own would be: the console's carries the audit key.
+    key = config.audit_chain_key if config.serves_console else None
+    database = Database.from_url(config.database_url, audit_key=key)
     Base.metadata.create_all(database.engine)
     seed_forces(database)
     yield database

@@ -108,9 +108,9 @@ def test_an_event_committed_late_takes_the_next_place_and_breaks_nothing(db: Dat
     # Event 50 commits after event 100 was sealed, as a slow transaction would on PostgreSQL
     for event_id in (100, 50):
         with db.transaction() as session:
-            session.add(
-                AuditEvent(id=event_id, at=datetime.now(UTC), actor="h", action="claim", detail="")
-            )
+            late = audit.tagged_event(KEY, datetime.now(UTC), "h", "claim")
+            late.id = event_id
+            session.add(late)
         audit.seal(db, KEY)
     verdict = audit.verify(db, KEY)
     assert verdict.ok and verdict.events == 2
@@ -286,8 +286,8 @@ def test_events_from_before_the_keyed_chain_are_sealed_after_the_upgrade(
             connection.execute(
                 insert, {"at": datetime.now(UTC), "previous": "p", "hash": f"old-{index}"}
             )
-    migrate.upgrade(database_url, "0008")
-    db = Database(engine)
+    migrate.upgrade(database_url)  # through 0008, which keys the chain, to today's schema
+    db = Database(engine, audit_key=KEY)
     assert audit.seal(db, KEY) == 2 and audit.verify(db, KEY).ok
     # Going down puts back the unkeyed chain the old code checks
     migrate.downgrade(database_url, "0007")

@@ -12,7 +12,8 @@ sound the same. Five wrong PINs lock a reference through the next day (at least 
 hours), and each further one doubles the lock; there is also a global limit on failed
 attempts per clock hour. The caller's number is never used: it never reaches us.
 Nothing here logs or audits the digits keyed, or names the report on a caller's event,
-since an audit event's time would date the caller's call.
+and nothing it writes holds a time finer than the day: the edge has no audit key, so a
+caller's events are queued by day for the console to seal (``ivr.audit.record_phone``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ivr.models_followup import (
     FollowUpAnswer,
     FollowUpFailures,
     FollowUpQuestion,
+    PhoneAction,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,8 +52,9 @@ REFERENCE_DIGITS = 12  # 11 random digits and a check digit: read as three group
 PIN_DIGITS = (4, 6)
 LOCK_AFTER = 5  # wrong PINs before a reference locks
 HOURLY_FAILURE_LIMIT = 100  # failed attempts per clock hour, over every reference
-ANSWER_HOLD = timedelta(days=1)  # an answered report is held for its asker this long
-PHONE_ACTOR = "phone"  # the audit trail's actor for a caller's follow-up call
+# An answered report is held for its asker through the next day: an answer that came
+# late in the day still waits for them in the morning.
+ANSWER_HOLD = timedelta(days=1)
 
 # The Damm algorithm's quasigroup: catches every single-digit error and every swap of
 # two adjacent digits, the two mistakes people make keying a number.
@@ -176,7 +179,7 @@ class Verifier:
             )
             if right and row is not None and not locked and not limited:
                 row.failed_attempts = 0
-                audit.record(session, PHONE_ACTOR, "followup_verified")
+                audit.record_phone(session, PhoneAction.VERIFIED)
                 event(logger, "followup.verified")
                 return row.report_id
             if failures is None:
@@ -191,7 +194,7 @@ class Verifier:
                     # Refused through tomorrow at least: never less than 24 hours.
                     days = 2 ** min(row.failed_attempts - LOCK_AFTER, 12)
                     row.locked_through = today + timedelta(days=days)
-            audit.record(session, PHONE_ACTOR, "followup_refused")
+            audit.record_phone(session, PhoneAction.REFUSED)
             event(logger, "followup.refused", logging.WARNING)
             return None
 
@@ -223,7 +226,7 @@ class CallDesk:
                 if session.get(Report, report_id) is None:
                     return False  # the report is still in the spool: no reference now
                 register(session, report_id, reference, pin, self._verifier.hasher)
-                audit.record(session, PHONE_ACTOR, "followup_reference_given")
+                audit.record_phone(session, PhoneAction.REFERENCE_GIVEN)
         except (SQLAlchemyError, IntegrityError, FollowUpError) as error:
             event(logger, "followup.not_registered", logging.WARNING, error=type(error).__name__)
             return False
@@ -361,9 +364,9 @@ def answer_stored(session: Session, job_id: int) -> bool:
         holder = question.asked_by if question is not None else report.claimed_by
         if holder is not None:
             report.claimed_by = holder
-            report.claim_expires = utcnow() + ANSWER_HOLD
+            report.claimed_through = today + ANSWER_HOLD
         report.last_active_on = today
-    audit.record(session, PHONE_ACTOR, "followup_answered")
+    audit.record_phone(session, PhoneAction.ANSWERED)
     event(logger, "followup.answered")
     return True
 

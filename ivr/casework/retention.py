@@ -127,7 +127,7 @@ def purge(
             review.forget_thread(session, report)  # the review thread is report text too
             followup.forget(session, report)  # the reference dies, with the questions
             report.status = ReportStatus.CLOSED
-            report.claimed_by = report.claim_expires = report.queue_position = None
+            report.claimed_by = report.claimed_through = report.queue_position = None
             audit.record(session, actor, "purge_text", report.reference)
             if outbox is not None:
                 # The emailed copy holds the full report, and contact details.

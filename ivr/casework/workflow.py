@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -87,18 +86,21 @@ def audio_failures(session: Session) -> list[tuple[Report, str]]:
     return list(found.values())
 
 
-def claim_next(db: Database, user: User, minutes: int) -> str | None:
+def claim_next(db: Database, user: User) -> str | None:
     """Claim the oldest report nobody holds; return its reference. A claim is a lease.
+
+    A claim holds through the end of the day it was taken or last saved (UTC): like
+    everything else about a report, it is kept by the day, never by the time.
 
     One statement picks and claims: on PostgreSQL its ``FOR UPDATE SKIP LOCKED`` lets
     many handlers claim at once without waiting on each other, and the row lock makes a
     double claim impossible (on SQLite, transactions are serialised). Reports nobody
     holds come from the head of a partial index; lapsed claims are the rare second choice.
     """
-    now = utcnow()
+    today = utcnow().date()
     order = (Report.received_on, Report.queue_position, Report.reference)
     unclaimed = (Report.status.in_(WORKABLE), Report.claimed_by.is_(None))
-    lapsed = (Report.status.in_(WORKABLE), Report.claim_expires < now)
+    lapsed = (Report.status.in_(WORKABLE), Report.claimed_through < today)
     with db.transaction() as session:
         for free in (unclaimed, lapsed):
             oldest = (
@@ -111,11 +113,7 @@ def claim_next(db: Database, user: User, minutes: int) -> str | None:
             reference = session.execute(
                 update(Report)
                 .where(Report.id == oldest.scalar_subquery())
-                .values(
-                    claimed_by=user.id,
-                    claim_expires=now + timedelta(minutes=minutes),
-                    last_active_on=now.date(),
-                )
+                .values(claimed_by=user.id, claimed_through=today, last_active_on=today)
                 .returning(Report.reference)
             ).scalar()
             if reference is not None:
@@ -124,13 +122,13 @@ def claim_next(db: Database, user: User, minutes: int) -> str | None:
     return None
 
 
-def take(db: Database, user: User, reference: str, minutes: int) -> None:
+def take(db: Database, user: User, reference: str) -> None:
     """Claim the report ``reference`` if nobody holds it (or their claim lapsed).
 
     One conditional UPDATE: on PostgreSQL a second handler's update waits on the row
     lock, then finds the row no longer free and changes nothing, so exactly one wins.
     """
-    now = utcnow()
+    today = utcnow().date()
     with db.transaction() as session:
         taken = session.execute(
             update(Report)
@@ -140,14 +138,10 @@ def take(db: Database, user: User, reference: str, minutes: int) -> None:
                 or_(
                     Report.claimed_by.is_(None),
                     Report.claimed_by == user.id,
-                    Report.claim_expires < now,
+                    Report.claimed_through < today,
                 ),
             )
-            .values(
-                claimed_by=user.id,
-                claim_expires=now + timedelta(minutes=minutes),
-                last_active_on=now.date(),
-            )
+            .values(claimed_by=user.id, claimed_through=today, last_active_on=today)
             .returning(Report.reference)
         ).scalar()
         if taken is not None:
@@ -163,7 +157,7 @@ def take(db: Database, user: User, reference: str, minutes: int) -> None:
 
 def held_by(user: User) -> ColumnElement[bool]:
     """The reports ``user`` holds now (their claim has not lapsed)."""
-    return and_(Report.claimed_by == user.id, Report.claim_expires > utcnow())
+    return and_(Report.claimed_by == user.id, Report.claimed_through >= utcnow().date())
 
 
 def find_reference(session: Session, text: str) -> str | None:
@@ -182,15 +176,15 @@ def active(report: Report) -> None:
 
 def takeable(report: Report) -> bool:
     """True if the report could be taken from the queue now: nobody holds it."""
-    lapsed = report.claim_expires is None or report.claim_expires <= utcnow()
+    lapsed = report.claimed_through is None or report.claimed_through < utcnow().date()
     return report.status in WORKABLE and (report.claimed_by is None or lapsed)
 
 
 def holds(report: Report, user: User) -> bool:
     return (
         report.claimed_by == user.id
-        and report.claim_expires is not None
-        and report.claim_expires > utcnow()
+        and report.claimed_through is not None
+        and report.claimed_through >= utcnow().date()
     )
 
 
@@ -233,14 +227,12 @@ def require_claim(report: Report, user: User) -> None:
         raise WorkError("take this report first (or your claim on it has lapsed)")
 
 
-def release(
-    session: Session, report: Report, actor: User, to: User | None = None, minutes: int = 30
-) -> None:
+def release(session: Session, report: Report, actor: User, to: User | None = None) -> None:
     """Release a claim, or hand it to someone else (a supervisor's call)."""
     if to is not None and to.role not in (Role.HANDLER, Role.SUPERVISOR):
         raise WorkError(f"{to.name} does not work reports")
     report.claimed_by = to.id if to else None
-    report.claim_expires = utcnow() + timedelta(minutes=minutes) if to else None
+    report.claimed_through = utcnow().date() if to else None
     active(report)
     audit.record(
         session,
@@ -251,9 +243,7 @@ def release(
     )
 
 
-def save(
-    session: Session, report: Report, user: User, fields: dict[str, str], minutes: int
-) -> None:
+def save(session: Session, report: Report, user: User, fields: dict[str, str]) -> None:
     """Save the handler's work (autosave); renews their claim."""
     require_claim(report, user)
     if report.status not in WORKABLE:
@@ -276,7 +266,7 @@ def save(
                     )
             setattr(report, name, value or (None if name in ("force", "handler_category") else ""))
     report.sanitised = False  # any change needs the checks again
-    report.claim_expires = utcnow() + timedelta(minutes=minutes)
+    report.claimed_through = utcnow().date()
     active(report)
     audit.record(session, user.name, "transcript_save", report.reference)
 
@@ -310,7 +300,7 @@ def submit(
     report.status = ReportStatus.SUBMITTED
     report.submitted_by = user.id
     report.claimed_by = None
-    report.claim_expires = None
+    report.claimed_through = None
     active(report)
     audit.record(
         session, user.name, "submit", report.reference, f"{len(flagged)} warnings reviewed"

@@ -126,7 +126,7 @@ def find() -> ResponseReturnValue:
 @bp.post("/take-next")
 @signed_in(Action.CLAIM)
 def take_next() -> ResponseReturnValue:
-    reference = workflow.claim_next(services().db, g.user, services().config.claim_minutes)
+    reference = workflow.claim_next(services().db, g.user)
     if reference is None:
         flash("No report is waiting.", "info")
         return redirect(url_for("queue.queue_page"), code=303)
@@ -138,7 +138,7 @@ def take_next() -> ResponseReturnValue:
 def take(reference: str) -> ResponseReturnValue:
     """Take the report chosen in the queue; if someone was quicker, say so."""
     try:
-        workflow.take(services().db, g.user, reference, services().config.claim_minutes)
+        workflow.take(services().db, g.user, reference)
     except workflow.WorkError as error:
         flash(str(error), "error")
         return redirect(url_for("queue.queue_page"), code=303)

@@ -193,9 +193,7 @@ def save(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            workflow.save(
-                db_session, report, g.user, request.form.to_dict(), services().config.claim_minutes
-            )
+            workflow.save(db_session, report, g.user, request.form.to_dict())
             found = highlights(report)
             spans = _spans(report, found)
     except workflow.WorkError as error:
@@ -259,7 +257,7 @@ def release(reference: str) -> ResponseReturnValue:
         if wanted not in workflow.allowed(report, g.user):
             abort(403)
         try:
-            workflow.release(db_session, report, g.user, target, services().config.claim_minutes)
+            workflow.release(db_session, report, g.user, target)
         except workflow.WorkError as error:
             flash(str(error), "error")
     return back_to(reference)

@@ -22,7 +22,7 @@ def report(
     return Report(
         status=status,
         claimed_by=held_by.id if held_by else None,
-        claim_expires=utcnow() + timedelta(minutes=10) if held_by else None,
+        claimed_through=utcnow().date() if held_by else None,
         submitted_by=written_by.id if written_by else None,
     )
 
@@ -50,5 +50,5 @@ def test_each_person_may_do_exactly_what_the_rules_allow(
 
 def test_a_lapsed_claim_allows_no_editing() -> None:
     lapsed = report(ReportStatus.QUEUED, HANDLER)
-    lapsed.claim_expires = utcnow() - timedelta(seconds=1)
+    lapsed.claimed_through = utcnow().date() - timedelta(days=1)
     assert ReportAction.EDIT not in allowed(lapsed, HANDLER)

@@ -44,7 +44,7 @@ def test_reports_of_one_day_are_claimed_in_the_order_they_were_queued(db: Databa
         rows = session.execute(select(Report.reference, Report.queue_position)).tuples()
         positions = {reference: position for reference, position in rows}
     # Then "take next" gives the older day first, then that day's reports in queue order
-    claimed = [claim_next(db, user, 30) for _ in range(5)]
+    claimed = [claim_next(db, user) for _ in range(5)]
     assert claimed == ["R-ZZZZ-YYYY", *references, None]
     # And the order is a number within the day, not a time
     assert [positions[reference] for reference in references] == [1, 2, 3]

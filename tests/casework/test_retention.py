@@ -170,7 +170,7 @@ def test_working_on_a_report_restarts_its_clock(db: Database, store: ObjectStore
     with db.transaction() as session:
         user = User(name="hana", role=Role.HANDLER)
         session.add(user)
-    assert claim_next(db, user, 30) == reference  # a handler takes it today
+    assert claim_next(db, user) == reference  # a handler takes it today
     today = state_of(db, reference).last_active_on
     assert today is not None
     run(db, store, today + timedelta(days=89))

@@ -117,17 +117,17 @@ def test_purging_a_reports_text_destroys_its_thread(db: Database, tmp_path: Path
 def test_take_gives_a_chosen_report_to_one_handler_only(db: Database) -> None:
     first, second = a_user(db, "alex", Role.HANDLER), a_user(db, "jo", Role.HANDLER)
     reference = a_report(db, ReportStatus.QUEUED)
-    workflow.take(db, first, reference, 30)
+    workflow.take(db, first, reference)
     with pytest.raises(workflow.WorkError, match=f"someone else has just taken {reference}"):
-        workflow.take(db, second, reference, 30)
+        workflow.take(db, second, reference)
     with db.transaction() as session:
         report = get(session, reference)
         assert report.claimed_by == first.id and not workflow.takeable(report)
         # When the claim lapses, the report can be taken again
-        report.claim_expires = utcnow() - timedelta(minutes=1)
-    workflow.take(db, second, reference, 30)
+        report.claimed_through = utcnow().date() - timedelta(days=1)
+    workflow.take(db, second, reference)
     with pytest.raises(workflow.WorkError, match="there is no report R-NONE"):
-        workflow.take(db, second, "R-NONE", 30)
+        workflow.take(db, second, "R-NONE")
 
 
 def race_to_take(db: Database, handlers: list[User], reference: str) -> tuple[list[str], list[str]]:
@@ -139,7 +139,7 @@ def race_to_take(db: Database, handlers: list[User], reference: str) -> tuple[li
     def race(user: User) -> None:
         start.wait()
         try:
-            workflow.take(db, user, reference, 30)
+            workflow.take(db, user, reference)
             won.append(user.name)
         except workflow.WorkError as error:
             assert "someone else has just taken" in str(error)

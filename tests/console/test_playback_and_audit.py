@@ -110,7 +110,7 @@ def test_removing_the_newest_events_is_detected(db: Database) -> None:
 
 @pytest.mark.postgresql
 def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) -> None:
-    db = Database.from_url(postgres_url)
+    db = Database.from_url(postgres_url, audit_key=KEY)
     Base.metadata.create_all(db.engine)
     with db.transaction() as session:
         handlers = [
@@ -134,10 +134,10 @@ def test_many_handlers_claiming_at_once_never_share_a_report(postgres_url: str) 
     start = threading.Barrier(len(users))
 
     def claimer(user: User) -> None:
-        own = Database.from_url(postgres_url)
+        own = Database.from_url(postgres_url, audit_key=KEY)
         start.wait()
         try:
-            while (report := claim_next(own, user, 30)) is not None:
+            while (report := claim_next(own, user)) is not None:
                 claims.append(report)
         except BaseException as error:  # surfaced below, in the test's own thread
             errors.append(error)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ivr.config import Config
 from ivr.db import Database
 from ivr.models import AuditEvent, Report, ReportStatus, Role
+from ivr.models_followup import PhoneAction, PhoneEvent
 from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
@@ -81,6 +82,7 @@ def test_a_question_asked_in_the_console_is_heard_and_answered_by_phone(
         report = session.scalars(select(Report)).one()
         assert report.status is ReportStatus.QUEUED and report.claimed_by is not None
         actions = [e.action for e in session.scalars(select(AuditEvent))]
-        assert "followup_question" in actions and "followup_verified" in actions
+        phone = [e.action for e in session.scalars(select(PhoneEvent))]  # sealed the next day
+        assert "followup_question" in actions and PhoneAction.VERIFIED in phone
         details = " ".join(e.detail for e in session.scalars(select(AuditEvent)))
         assert reference not in details and "4826" not in details

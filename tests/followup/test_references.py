@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from ivr import audit
 from ivr.casework import followup
 from ivr.db import Database, utcnow
 from ivr.models import AuditEvent, Report, ReportSource, ReportStatus
-from ivr.models_followup import FollowUp
+from ivr.models_followup import FollowUp, PhoneEvent
+from tests.test_audit import KEY
 
 PIN = "4826"
 
@@ -154,12 +156,23 @@ def test_attempts_are_audited_without_the_digits_or_the_report(db: Database) -> 
     verifier = followup.Verifier(db, hasher)
     verifier.verify(reference, "9999")
     verifier.verify(reference, PIN)
+    # The edge writes no audit event: it queues the day and the action, nothing else
+    with db.reading() as session:
+        assert session.scalars(select(AuditEvent)).all() == []
+        queued = [(e.on, e.action.value) for e in session.scalars(select(PhoneEvent))]
+    today = utcnow().date()
+    assert sorted(queued) == [(today, "followup_refused"), (today, "followup_verified")]
+    # and the console seals them once the day is over, at its midnight, naming no report
+    assert audit.move_phone_events(db, KEY, today) == 0
+    assert audit.move_phone_events(db, KEY, today + timedelta(days=1)) == 2
     with db.reading() as session:
         events = list(session.scalars(select(AuditEvent)))
-        assert [e.action for e in events] == ["followup_refused", "followup_verified"]
-        for item in events:
-            assert item.report_reference is None
-            assert reference not in item.detail and PIN not in item.detail
+        assert session.scalars(select(PhoneEvent)).all() == []
+    assert sorted(e.action for e in events) == ["followup_refused", "followup_verified"]
+    for item in events:
+        assert item.at == datetime.combine(today, time(0), UTC) and item.actor == "phone"
+        assert item.report_reference is None and item.detail == ""
+    assert audit.seal(db, KEY) == 2 and audit.verify(db, KEY).ok
 
 
 def test_mint_reference_gives_an_online_report_a_reference(db: Database) -> None:
