@@ -272,6 +272,14 @@ def check_sign_in(
             assert_never(outcome)
 
 
+def is_trusted_browser(session: Session, name: str, trusted_for: int | None) -> bool:
+    """True if the browser's device cookie (``trusted_for``) is that of the account ``name``."""
+    if trusted_for is None:
+        return False
+    user = session.get(User, trusted_for)
+    return user is not None and user.name == name.strip()
+
+
 def _check(
     user: User | None,
     password: str,

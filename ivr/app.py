@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import partial
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.calls import CallHandler
 from ivr.casework.followup import Verifier
@@ -40,6 +41,11 @@ def create_app(
     # The webhooks lower this to a few kilobytes for themselves; 16 MB is for prompt uploads.
     app.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     built = services or Services(config, db=db)
+    if config.serves_console and config.proxy_hops > 0:
+        # Only the client address the load balancer added is believed (the sign-in throttle
+        # keys on it); whatever a client writes in X-Forwarded-For itself is not. Nothing
+        # else a proxy may rewrite (scheme, host, prefix) is taken from the request.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=0, x_host=0)  # type: ignore[method-assign]
     if config.tier is Tier.EDGE:
         # Fail at start-up, not at the first recording, if the edge lacks the key it seals
         # recordings for (or holds one it must not).

@@ -89,6 +89,9 @@ class Config:
     session_idle_minutes: int = 15
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    # The console: how many proxies in front of it (its load balancer: 1) add the client's
+    # address to X-Forwarded-For. 0 believes none: the address is the connection's.
+    proxy_hops: int = 0
     audio_retention_days: int = 30  # after dissemination
     text_retention_days: int = 365  # after dissemination
     # Never disseminated: after the report's last day of activity (a claim, save, review).
@@ -261,6 +264,7 @@ class Config:
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
             lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
+            proxy_hops=_number(get, "PROXY_HOPS", 0),
             audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),
             text_retention_days=_number(get, "TEXT_RETENTION_DAYS", 365),
             retention_undisseminated_days=_number(get, "RETENTION_UNDISSEMINATED_DAYS", 90),

@@ -1,9 +1,13 @@
-"""Sign-in throttling by source: a memory of recent failures that forgets within minutes.
+"""Sign-in throttling: a memory of recent failures, by account and address, that forgets.
 
 Account lockout alone lets anyone lock staff out by guessing at their names; throttling
-the source of the guesses stops one machine trying many names, while the owners keep
-signing in from their own browsers. The memory is per process and holds nothing older
-than its window.
+the address the guesses come from stops one machine trying many names. Failures are
+counted by (account, address), and apart for a browser the account has signed in from
+before (its device cookie): so neither a stranger nor a colleague behind the same
+address, failing at their own name or at the owner's, holds up the owner's own browser,
+while failures in that browser hold up only that account there. The address is the
+client's as the console's load balancer saw it (``ProxyFix``, ``IVR_PROXY_HOPS``). The
+memory is per process and holds nothing older than its window.
 """
 
 from __future__ import annotations
@@ -11,28 +15,58 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+
+# Long enough for any real name; what a stranger types beyond it is not kept.
+_NAME_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Who a sign-in tries to be, from where, and whether from a trusted browser."""
+
+    account: str
+    address: str
+    trusted: bool  # the browser carries this account's device cookie
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        return (self.account.strip()[:_NAME_CHARS], self.address, self.trusted)
 
 
 class SourceThrottle:
-    def __init__(self, limit: int = 20, window_seconds: float = 15 * 60) -> None:
+    def __init__(
+        self, limit: int = 20, window_seconds: float = 15 * 60, per_account: int | None = None
+    ) -> None:
         self._limit, self._window = limit, window_seconds
-        self._failures: dict[str, deque[float]] = {}
+        self._per_account = limit if per_account is None else per_account
+        self._failures: dict[object, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def refuses(self, source: str) -> bool:
-        """True while ``source`` has failed ``limit`` times within the window."""
-        with self._lock:
-            return len(self._recent(source)) >= self._limit
+    def refuses(self, attempt: Attempt) -> bool:
+        """True while ``attempt``'s account, from its address, has failed too often.
 
-    def failed(self, source: str) -> None:
+        An untrusted browser is held also once its address has failed ``limit`` times,
+        whatever the names; a trusted browser is spared that.
+        """
         with self._lock:
-            self._recent(source).append(time.monotonic())
+            if len(self._recent(attempt.key)) >= self._per_account:
+                return True
+            return not attempt.trusted and len(self._recent(attempt.address)) >= self._limit
 
-    def _recent(self, source: str) -> deque[float]:
+    def failed(self, attempt: Attempt) -> None:
+        """Remember a failed sign-in."""
+        with self._lock:
+            now = time.monotonic()
+            self._recent(attempt.key).append(now)
+            if not attempt.trusted:
+                self._recent(attempt.address).append(now)
+
+    def _recent(self, key: object) -> deque[float]:
         horizon = time.monotonic() - self._window
-        for key in [k for k, v in self._failures.items() if not v or v[-1] < horizon]:
-            del self._failures[key]  # forget quiet sources entirely
-        found = self._failures.setdefault(source, deque())
+        for stale in [k for k, v in self._failures.items() if not v or v[-1] < horizon]:
+            del self._failures[stale]  # forget quiet accounts and addresses entirely
+        found = self._failures.setdefault(key, deque())
         while found and found[0] < horizon:
             found.popleft()
         return found

@@ -24,6 +24,7 @@ from ivr.accounts import (
     AccountError,
     check_sign_in,
     complete_enrolment,
+    is_trusted_browser,
     provisioning_qr_svg,
     user_for_enrolment,
 )
@@ -34,6 +35,7 @@ from ivr.console import signed_in
 from ivr.db import utcnow
 from ivr.models import User
 from ivr.services import services
+from ivr.throttle import Attempt
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 
@@ -49,12 +51,18 @@ def sign_in() -> ResponseReturnValue:
         return render_template("console/sign_in.html")
     config = services().config
     name = request.form.get("name", "")
-    source = request.remote_addr or "(unknown)"
     throttle = services().sign_in_throttle
-    if throttle.refuses(source):
-        flash(THROTTLED, "error")
-        return render_template("console/sign_in.html", name=name), 429
+    trusted_for = _device_user()
     with services().db.transaction() as db_session:
+        # The client's address: behind the load balancer, ProxyFix has put it here.
+        attempt = Attempt(
+            name,
+            request.remote_addr or "(unknown)",
+            trusted=is_trusted_browser(db_session, name, trusted_for),
+        )
+        if throttle.refuses(attempt):
+            flash(THROTTLED, "error")
+            return render_template("console/sign_in.html", name=name), 429
         result = check_sign_in(
             db_session,
             name,
@@ -62,13 +70,13 @@ def sign_in() -> ResponseReturnValue:
             request.form.get("code", ""),
             config.lockout_attempts,
             timedelta(minutes=config.lockout_minutes),
-            trusted_for=_device_user(),
+            trusted_for=trusted_for,
         )
         if result.user is not None:
             user_id, epoch = result.user.id, result.user.session_epoch
     if result.user is None:
         if result.refusal == SIGN_IN_REFUSED:  # a code used already is no guess
-            throttle.failed(source)
+            throttle.failed(attempt)
         flash(result.refusal, "error")
         return render_template("console/sign_in.html", name=name), 401
     session.clear()  # a fresh session: nothing carried over from before signing in
