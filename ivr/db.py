@@ -180,11 +180,19 @@ class Database:
 
     def __init__(self, engine: Engine, *, audit_key: bytes | None = None) -> None:
         self.engine = engine
-        self.audit_key = audit_key
-        info = {AUDIT_KEY_INFO: audit_key} if audit_key else {}
-        self.sessions = sessionmaker(engine, expire_on_commit=False, info=info)
+        self.audit_key: bytes | None = None
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
         if audit_key:
+            self.hold_audit_key(audit_key)
+
+    def hold_audit_key(self, key: bytes) -> None:
+        """Make this the console's database: its sessions tag audit events and read text."""
+        if self.audit_key is None:
+            self.sessions.configure(info={AUDIT_KEY_INFO: key})
             event.listen(self.sessions, "do_orm_execute", _with_report_text)
+        elif self.audit_key != key:
+            raise ValueError("this database already holds another audit key")
+        self.audit_key = key
 
     @classmethod
     def from_url(cls, url: str, *, audit_key: bytes | None = None) -> Database:

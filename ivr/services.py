@@ -42,12 +42,11 @@ class Services:
 
     def __init__(self, config: Config, *, db: Database | None = None) -> None:
         self.config = config
-        # The console's sessions carry the audit key: they tag the events they write, and
-        # read a report's text. The edge's carry neither.
-        self.db = db or Database.from_url(
-            config.database_url,
-            audit_key=config.audit_chain_key if config.serves_console else None,
-        )
+        self.db = db or Database.from_url(config.database_url)
+        if config.serves_console:
+            # The console's sessions carry the audit key: they tag the events they write,
+            # and read a report's text. The edge's carry neither.
+            self.db.hold_audit_key(config.audit_chain_key)
         # Set by the app factory on the edge: the call handler renders TwiML, which only
         # the web side knows how to do.
         self.calls: CallHandler | None = None

@@ -64,10 +64,9 @@ def _flow_name(config: Config, flow: str | None) -> str:
 @pass_runtime
 def publish_command(runtime: Runtime, file: Path, message: str, author: str) -> None:
     """Check FILE and publish it: every server serves it to new calls within seconds."""
-    config = runtime.config
     loaded = _checked(file)
     try:
-        result = publish(Database.from_url(config.database_url), loaded, author, message)
+        result = publish(runtime.services.db, loaded, author, message)
     except VersionError as error:
         raise click.ClickException(str(error)) from None
     if result.changed:
@@ -132,7 +131,7 @@ def rollback_command(
     config = runtime.config
     try:
         result = rollback(
-            Database.from_url(config.database_url),
+            runtime.services.db,
             _flow_name(config, flow),
             number,
             author,

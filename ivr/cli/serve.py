@@ -13,6 +13,7 @@ from ivr.config import ConfigError
 
 if TYPE_CHECKING:
     from ivr.cli.front import ASGIApp, Route
+    from ivr.services import Services
 
 # Twilio's callbacks are small form posts (the webhooks' own limit is the same).
 WEBHOOK_MAX_BYTES = 64 * 1024
@@ -131,9 +132,30 @@ def serve(
                 name="ivr-audit-sealer",
                 daemon=True,
             ).start()
+            if not with_worker:
+                # Retention is the console's (the edge may not blank report text); with a
+                # worker in the process, the worker applies it.
+                threading.Thread(
+                    target=_apply_retention_daily, args=(found,), name="ivr-retention", daemon=True
+                ).start()
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()
+
+
+def _apply_retention_daily(found: Services) -> None:
+    """Apply the retention periods now and then once a day, for as long as the process runs."""
+    import logging
+    import time
+
+    from ivr.casework.retention import purge_as_configured
+
+    while True:
+        try:
+            purge_as_configured(found.db, found.store, found.config)
+        except Exception:  # a database or store blip: the next day tries again
+            logging.getLogger(__name__).exception("retention.failed")
+        time.sleep(86400)
 
 
 def _routes(app: Any, form_memory: int) -> list[Route]:

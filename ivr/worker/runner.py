@@ -119,8 +119,11 @@ def build_worker(services: Services) -> Worker:
             ),
         ),
         (600.0, lambda: sweep_expired_calls(db)),
-        (86400.0, lambda: purge_as_configured(db, store, config)),
     ]
+    if config.serves_console:
+        # Retention blanks report text and audits it: the console's work, which an edge
+        # worker's database role may not do (the console's web processes do it there).
+        periodic.append((86400.0, lambda: purge_as_configured(db, store, config)))
     return Worker(
         queue,
         ingester,
