@@ -16,6 +16,7 @@ from ivr.metadata.library import (
     Cleaned,
     LibraryStripper,
     MetadataStripper,
+    too_many_pixels,
 )
 from ivr.metadata.sandbox import SandboxedStripper
 
@@ -31,4 +32,5 @@ __all__ = [
     "LibraryStripper",
     "MetadataStripper",
     "SandboxedStripper",
+    "too_many_pixels",
 ]

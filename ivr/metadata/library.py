@@ -23,6 +23,7 @@ import logging
 import resource
 import struct
 import sys
+import warnings
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,23 @@ class LibraryStripper:
         except Exception as error:  # every library's own error: the file is unreadable
             raise CannotClean(f"the file could not be read ({type(error).__name__})") from None
         raise CannotClean(f"no cleaner for {media_type}")
+
+
+def too_many_pixels(data: bytes) -> bool:
+    """Say whether a picture's header names more pixels than cleaning allows (reads no pixel)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning would only say what this function answers.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                width, height = opened.size
+    except Image.DecompressionBombError:
+        return True
+    except Exception:  # unreadable here: the console's cleaner decides, and says why
+        return False
+    return width * height > MAX_PIXELS
 
 
 def _image(data: bytes, kind: str) -> Cleaned:

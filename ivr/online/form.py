@@ -14,6 +14,7 @@ from typing import Any
 from flask import Request
 
 from ivr.casework.online import ANSWERS, Attachment, OnlineSubmission
+from ivr.metadata import IMAGES, too_many_pixels
 from ivr.online.guard import Limits
 
 TEXT_FIELDS = ("what", "who", "when", "where", "contact")
@@ -140,6 +141,10 @@ def check(
             media_type = sniff(data)
             if media_type is None:
                 errors["files"] = f"err_type:{number}"
+                break
+            # Refused here, from the header, so the sender can send a smaller copy at once.
+            if media_type in IMAGES and too_many_pixels(data):
+                errors["files"] = f"err_pixels:{number}"
                 break
             attachments.append(Attachment(data, media_type))
     if errors:

@@ -13,6 +13,7 @@ from ivr.db import Database
 from ivr.models import Anonymity, Report, ReportSource, ReportStatus
 from ivr.models_followup import FollowUp
 from ivr.models_online import OnlineObject, OnlinePart
+from tests.casework.test_attachments_bombs import png
 from tests.online.helpers import form_action, form_fields, photo_with_gps, send
 
 
@@ -122,6 +123,10 @@ def test_bad_input_gets_a_message_beside_its_field_and_keeps_what_was_typed(
     big = b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024 + 1)
     page = send(client, what="KEPT-BIG", files=[(big, "big.jpg")]).get_data(as_text=True)
     assert "File 1 is too big" in page and "KEPT-BIG" in page
+    # A picture whose header claims far more pixels than can be cleaned: refused at once
+    bomb = png(13_000, 13_000)
+    page = send(client, what="KEPT-BOMB", files=[(bomb, "huge.png")]).get_data(as_text=True)
+    assert "File 1 is a picture too large to check" in page and "KEPT-BOMB" in page
     # Contact chosen, but none given; and PINs that differ
     page = send(client, what="x", anonymity="contact", pin="1234", pin_again="1243").get_data(
         as_text=True
