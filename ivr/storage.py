@@ -1,7 +1,8 @@
 """Object stores for encrypted recordings: a local folder, or S3.
 
-Both take only ciphertext, streamed in chunks, under random names. Vendor errors become
-:class:`StoreUnavailable` (try again later) or :class:`FileNotFoundError` here, so no
+Both take only ciphertext, streamed in chunks, under random names, and only as new
+objects: neither writes over a stored one. Vendor errors become :class:`StoreUnavailable`
+(try again later), :class:`FileNotFoundError` or :class:`FileExistsError` here, so no
 other module imports botocore.
 """
 
@@ -37,7 +38,7 @@ class StoredObject:
 
 class ObjectStore(Protocol):
     def put(self, name: str, chunks: Iterable[bytes]) -> StoredObject:
-        """Write ``chunks`` as object ``name`` (replacing any partial or earlier one)."""
+        """Write ``chunks`` as the new object ``name``; FileExistsError if it exists."""
 
     def read(self, name: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Yield bytes ``start`` to ``end`` (exclusive) of object ``name``."""
@@ -79,10 +80,13 @@ class LocalStore:
         path = self._path(name)
         private_folder(self.root)
         private_folder(path.parent)
-        # Write beside the target, then rename: a reader never sees half an object, and a
-        # crash leaves only a ".partial" file, which the next attempt clears away here.
+        # Write beside the target, then link it in place: a reader never sees half an
+        # object, a crash leaves only a ".partial" file, which the next attempt clears away
+        # here, and the link (unlike a rename) fails where the name is taken.
         for stale in path.parent.glob(f".{name}.*.partial"):
             stale.unlink(missing_ok=True)
+        if path.exists():
+            raise FileExistsError(name)
         partial = path.with_name(f".{name}.{secrets.token_hex(4)}.partial")
         digest = hashlib.sha256()
         size = 0
@@ -94,14 +98,17 @@ class LocalStore:
                     size += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(partial, path)
+            os.link(partial, path)
+            partial.unlink()  # before the folder is dated: removing it changes the folder
             # The object and its folders would otherwise date the call to the second.
             date_to_the_day(path, path.parent, self.root)
             fsync_folder(path.parent)
+        except FileExistsError:
+            raise FileExistsError(name) from None
         except OSError as error:
             raise StoreUnavailable(f"could not write to {self.root}: {error.strerror}") from None
         finally:
-            partial.unlink(missing_ok=True)  # gone already when the rename succeeded
+            partial.unlink(missing_ok=True)  # gone already when the object was linked in
         return StoredObject(name, size, digest.hexdigest())
 
     def read(self, name: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -178,15 +185,20 @@ class S3Store:
                         "ChecksumSHA256": answer.get("ChecksumSHA256"),
                     }
                 )
+            # If-None-Match: S3 completes the upload only where no object has the name, so
+            # nothing (a stalled worker, a compromised edge) can write over a stored one.
             self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=key,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{k: v for k, v in p.items() if v} for p in parts]},
+                IfNoneMatch="*",
             )
         except (BotoCoreError, ClientError) as error:
             if upload_id is not None:
                 self._abort(key, upload_id)
+            if isinstance(error, ClientError) and _code(error) in {"PreconditionFailed", "412"}:
+                raise FileExistsError(name) from None
             raise StoreUnavailable(f"S3 upload failed: {_describe(error)}") from None
         return StoredObject(name, size, digest.hexdigest())
 

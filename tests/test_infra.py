@@ -99,3 +99,57 @@ def test_flow_logs_record_refused_traffic_only() -> None:
 def test_the_loader_reads_every_template() -> None:
     for path in INFRA.glob("*.yaml"):
         assert "Resources" in template(Path(path).name)
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement.get("Action", [])
+    return actions if isinstance(actions, list) else [actions]
+
+
+def _puts_objects(statement: dict[str, Any]) -> bool:
+    return any(action in {"s3:PutObject", "s3:Put*", "s3:*", "*"} for action in _actions(statement))
+
+
+# A write that completes an object only with If-None-Match; starting an upload and sending
+# its parts (which S3 lets carry no condition, and which replace nothing) as they are.
+CREATE_ONLY = (
+    {"Null": {"s3:if-none-match": "false"}},
+    {"Bool": {"s3:ObjectCreationOperation": "false"}},
+)
+
+
+def test_the_edge_may_create_objects_but_never_write_over_one() -> None:
+    resources = template("data.yaml")["Resources"]
+    edge = {"EdgeWebTaskRole", "EdgeWorkerTaskRole"}
+    granted = []
+    for name, resource in resources.items():
+        documents = []
+        if resource["Type"] == "AWS::IAM::Policy" and refs(resource["Properties"]["Roles"]) & edge:
+            documents.append(resource["Properties"]["PolicyDocument"])
+        if name in edge:
+            assert not resource["Properties"].get("ManagedPolicyArns"), name
+            documents += [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+        for document in documents:
+            for statement in _statements(document):
+                if statement["Effect"] == "Allow" and _puts_objects(statement):
+                    assert statement.get("Condition") in CREATE_ONLY, name
+                    granted.append(statement["Condition"])
+    assert all(condition in granted for condition in CREATE_ONLY)
+
+
+def test_the_recordings_bucket_refuses_any_write_over_an_object() -> None:
+    policy = template("data.yaml")["Resources"]["RecordingsBucketPolicy"]["Properties"]
+    refusals = [
+        statement
+        for statement in _statements(policy["PolicyDocument"])
+        if statement["Effect"] == "Deny" and statement["Principal"] == "*"
+    ]
+    assert {
+        "Null": {"s3:if-none-match": "true"},
+        "Bool": {"s3:ObjectCreationOperation": "true"},
+    } in [statement.get("Condition") for statement in refusals if _puts_objects(statement)]

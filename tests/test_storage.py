@@ -7,6 +7,7 @@ import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -54,11 +55,46 @@ def test_an_object_is_written_read_back_and_deleted(store: ObjectStore) -> None:
         store.size(name)
 
 
-def test_writing_again_replaces_the_object(store: ObjectStore) -> None:
+def test_a_stored_object_is_never_written_over(store: ObjectStore) -> None:
+    # Given a stored object
     name = new_object_name()
-    store.put(name, [b"first attempt, interrupted" * 10])
-    store.put(name, [b"second"])
-    assert b"".join(store.read(name)) == b"second"
+    store.put(name, [b"a stored recording"])
+    # When anything writes again under its name, the store refuses and keeps the object
+    with pytest.raises(FileExistsError):
+        store.put(name, [b"an overwrite" * 10])
+    assert b"".join(store.read(name)) == b"a stored recording"
+    # And once it is deleted, the name is free again
+    store.delete(name)
+    store.put(name, [b"again"])
+    assert b"".join(store.read(name)) == b"again"
+
+
+def test_an_interrupted_write_leaves_the_name_free(store: ObjectStore) -> None:
+    def interrupted() -> Iterator[bytes]:
+        yield b"x" * (9 * 1024 * 1024)  # past the first S3 part
+        raise RuntimeError("the worker lost its lease")
+
+    name = new_object_name()
+    with pytest.raises(RuntimeError):
+        store.put(name, interrupted())
+    store.put(name, [b"the next attempt"])
+    assert b"".join(store.read(name)) == b"the next attempt"
+
+
+def test_every_s3_write_asks_s3_to_refuse_an_existing_name(aws_endpoint: str) -> None:
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="eu-west-2")
+    bucket = f"rec-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    sent: list[tuple[str, bytes | None]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append((request.method, request.headers.get("If-None-Match")))
+
+    s3.meta.events.register("before-send.s3.CompleteMultipartUpload", record)
+    s3.meta.events.register("before-send.s3.PutObject", record)
+    S3Store(s3, bucket, "reports/").put(new_object_name(), [b"sealed"])
+    # The request that makes the object visible carries If-None-Match: *
+    assert sent == [("POST", b"*")]
 
 
 def test_names_are_random_and_safe(tmp_path: Path) -> None:
@@ -147,8 +183,8 @@ def test_deleting_from_a_versioned_bucket_leaves_no_version_behind(aws_endpoint:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     store = S3Store(s3, bucket, "reports/")
     name, neighbour = new_object_name(), new_object_name()
-    for attempt in (b"first", b"second", b"third"):
-        store.put(name, [attempt])
+    for attempt in (b"first", b"second", b"third"):  # the store itself never overwrites
+        s3.put_object(Bucket=bucket, Key=f"reports/{name}", Body=attempt)
     store.put(neighbour, [b"another caller"])
     # And an earlier plain delete that left only a delete marker over them
     s3.delete_object(Bucket=bucket, Key=f"reports/{name}")

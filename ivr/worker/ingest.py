@@ -153,8 +153,13 @@ class Ingester:
             data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
         )
         # The object's name is shared with any earlier holder of the job: a worker that
-        # stalled past its lease must not replace what its successor stored and verified.
-        stored = self._store.put(name, _then(sealed, lambda: self._save(job, owner)))
+        # stalled past its lease must not replace what its successor stored and verified,
+        # and the store refuses to write over an object at all.
+        try:
+            stored = self._store.put(name, _then(sealed, lambda: self._save(job, owner)))
+        except FileExistsError:
+            self._rename_past(job, owner, name)
+            return  # fetched again, under the new name, as the next stage
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
             day = _received_on(session, job.report_id)
@@ -180,6 +185,17 @@ class Ingester:
         # No size, length or silence: each sits in the database too, and with the line's
         # time would date the call.
         event(logger, "job.stored")
+
+    def _rename_past(self, job: JobView, owner: str, stale: str) -> None:
+        """Give the job a fresh object name, then delete what was stored under the old one.
+
+        An attempt that stored its object and died before keeping its key left an object
+        no one can open. Once the job no longer names it, no holder of the job can keep it
+        (every such write is fenced by the lease), so deleting it destroys nothing kept.
+        """
+        self._save(job, owner, object_name=new_object_name())
+        event(logger, "job.stale_object_replaced", logging.WARNING)
+        self._store.delete(stale)
 
     def _verify(self, job: JobView, owner: str) -> None:
         with self._db.transaction() as session:
@@ -208,10 +224,13 @@ class Ingester:
         event(logger, "job.verify_failed", logging.ERROR)
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
+            # A new name: the store never writes over what lies under the old one.
             row.audio_id, row.stage = None, JobStage.FETCH
+            row.object_name = new_object_name()
             session.flush()
             session.delete(session.get(AudioObject, job.audio_id))
             day_keys.forget(session, _received_on(session, job.report_id))
+        self._store.delete(name)  # no longer named by the job: nothing can keep it now
 
     def _forget_audio(self, job: JobView, owner: str) -> None:
         """Drop a take the caller replaced: our copy first (if any), then Twilio's."""

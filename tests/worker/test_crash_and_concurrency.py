@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,11 +22,13 @@ from ivr.db import Base, Database
 from ivr.models import AudioObject, JobStage, RecordingJob, Report, ReportStatus
 from ivr.phone import EmulatorMedia
 from ivr.services import Services
+from ivr.storage import ObjectStore, StoredObject
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, SAMPLES
-from tests.worker.conftest import cli_env
+from tests.worker.conftest import cli_env, decrypted, settle
+from tests.worker.test_s3_kms import production_config
 
 SPEECH = (SAMPLES / "report-cy.wav").read_bytes()
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -169,3 +172,62 @@ def test_many_workers_racing_on_postgresql_store_each_recording_exactly_once(
     assert errors == []
     assert emulator.state.media_fetches == 30  # no recording was fetched twice
     assert_each_recording_stored_once(setup, config, emulator, 30)
+
+
+class Died(Exception):
+    """The worker's end, between the store's answer and the commit that keeps its key."""
+
+
+class DiesAfterItsFirstWrite:
+    """A store whose first object lands, after which its worker dies without recording it."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+        self.first: str | None = None
+
+    def put(self, name: str, chunks: Iterable[bytes]) -> StoredObject:
+        stored = self._store.put(name, chunks)
+        if self.first is None:
+            self.first = name
+            raise Died
+        return stored
+
+    def read(self, name: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        return self._store.read(name, start, end)
+
+    def size(self, name: str) -> int:
+        return self._store.size(name)
+
+    def delete(self, name: str) -> None:
+        self._store.delete(name)
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_a_worker_dying_between_storing_and_recording_leaves_a_job_that_still_completes(
+    where: str,
+    request: pytest.FixtureRequest,
+    emulator: RunningEmulator,
+    db: Database,
+    ingest_config: Config,
+) -> None:
+    config = ingest_config
+    if where == "s3":
+        config = production_config(ingest_config, request.getfixturevalue("aws_endpoint"))
+    # Given a recording whose first attempt stored its object and died before keeping its key
+    recordings_waiting(emulator, db, config, 1)
+    services = Services(config, db=db)
+    dying = DiesAfterItsFirstWrite(adapters.object_store(config))
+    services.store = dying
+    # When the job is retried (the store refuses to write over the object left behind)
+    settle(build_worker(services), db)
+    # Then it is stored under a fresh name, and the unreadable object left behind is gone
+    with db.transaction() as session:
+        (stored,) = session.scalars(select(AudioObject))
+        (report,) = session.scalars(select(Report))
+    assert report.status is ReportStatus.QUEUED and dying.first is not None
+    assert stored.object_name != dying.first
+    store = adapters.object_store(config)
+    with pytest.raises(FileNotFoundError):
+        store.size(dying.first)
+    assert decrypted(config, store, stored)[:4] == b"RIFF"
+    assert emulator.state.deleted_recordings  # erased at Twilio only once it was verified
