@@ -128,6 +128,9 @@ class Report(Base):
             sqlite_where=text("status IN ('queued', 'returned') AND claimed_by IS NULL"),
         ),
     )
+    # The text's server defaults are not read back on INSERT (RETURNING would need the
+    # SELECT on them that the edge lacks): they load when first read, on the console.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012 - SQLAlchemy's own API
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     reference: Mapped[str] = mapped_column(String(16), unique=True, default=lambda: new_reference())
@@ -155,8 +158,13 @@ class Report(Base):
     # are the server's, so that the edge's INSERT does not name them either.
     transcript: Mapped[str] = _text_column()
     contact_transcript: Mapped[str] = _text_column()
-    force: Mapped[str | None] = mapped_column(String(100))
-    handler_category: Mapped[str | None] = mapped_column(String(50))
+    # The handler's choices say which force a report is about: read with the text.
+    force: Mapped[str | None] = mapped_column(
+        String(100), deferred=True, deferred_group=REPORT_TEXT
+    )
+    handler_category: Mapped[str | None] = mapped_column(
+        String(50), deferred=True, deferred_group=REPORT_TEXT
+    )
     people: Mapped[str] = _text_column()
     what: Mapped[str] = _text_column()
     when_text: Mapped[str] = _text_column()

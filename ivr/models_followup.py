@@ -90,6 +90,8 @@ class PhoneEvent(Base):
     """
 
     __tablename__ = "phone_events"
+    # The new id is drawn from the sequence first, not read back: the edge may not read here.
+    __table_args__ = {"implicit_returning": False}  # noqa: RUF012 - SQLAlchemy's own API
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     on: Mapped[date] = mapped_column(Date)
