@@ -87,6 +87,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # The dev server's access log prints query strings; ours (ivr.access) prints paths only.
-    # HTTP client libraries log request lines (media URLs, object names) when debugging.
-    for noisy in ("werkzeug", "urllib3", "botocore", "boto3", "s3transfer"):
+    # HTTP client libraries log request lines (media URLs, object names) when debugging,
+    # and Pillow each tag of a sender's picture (camera serial, GPS position, offsets).
+    for noisy in ("werkzeug", "urllib3", "botocore", "boto3", "s3transfer", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

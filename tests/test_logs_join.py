@@ -185,3 +185,5 @@ def test_no_log_line_shares_a_figure_with_any_row(
     # Then no log line shares a figure with any row of any table
     found = joined(records, db)
     assert not found, "\n".join(found)
+    # Nor does a library describe the sender's picture (its camera, where it was taken)
+    assert not any("PlantedCameraMake" in log_text(record) for record in records)
