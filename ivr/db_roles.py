@@ -242,6 +242,12 @@ def apply(connection: Connection, schema: str, logins: Iterable[Login] = ()) -> 
         raise ValueError(f"no grants are declared for {', '.join(unknown)} (ivr.db_roles)")
     for statement in statements(schema, tables):
         connection.execute(text(statement))
+    if "day_keys" in tables:
+        # Retention rewrites the day keys whole (VACUUM FULL), so that a replaced key leaves
+        # no dead row; PostgreSQL lets only the owner do that, so the console's group owns
+        # this table (the migration owner, a member, still migrates it).
+        connection.execute(text(f"GRANT {CONSOLE_GROUP} TO CURRENT_USER"))
+        connection.execute(text(f'ALTER TABLE "{schema}".day_keys OWNER TO {CONSOLE_GROUP}'))
     for table in tables:
         for tier, group in GROUPS.items():
             access = GRANTS[table].edge if tier == "edge" else GRANTS[table].console

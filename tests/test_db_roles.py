@@ -143,6 +143,19 @@ def test_the_console_role_may_not_move_the_legacy_mark_or_choose_an_event_id(
     )
 
 
+@pytest.mark.postgresql
+def test_the_console_may_rewrite_the_day_keys_whole(tiers: Tiers) -> None:
+    engine = make_engine(tiers.console_url)
+    owner = "(SELECT relowner FROM pg_class WHERE oid = 'day_keys'::regclass)"
+    try:
+        with engine.connect() as connection:
+            held = f"SELECT pg_has_role(current_user, {owner}, 'USAGE')"
+            assert connection.execute(text(held)).scalar() is True
+    finally:
+        engine.dispose()
+    assert refused(tiers.edge_url, "ALTER TABLE day_keys ADD COLUMN planted int")
+
+
 def edge_config(config: Config, tmp_path: Path, url: str) -> Config:
     keys = tmp_path / "edge-keys"
     keys.mkdir(exist_ok=True)
