@@ -156,6 +156,17 @@ def test_the_console_may_rewrite_the_day_keys_whole(tiers: Tiers) -> None:
     assert refused(tiers.edge_url, "ALTER TABLE day_keys ADD COLUMN planted int")
 
 
+@pytest.mark.postgresql
+def test_each_tier_may_see_which_revision_the_schema_is_at(tiers: Tiers) -> None:
+    for url in (tiers.edge_url, tiers.console_url):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        finally:
+            engine.dispose()
+
+
 def edge_config(config: Config, tmp_path: Path, url: str) -> Config:
     keys = tmp_path / "edge-keys"
     keys.mkdir(exist_ok=True)
