@@ -145,9 +145,9 @@ GRANTS: Mapping[str, TableGrants] = {
     # (the console reads the queues' states for /metrics)
     "recording_jobs": TableGrants(edge=EVERYTHING),
     "call_log_erasures": TableGrants(edge=EVERYTHING, console=READ),
-    "audio_objects": TableGrants(
-        edge=Access(select=ALL, insert=ALL, update=ALL), console=EVERYTHING
-    ),
+    # The edge worker deletes the object of a take the caller replaced, or one that failed
+    # its check (it may delete the stored object itself too).
+    "audio_objects": TableGrants(edge=EVERYTHING),
     "online_objects": TableGrants(edge=Access(select=ALL, insert=ALL)),
     "day_keys": TableGrants(edge=Access(select=ALL, insert=ALL, update=ALL)),
     "reports": TableGrants(
