@@ -41,7 +41,7 @@ def written_and_submitted(db: Database, reference: str, name: str, **fields: str
     with db.transaction() as session:
         user = session.scalars(select(User).where(User.name == name)).one()
         session.expunge(user)
-    workflow.take(db, user, reference, 30)
+    workflow.take(db, user, reference)
     with db.transaction() as session:
         report = session.scalars(select(Report).where(Report.reference == reference)).one()
         values = {
@@ -51,7 +51,7 @@ def written_and_submitted(db: Database, reference: str, name: str, **fields: str
             "what": "Selling police information",
             **fields,
         }
-        workflow.save(session, report, user, values, 30)
+        workflow.save(session, report, user, values)
         workflow.submit(session, report, user, len(CHECKLIST), True)
 
 
