@@ -211,6 +211,41 @@ REMOVED = "the newest events were removed"
 FORGED = "this event waits to be sealed but was written without the audit key (not by the console)"
 
 
+CHANGED_SINCE = "it changed since it was last found intact"
+
+
+def _fault(
+    key: bytes,
+    event: AuditEvent,
+    previous: str,
+    last: int,
+    since: Checkpoint | None,
+    anchors: Iterable[Anchor],
+) -> str | None:
+    """Say what is wrong with the next sealed event of the walk, or None if it fits."""
+    if since and event.seq == since.seq and event.hash != since.hash:
+        return CHANGED_SINCE
+    if event.seq != last + 1:
+        return MISSING
+    if event.hash is None or not hmac.compare_digest(_mac(key, previous, event), event.hash):
+        return CHANGED
+    for anchor in anchors:
+        if anchor.hash != event.hash:
+            return f"it differs from the anchor written {anchor.at}"
+    return None
+
+
+def _first_forged(session: Session, key: bytes, legacy: int) -> int | None:
+    """Return the id of the first event waiting to be sealed that the console did not write."""
+    unsealed = select(AuditEvent).where(
+        AuditEvent.seq.is_(None), or_(AuditEvent.tag.is_not(None), AuditEvent.id > legacy)
+    )
+    for event in session.scalars(unsealed.order_by(AuditEvent.id)).yield_per(1000):
+        if not _written_with(key, event, legacy):
+            return event.id
+    return None
+
+
 def verify(
     db: Database, key: bytes, anchors: Sequence[Anchor] = (), since: Checkpoint | None = None
 ) -> Verdict:
@@ -230,29 +265,16 @@ def verify(
     with db.reading() as session:
         for event in session.scalars(query).yield_per(1000):
             count += 1
-            if since and event.seq == since.seq and event.hash != since.hash:
-                return Verdict(False, 0, event.id, "it changed since it was last found intact")
-            if event.seq != last + 1:
-                return Verdict(False, count, event.id, MISSING)
-            if event.hash is None or not hmac.compare_digest(
-                _mac(key, previous, event), event.hash
-            ):
-                return Verdict(False, count, event.id, CHANGED)
-            for anchor in anchored.get(event.seq, ()):
-                if anchor.hash != event.hash:
-                    reason = f"it differs from the anchor written {anchor.at}"
-                    return Verdict(False, count, event.id, reason)
-            before, previous, last = previous, event.hash, event.seq
+            reason = _fault(key, event, previous, last, since, anchored.get(event.seq or 0, ()))
+            if reason is not None:
+                return Verdict(False, 0 if reason == CHANGED_SINCE else count, event.id, reason)
+            before, previous, last = previous, event.hash or "", event.seq or 0
         head = session.get(AuditHead, 1)
         if head is not None and (head.last_seq, head.last_hash) != (last, previous):
             return Verdict(False, count, None, REMOVED)
-        legacy = head.legacy_through if head is not None else 0
-        unsealed = select(AuditEvent).where(
-            AuditEvent.seq.is_(None), or_(AuditEvent.tag.is_not(None), AuditEvent.id > legacy)
-        )
-        for event in session.scalars(unsealed.order_by(AuditEvent.id)).yield_per(1000):
-            if not _written_with(key, event, legacy):
-                return Verdict(False, count, event.id, FORGED)
+        forged = _first_forged(session, key, head.legacy_through if head is not None else 0)
+        if forged is not None:
+            return Verdict(False, count, forged, FORGED)
     beyond = [anchor for anchor in anchors if anchor.seq > last]
     if beyond:
         return Verdict(
