@@ -1,4 +1,4 @@
-"""Anonymous follow-up: references, PIN hashes, questions and answers (issue 13).
+"""Anonymous follow-up: references, PIN hashes, questions and answers.
 
 Kept apart from ``ivr.models`` (which is at its size limit); registered on
 ``Base.metadata`` through ``ivr.tables``. Nothing here holds a time: days only, and the

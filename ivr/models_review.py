@@ -1,4 +1,4 @@
-"""Supervisors' review thread on a report (issue 12).
+"""Supervisors' review thread on a report.
 
 Kept apart from ``ivr.models`` (which is at its size limit); registered on
 ``Base.metadata`` through ``ivr.tables``.

@@ -1,4 +1,4 @@
-"""Issue 13's story end to end: an anonymous caller is asked a question, and answers by phone.
+"""Anonymous follow-up end to end: an anonymous caller is asked a question, and answers by phone.
 
 The service runs as ``make run`` starts it (``ivr serve --with-worker``), Twilio's stand-in
 on loopback, a caller with a planted number on a phone over HTTP, and a handler in
