@@ -7,7 +7,9 @@ cannot reach these, so removing the newest events shows: an anchor names a later
 | log            | embedded default                          | production                 |
 | ``AnchorLog``  | a file the console host appends to (0600) | S3 objects under Object Lock |
 
-Vendor errors become :class:`AnchorUnavailable` here, so no other module imports botocore.
+Which log a process uses is chosen in ``ivr.adapters`` by ``IVR_AUDIT_ANCHOR``'s scheme,
+with the same S3 client as the object store. Vendor errors become
+:class:`AnchorUnavailable` here, so no other module imports botocore.
 """
 
 from __future__ import annotations
@@ -106,6 +108,17 @@ class S3Anchors:
         self._mode, self._days = mode, days
         self._seen: dict[str, Anchor] = {}  # by version id: each version is fetched once
 
+    @classmethod
+    def from_url(cls, client: Any, url: str) -> S3Anchors:
+        """Open ``s3://bucket/prefix[?mode=…&days=…]`` through ``client``."""
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        mode = query.get("mode", ["COMPLIANCE"])[0].upper()
+        if mode not in {"COMPLIANCE", "GOVERNANCE"}:
+            raise ValueError(f"S3 Object Lock mode must be COMPLIANCE or GOVERNANCE, not {mode!r}")
+        days = int(query.get("days", ["2557"])[0])
+        return cls(client, parts.netloc, parts.path.lstrip("/"), mode, days)
+
     def append(self, anchor: Anchor) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -141,21 +154,3 @@ class S3Anchors:
 
 def _order(anchor: Anchor) -> tuple[int, str]:
     return (anchor.seq, anchor.at)
-
-
-def anchor_log(url: str, *, region: str = "", endpoint_url: str = "") -> AnchorLog | None:
-    """Open ``IVR_AUDIT_ANCHOR``: a path, or ``s3://bucket/prefix[?mode=…&days=…]``."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme != "s3":
-        return FileAnchors(Path(parts.path if parts.scheme == "file" else url))
-    import boto3
-
-    query = parse_qs(parts.query)
-    mode = query.get("mode", ["COMPLIANCE"])[0].upper()
-    if mode not in {"COMPLIANCE", "GOVERNANCE"}:
-        raise ValueError(f"S3 Object Lock mode must be COMPLIANCE or GOVERNANCE, not {mode!r}")
-    client = boto3.client("s3", region_name=region or None, endpoint_url=endpoint_url or None)
-    days = int(query.get("days", ["2557"])[0])
-    return S3Anchors(client, parts.netloc, parts.path.lstrip("/"), mode, days)

@@ -1,9 +1,15 @@
 """The composition root: everything a process uses, built once from its config.
 
 The web app, the worker and the CLI each build one ``Services`` and take what they need
-from it; nothing else reads the environment or builds an adapter. Each part is made on
-first use, so a process only builds what its tier and its work need (a console that
-never plays audio never loads the private key; ``ivr users list`` never reads a flow).
+from it (``create_app(config, services=...)``, ``build_worker(services)``); nothing else
+reads the environment or builds an adapter. The outside services come from the registry
+in ``ivr.adapters``, through one set of AWS clients. Each part is made on first use, so a
+process only builds what its tier and its work need (a console that never plays audio
+never loads the private key; ``ivr users list`` never reads a flow).
+
+Two parts belong to the web and are made by the app factory from these services: the
+call handler (it renders TwiML) and the online form's state (``ivr.online.OnlineState``,
+whose guard lives with the form).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from flask import Flask, current_app
 from twilio.request_validator import RequestValidator
 
 from ivr import adapters
-from ivr.anchors import anchor_log
+from ivr.anchors import AnchorLog
 from ivr.audit import AuditTrail
 from ivr.config import Config, ConfigError
 from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
@@ -59,8 +65,17 @@ class Services:
         return FlowRegistry(config.flow_path, self.db, config.flow_poll_seconds)
 
     @cached_property
+    def aws(self) -> adapters.AwsClients:
+        """One set of AWS clients: the store and the anchors share one S3 client."""
+        return adapters.AwsClients(self.config)
+
+    @cached_property
     def store(self) -> ObjectStore:
-        return adapters.object_store(self.config)
+        return adapters.object_store(self.config, self.aws)
+
+    @cached_property
+    def anchors(self) -> AnchorLog | None:
+        return adapters.anchor_log(self.config, self.aws)
 
     @cached_property
     def twilio(self) -> TwilioApi:
@@ -68,11 +83,11 @@ class Services:
 
     @cached_property
     def key_wrapper(self) -> KeyWrapper:
-        return adapters.key_wrapper(self.config)
+        return adapters.key_wrapper(self.config, self.aws)
 
     @cached_property
     def key_unwrapper(self) -> KeyUnwrapper:
-        return adapters.key_unwrapper(self.config)
+        return adapters.key_unwrapper(self.config, self.aws)
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -114,14 +129,8 @@ class Services:
     def audit_trail(self) -> AuditTrail:
         """Seals, anchors and checks the audit chain: the console's, which holds its key."""
         config = self.config
-        try:
-            anchors = anchor_log(
-                config.audit_anchor, region=config.aws_region, endpoint_url=config.s3_endpoint_url
-            )
-        except ValueError as error:
-            raise ConfigError(f"IVR_AUDIT_ANCHOR: {error}") from None
         every = timedelta(minutes=config.audit_anchor_minutes)
-        return AuditTrail(self.db, config.audit_chain_key, anchors, every)
+        return AuditTrail(self.db, config.audit_chain_key, self.anchors, every)
 
     @cached_property
     def metrics(self) -> CollectorRegistry:

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from ivr.chunks import rechunk
 from ivr.private_files import date_to_the_day, fsync_folder, open_private, private_folder
@@ -293,21 +292,3 @@ def _code(error: Any) -> str:
 
 def _describe(error: Exception) -> str:
     return type(error).__name__ + (f" {_code(error)}" if hasattr(error, "response") else "")
-
-
-def store_from_url(
-    url: str, *, s3_client: Any = None, kms_key_id: str | None = None
-) -> ObjectStore:
-    """Open the store named by ``IVR_STORAGE_URL``: a path, ``file://`` or ``s3://``."""
-    parts = urlsplit(url)
-    if parts.scheme == "s3":
-        if s3_client is None:
-            raise ValueError("an s3:// store needs an S3 client")
-        return S3Store(s3_client, parts.netloc, parts.path, kms_key_id)
-    if parts.scheme == "file":
-        return LocalStore(Path(parts.path))
-    if parts.scheme:
-        raise ValueError(
-            f"unknown storage URL scheme {parts.scheme!r}: use a path, file:// or s3://"
-        )
-    return LocalStore(Path(url))

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from sqlalchemy import delete, select, text
 
 from ivr import audit, migrate
-from ivr.anchors import Anchor, FileAnchors, S3Anchors, anchor_log
+from ivr.anchors import Anchor, FileAnchors, S3Anchors
 from ivr.cli import main
 from ivr.cli.runtime import Runtime
 from ivr.config import Config, ConfigError
@@ -236,11 +236,7 @@ def test_anchors_in_s3_survive_a_delete_under_object_lock(aws_endpoint: str, db:
         CreateBucketConfiguration={"LocationConstraint": "eu-west-2"},
         ObjectLockEnabledForBucket=True,
     )
-    opened = anchor_log(
-        f"s3://{bucket}/audit/?mode=governance&days=1",
-        region="eu-west-2",
-        endpoint_url=aws_endpoint,
-    )
+    opened = S3Anchors.from_url(s3, f"s3://{bucket}/audit/?mode=governance&days=1")
     assert isinstance(opened, S3Anchors)
     trail = audit.AuditTrail(db, KEY, opened, timedelta(minutes=10))
     write(db, 3)

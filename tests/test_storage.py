@@ -22,7 +22,6 @@ from ivr.storage import (
     StoreUnavailable,
     checksum,
     new_object_name,
-    store_from_url,
 )
 from tests.conftest import assert_implements
 
@@ -126,14 +125,6 @@ def test_an_unreachable_s3_is_store_unavailable() -> None:
     )
     with pytest.raises(StoreUnavailable):
         S3Store(s3, "bucket").put("ab" * 16, [b"x"])
-
-
-def test_the_storage_url_chooses_the_store(tmp_path: Path) -> None:
-    assert isinstance(store_from_url(str(tmp_path)), LocalStore)
-    assert isinstance(store_from_url(f"file://{tmp_path}"), LocalStore)
-    assert isinstance(store_from_url("s3://bucket/prefix", s3_client=object()), S3Store)
-    with pytest.raises(ValueError, match="unknown storage URL scheme 'ftp'"):
-        store_from_url("ftp://x")
 
 
 @pytest.mark.parametrize("implementation", [LocalStore, S3Store])
