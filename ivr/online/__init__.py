@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, current_app
 
 from ivr.online.form import OnlineRequest
 from ivr.online.guard import FormGuard, GlobalLimit, Limits, OnlineCollector
@@ -15,18 +15,33 @@ EXTENSION_KEY = "ivr.online"
 
 @dataclass(frozen=True)
 class OnlineState:
+    """The form's limits, its token guard and its global limit: one per app."""
+
     limits: Limits
     guard: FormGuard
     limit: GlobalLimit
+
+    @classmethod
+    def build(cls, built: Services, limits: Limits | None = None) -> OnlineState:
+        """Make the form's state from the process's services (its key signs the tokens)."""
+        limits = limits or Limits()
+        return cls(limits, FormGuard(built.config.secret_key, limits), GlobalLimit(limits))
+
+
+def online_state(app: Flask | None = None) -> OnlineState:
+    """Return the online form's state on ``app`` (default: the current application)."""
+    found = (app or current_app).extensions[EXTENSION_KEY]
+    if not isinstance(found, OnlineState):
+        raise TypeError(f"app.extensions[{EXTENSION_KEY!r}] is not the online form's state")
+    return found
 
 
 def register_online(app: Flask, built: Services, limits: Limits | None = None) -> None:
     """Serve the form on ``app``; its outcomes and global limit are shown in ``/metrics``."""
     from ivr.online.views import bp
 
-    limits = limits or Limits()
-    state = OnlineState(limits, FormGuard(built.config.secret_key, limits), GlobalLimit(limits))
-    app.extensions[EXTENSION_KEY] = state
+    app.extensions[EXTENSION_KEY] = OnlineState.build(built, limits)
     app.request_class = OnlineRequest
-    built.metrics.register(OnlineCollector(lambda: app.extensions[EXTENSION_KEY].limit))
+    # Read at each scrape, not now: a test may give the app a state of its own.
+    built.metrics.register(OnlineCollector(lambda: online_state(app).limit))
     app.register_blueprint(bp)
