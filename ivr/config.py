@@ -265,11 +265,18 @@ class Config:
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
             lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
             proxy_hops=_number(get, "PROXY_HOPS", 0),
-            audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", 30),
-            text_retention_days=_number(get, "TEXT_RETENTION_DAYS", 365),
-            retention_undisseminated_days=_number(get, "RETENTION_UNDISSEMINATED_DAYS", 90),
-            retention_audio_failed_days=_number(get, "RETENTION_AUDIO_FAILED_DAYS", 30),
-            retention_awaiting_audio_days=_number(get, "RETENTION_AWAITING_AUDIO_DAYS", 30),
+            # Retention's defaults are written once, as the fields' defaults above.
+            audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", cls.audio_retention_days),
+            text_retention_days=_number(get, "TEXT_RETENTION_DAYS", cls.text_retention_days),
+            retention_undisseminated_days=_number(
+                get, "RETENTION_UNDISSEMINATED_DAYS", cls.retention_undisseminated_days
+            ),
+            retention_audio_failed_days=_number(
+                get, "RETENTION_AUDIO_FAILED_DAYS", cls.retention_audio_failed_days
+            ),
+            retention_awaiting_audio_days=_number(
+                get, "RETENTION_AWAITING_AUDIO_DAYS", cls.retention_awaiting_audio_days
+            ),
             smtp_url=get("SMTP_URL", ""),
             smtp_ca_file=Path(get("SMTP_CA_FILE", "")) if get("SMTP_CA_FILE", "") else None,
             mail_from=get("MAIL_FROM", "hotline@localhost"),

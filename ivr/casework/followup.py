@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import assert_never
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +34,7 @@ from ivr import audit
 from ivr.casework import lifecycle
 from ivr.casework.intake import report_id_for_call
 from ivr.casework.sanitise import caller_details_in
+from ivr.casework.status import move
 from ivr.casework.workflow import holds
 from ivr.db import Database, utcnow
 from ivr.logs import event
@@ -352,23 +354,31 @@ def answer_stored(session: Session, job_id: int) -> bool:
     question = session.get(FollowUpQuestion, answer.question_id) if answer.question_id else None
     if question is not None and question.answered_on is None:
         question.answered_on = today
-    if report.status in (ReportStatus.AWAITING_AUDIO, ReportStatus.AUDIO_FAILED):
-        lifecycle.queue_when_complete(session, report.id)
-    elif report.status is not ReportStatus.CLOSED:
-        if report.status in (
-            ReportStatus.SUBMITTED,
-            ReportStatus.APPROVED,
-            ReportStatus.DISSEMINATED,
-        ):
-            report.status = ReportStatus.QUEUED  # new material: written up again
-        holder = question.asked_by if question is not None else report.claimed_by
-        if holder is not None:
-            report.claimed_by = holder
-            report.claimed_through = today + ANSWER_HOLD
-        report.last_active_on = today
+    match report.status:
+        case ReportStatus.AWAITING_AUDIO | ReportStatus.AUDIO_FAILED:
+            lifecycle.queue_when_complete(session, report.id)
+        case ReportStatus.SUBMITTED | ReportStatus.APPROVED | ReportStatus.DISSEMINATED:
+            # New material: written up again. The phone side audits nothing of it.
+            move(session, report, ReportStatus.QUEUED, actor=None)
+            _back_to_holder(report, question, today)
+        case ReportStatus.QUEUED | ReportStatus.RETURNED:
+            _back_to_holder(report, question, today)
+        case ReportStatus.CLOSED:
+            pass  # its retention ran out meanwhile: it is not worked again
+        case _:
+            assert_never(report.status)
     audit.record_phone(session, PhoneAction.ANSWERED)
     event(logger, "followup.answered")
     return True
+
+
+def _back_to_holder(report: Report, question: FollowUpQuestion | None, today: date) -> None:
+    """Hand the report back to whoever asked the question (or holds it), with the answer's hold."""
+    holder = question.asked_by if question is not None else report.claimed_by
+    if holder is not None:
+        report.claimed_by = holder
+        report.claimed_through = today + ANSWER_HOLD
+    report.last_active_on = today
 
 
 def answers_of(session: Session, report_id: str) -> list[FollowUpAnswer]:

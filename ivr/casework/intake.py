@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.casework.status import INITIAL
 from ivr.crypto.hashing import keyed_hash
 from ivr.flows.engine import CallState
 from ivr.logs import event
@@ -27,7 +28,6 @@ from ivr.models import (
     RecordingPart,
     Report,
     ReportSource,
-    ReportStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _report_for(
         received_on=datetime.now(UTC).date(),
         # A menu callback that outlived its call's state carries no menu choices.
         source=ReportSource.RECONCILED if call is None and source is ReportSource.MENU else source,
-        status=ReportStatus.AWAITING_AUDIO,
+        status=INITIAL,
         language=call.language if call is not None else None,
         category=choices.get("category"),
         anonymity=Anonymity(anonymity) if anonymity else None,

@@ -1,11 +1,10 @@
-"""Every change of a report's status outside the handlers' own work, in one place.
+"""When the phone side moves a report: its recordings stored, or one of them parked.
 
 awaiting_audio -> queued        when every recording of it has been dealt with
 awaiting_audio -> audio_failed  when a recording's job is parked
 audio_failed -> awaiting_audio  when every parked job of it is retried
-(The handlers' transitions, queued -> ... -> disseminated, are in ``workflow``; closing
-at the end of retention is in ``retention``.) Each records the day, and only the day, of
-the report's last activity, from which retention counts.
+Every move, these and the handlers' own, is ``ivr.casework.status.move``, which checks
+it and records the day, and only the day, of the report's last activity.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.db import utcnow
+from ivr.casework.status import move
 from ivr.logs import event
 from ivr.models import (
     AudioObject,
@@ -51,8 +50,7 @@ def queue_when_complete(session: Session, report_id: str) -> None:
     report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
     if report.queue_position is None:
         report.queue_position = _next_position(session, report.received_on)
-    report.status = ReportStatus.QUEUED
-    report.last_active_on = utcnow().date()
+    move(session, report, ReportStatus.QUEUED, actor=None)
     # Nothing of the report: its length or silence beside the line's time would date it.
     event(logger, "report.queued")
 
@@ -76,8 +74,7 @@ def mark_audio_failed(session: Session, report_id: str) -> None:
     """Show the report to supervisors as "audio failed": a recording could not be stored."""
     report = session.get(Report, report_id)
     if report is not None and report.status is ReportStatus.AWAITING_AUDIO:
-        report.status = ReportStatus.AUDIO_FAILED
-        report.last_active_on = utcnow().date()  # its retention counts from here
+        move(session, report, ReportStatus.AUDIO_FAILED, actor=None)  # retention counts from here
 
 
 def await_audio_again(session: Session, report_id: str) -> None:
@@ -91,5 +88,4 @@ def await_audio_again(session: Session, report_id: str) -> None:
         .limit(1)
     )
     if still_parked is None:
-        report.status = ReportStatus.AWAITING_AUDIO
-        report.last_active_on = utcnow().date()
+        move(session, report, ReportStatus.AWAITING_AUDIO, actor=None)

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.casework import followup, lifecycle
+from ivr.casework.status import INITIAL
 from ivr.crypto import day_keys, envelope
 from ivr.crypto.keys import KeyUnwrapper, KeyWrapper, object_context
 from ivr.db import Database
-from ivr.models import Anonymity, Report, ReportSource, ReportStatus
+from ivr.models import Anonymity, Report, ReportSource
 from ivr.models_keys import DayKey
 from ivr.models_online import OnlineObject, OnlinePart
 from ivr.storage import ObjectStore, new_object_name
@@ -88,7 +89,7 @@ def receive(
                 # A day is enough: the exact time could help identify the sender.
                 received_on=datetime.now(UTC).date(),
                 source=ReportSource.ONLINE,
-                status=ReportStatus.AWAITING_AUDIO,
+                status=INITIAL,
                 language=submission.language,
                 category=submission.category,
                 anonymity=Anonymity.CONTACT if contact else Anonymity.ANONYMOUS,

@@ -16,15 +16,18 @@ never anything from its text.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import assert_never
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.casework import followup, review
+from ivr.casework.status import move
 from ivr.config import Config
 from ivr.crypto import day_keys
 from ivr.db import Database, utcnow
@@ -48,24 +51,17 @@ TEXT_FIELDS = (
     "where_text",
     "review_comment",
 )
-# Never disseminated, and no longer waiting for audio: a person had it, or could have.
-UNDISSEMINATED = (
-    ReportStatus.QUEUED,
-    ReportStatus.RETURNED,
-    ReportStatus.SUBMITTED,
-    ReportStatus.APPROVED,
-)
 
 
 @dataclass(frozen=True)
 class Periods:
     """How many days each kind of report is kept (the defaults are the settings')."""
 
-    audio_days: int = 30
-    text_days: int = 365
-    undisseminated_days: int = 90
-    audio_failed_days: int = 30
-    awaiting_audio_days: int = 30
+    audio_days: int = Config.audio_retention_days
+    text_days: int = Config.text_retention_days
+    undisseminated_days: int = Config.retention_undisseminated_days
+    audio_failed_days: int = Config.retention_audio_failed_days
+    awaiting_audio_days: int = Config.retention_awaiting_audio_days
 
     @classmethod
     def from_config(cls, config: Config) -> Periods:
@@ -76,6 +72,47 @@ class Periods:
             config.retention_audio_failed_days,
             config.retention_awaiting_audio_days,
         )
+
+
+class Since(enum.Enum):
+    """The day a report's period counts from."""
+
+    DISSEMINATION = enum.auto()
+    LAST_ACTIVITY = enum.auto()  # its last day of activity, or else the day received
+
+
+@dataclass(frozen=True)
+class Period:
+    """How long a report in one status lives: ``days`` after the day ``since`` names."""
+
+    days: int
+    since: Since
+    # Only while never disseminated (a disseminated report queued again by new material
+    # keeps the text period it was given when it first went to its force).
+    never_disseminated: bool = False
+
+
+def period_for(status: ReportStatus, periods: Periods) -> Period | None:
+    """Return how long a report in ``status`` lives; None once it is closed."""
+    match status:
+        case ReportStatus.DISSEMINATED:
+            return Period(periods.text_days, Since.DISSEMINATION)
+        # Never disseminated, and no longer waiting for audio: a person had it, or could have.
+        case (
+            ReportStatus.QUEUED
+            | ReportStatus.RETURNED
+            | ReportStatus.SUBMITTED
+            | ReportStatus.APPROVED
+        ):
+            return Period(periods.undisseminated_days, Since.LAST_ACTIVITY, never_disseminated=True)
+        case ReportStatus.AUDIO_FAILED:
+            return Period(periods.audio_failed_days, Since.LAST_ACTIVITY)  # parked since
+        case ReportStatus.AWAITING_AUDIO:
+            return Period(periods.awaiting_audio_days, Since.LAST_ACTIVITY)
+        case ReportStatus.CLOSED:
+            return None
+        case _:
+            assert_never(status)
 
 
 @dataclass(frozen=True)
@@ -126,9 +163,8 @@ def purge(
                 setattr(report, name, "")
             review.forget_thread(session, report)  # the review thread is report text too
             followup.forget(session, report)  # the reference dies, with the questions
-            report.status = ReportStatus.CLOSED
+            move(session, report, ReportStatus.CLOSED, actor)  # audited as purge_text
             report.claimed_by = report.claimed_through = report.queue_position = None
-            audit.record(session, actor, "purge_text", report.reference)
             if outbox is not None:
                 # The emailed copy holds the full report, and contact details.
                 for copy in outbox.glob(f"{report.reference}-*.eml"):
@@ -159,37 +195,29 @@ def _audio_due(session: Session, today: date, periods: Periods) -> list[Report]:
 
 
 def _ended(session: Session, today: date, periods: Periods) -> list[Report]:
-    """Reports at the end of their life: each state counts its own period."""
+    """Reports at the end of their life: each status counts its own period."""
+    due = [
+        _due(status, period, today)
+        for status in ReportStatus
+        if (period := period_for(status, periods)) is not None
+    ]
+    return list(session.scalars(select(Report).where(or_(*due))))
 
-    def idle_since(days: int) -> ColumnElement[bool]:
-        last = func.coalesce(Report.last_active_on, Report.received_on)
-        return last <= today - timedelta(days=days)
 
-    return list(
-        session.scalars(
-            select(Report).where(
-                or_(
-                    and_(
-                        Report.status == ReportStatus.DISSEMINATED,
-                        Report.disseminated_on <= today - timedelta(days=periods.text_days),
-                    ),
-                    and_(
-                        Report.status.in_(UNDISSEMINATED),
-                        Report.disseminated_on.is_(None),
-                        idle_since(periods.undisseminated_days),
-                    ),
-                    and_(
-                        Report.status == ReportStatus.AUDIO_FAILED,
-                        idle_since(periods.audio_failed_days),
-                    ),
-                    and_(
-                        Report.status == ReportStatus.AWAITING_AUDIO,
-                        idle_since(periods.awaiting_audio_days),
-                    ),
-                )
-            )
-        )
-    )
+def _due(status: ReportStatus, period: Period, today: date) -> ColumnElement[bool]:
+    """The reports in ``status`` whose ``period`` is over by ``today``."""
+    counted_from: SQLColumnExpression[date | None]
+    match period.since:
+        case Since.DISSEMINATION:
+            counted_from = Report.disseminated_on
+        case Since.LAST_ACTIVITY:
+            counted_from = func.coalesce(Report.last_active_on, Report.received_on)
+        case _:
+            assert_never(period.since)
+    conditions = [Report.status == status, counted_from <= today - timedelta(days=period.days)]
+    if period.never_disseminated:
+        conditions.append(Report.disseminated_on.is_(None))
+    return and_(*conditions)
 
 
 def _closed_with_leftovers(session: Session) -> list[Report]:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ivr import audit
+from ivr.casework.status import move
 from ivr.casework.workflow import WorkError, active, holds
 from ivr.db import utcnow
 from ivr.models import Dissemination, Report, ReportStatus, Role, User
@@ -73,21 +74,17 @@ def approve(session: Session, report: Report, supervisor: User, comment: str = "
     """Approve a submitted report for dissemination; a comment is optional."""
     _reviewable(report, supervisor)
     text = _text(comment, needed=False)
-    report.status = ReportStatus.APPROVED
+    move(session, report, ReportStatus.APPROVED, supervisor.name)
     _append(session, report, supervisor, MessageKind.APPROVE, text)
-    active(report)
-    audit.record(session, supervisor.name, "approve", report.reference)
 
 
 def send_back(session: Session, report: Report, supervisor: User, comment: str) -> None:
     """Return a submitted report to its handler, saying what needs changing."""
     _reviewable(report, supervisor)
     text = _text(comment, needed=True)
-    report.status = ReportStatus.RETURNED
-    _append(session, report, supervisor, MessageKind.RETURN, text)
-    active(report)
+    move(session, report, ReportStatus.RETURNED, supervisor.name)
     # The comment stays with the report, and is destroyed with its text.
-    audit.record(session, supervisor.name, "return", report.reference)
+    _append(session, report, supervisor, MessageKind.RETURN, text)
 
 
 def may_comment(report: Report, user: User) -> bool:

@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.casework.sanitise import CHECKLIST, CallerDetail, caller_details_in
+
+# Beside the state machine, whose refusals are workflow errors too: callers catch it here.
+from ivr.casework.status import WorkError as WorkError
+from ivr.casework.status import move
 from ivr.db import Database, utcnow
 from ivr.models import (
     Dissemination,
@@ -43,10 +47,6 @@ EDITABLE_FIELDS = (
     "where_text",
     "urgency",
 )
-
-
-class WorkError(ValueError):
-    """A rule of the workflow stopped the action: the message says which."""
 
 
 def queue(
@@ -296,15 +296,11 @@ def submit(
             "look at each highlighted detail, remove what could identify the caller, "
             "then confirm you have reviewed the warnings"
         )
+    move(session, report, ReportStatus.SUBMITTED, user.name, f"{len(flagged)} warnings reviewed")
     report.sanitised = True
-    report.status = ReportStatus.SUBMITTED
     report.submitted_by = user.id
     report.claimed_by = None
     report.claimed_through = None
-    active(report)
-    audit.record(
-        session, user.name, "submit", report.reference, f"{len(flagged)} warnings reviewed"
-    )
 
 
 def caller_details(report: Report) -> list[CallerDetail]:
@@ -335,6 +331,10 @@ def record_dissemination(
             f"this report was already disseminated on {earlier.isoformat()}; "
             "confirm that it should be sent again"
         )
+    first = report.status is ReportStatus.APPROVED
+    move(session, report, ReportStatus.DISSEMINATED, user.name, f"{method} to {report.force}")
+    if first:
+        report.disseminated_on = utcnow().date()  # retention counts from the first time
     session.add(
         Dissemination(
             report_id=report.id,
@@ -344,11 +344,6 @@ def record_dissemination(
             on=utcnow().date(),
         )
     )
-    if report.status is ReportStatus.APPROVED:
-        report.status = ReportStatus.DISSEMINATED
-        report.disseminated_on = utcnow().date()
-    active(report)
-    audit.record(session, user.name, "disseminate", report.reference, f"{method} to {report.force}")
 
 
 def set_force_address(session: Session, name: str, address: str, actor: str) -> None:
