@@ -16,7 +16,7 @@ from ivr.calls import CallHandler
 from ivr.casework.followup import Verifier
 from ivr.config import Config, Tier
 from ivr.db import Database
-from ivr.intake import Intake
+from ivr.journal import Journal as Intake
 from ivr.logs import configure_logging, event
 from ivr.services import EXTENSION_KEY, Services
 from ivr.spool import Spool

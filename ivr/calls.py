@@ -5,7 +5,7 @@ callback URLs that Twilio signs and sends back (:mod:`ivr.urlstate`). A menu
 step reads nothing and writes nothing: it is a pure function of that state and the keys
 pressed, so a repeated callback gets the same answer by construction, and any web
 process can answer any step. Only a recording and the end of a call are written down,
-through :class:`ivr.intake.Intake`, which spools them when the database is down.
+through :class:`ivr.journal.Journal`, which spools them when the database is down.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl
 from sqlalchemy import delete
 
 from ivr.casework.followup import CallDesk, Verifier
+from ivr.casework.intake import Recording
 from ivr.db import Database
 from ivr.flows.engine import Turn
 from ivr.flows.followup_steps import FollowUpDesk, PracticeDesk
 from ivr.flows.registry import FlowRegistry
-from ivr.intake import Intake, Recording
+from ivr.journal import Journal
 from ivr.logs import event
 from ivr.models import CallSession
 from ivr.urlstate import BadCallState, CallPoint, StateSealer, parse
@@ -52,22 +53,22 @@ class CallNotFound(LookupError):
 
 
 class CallHandler:
-    """Decide what each caller hears next; hand recordings and call ends to the intake."""
+    """Decide what each caller hears next; hand recordings and call ends to the journal."""
 
     def __init__(
         self,
         flows: FlowRegistry,
-        intake: Intake,
+        journal: Journal,
         render: Render,
         *,
         followups: Verifier | None = None,
         secret: bytes = b"",
     ) -> None:
         self._flows = flows
-        self.intake = intake
+        self.journal = journal
         self._render = render
         self._answers: dict[tuple[str, str, int], Remembered] = {}
-        # Follow-up calls (issue 13): without a verifier, no reference is kept or accepted.
+        # Follow-up calls: without a verifier, no reference is kept or accepted.
         self.followups = followups
         self._secret = secret
         self.sealer = StateSealer(secret) if secret else None
@@ -119,24 +120,24 @@ class CallHandler:
         Returns None when the caller has already hung up: Twilio ignores the answer.
         """
         if recording is not None:
-            self.intake.recording(recording)
+            self.journal.recording(recording)
             if recording.ended_by_hangup:
                 return None
         state = point.state()
         if recording is not None:
             # A take choice ("record again" or "add more") applies to the next recording only.
             state.choices.pop("take", None)
-        got_audio = recording is not None and recording.notice().has_audio
+        got_audio = recording is not None and recording.has_audio
         reply = self._flows.engine(point.flow).recorded(state, got_audio, self.desk(call_sid))
         return self._answer(CallPoint.of(point.flow, state), reply)
 
     def recording_status(self, recording: Recording) -> None:
         """Feed a recording status callback into the same report and job as the action."""
-        self.intake.recording(recording)
+        self.journal.recording(recording)
 
     def ended(self, call_sid: str) -> None:
         """The call is over: its recordings' call log may be erased once they are stored."""
-        self.intake.call_ended(call_sid)
+        self.journal.call_ended(call_sid)
 
     def _answer(self, point: CallPoint, turn: Turn) -> str:
         return self._render(turn, point.query(self.sealer))

@@ -16,10 +16,10 @@ Concurrency, across threads and processes on one machine, is by ``flock``:
   file's lock, replays them without it (writers are never held up by the database),
   then takes the lock again to rewrite the file without the entries it committed.
 
-Entries hold only what registering needs: the grouping key, the part, the duration,
-the menu choices, and the recording and call SIDs (which the fetch job needs, and which
-leave this file when the entry is replayed). Never a caller's number. The directory is
-0700 and the file 0600.
+Entries hold only what registering needs (the journal writes them, see
+:mod:`ivr.journal`): the part, the duration, the menu choices, and the recording and call
+SIDs (which the fetch job needs, and which leave this file when the entry is replayed).
+Never a caller's number. The directory is 0700 and the file 0600.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import multiprocessing
 import stat
 from pathlib import Path
 
+from ivr.casework.intake import Recording
 from ivr.db import Database
-from ivr.intake import Intake, Recording
+from ivr.journal import Journal
 from ivr.models import RecordingPart, ReportSource
 from ivr.spool import Entry, Spool, StopReplay
 from tests.webhooks.helpers import row_counts
@@ -81,7 +82,7 @@ def test_processes_appending_while_another_replays_lose_nothing(tmp_path: Path) 
 
 
 def test_replaying_the_same_recording_twice_changes_nothing(db: Database, tmp_path: Path) -> None:
-    intake = Intake(db, b"k" * 32, Spool(tmp_path / "spool"))
+    journal = Journal(db, b"k" * 32, Spool(tmp_path / "spool"))
     recording = Recording(
         recording_sid="RE" + "1" * 32,
         call_sid="CA" + "1" * 32,
@@ -91,10 +92,10 @@ def test_replaying_the_same_recording_twice_changes_nothing(db: Database, tmp_pa
         language="en-GB",
         choices={"category": "other"},
     )
-    intake.recording(recording)
+    journal.recording(recording)
     # (a line replayed again after a crash between its commit and its removal)
-    intake.recording(recording)
-    intake.call_ended(recording.call_sid)
-    intake.call_ended(recording.call_sid)
+    journal.recording(recording)
+    journal.call_ended(recording.call_sid)
+    journal.call_ended(recording.call_sid)
     counts = row_counts(db)
     assert (counts["reports"], counts["recording_jobs"]) == (1, 1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,43 +36,89 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class RecordingNotice:
-    """What one callback says about a recording."""
+class Recording:
+    """What one callback (or Twilio's own listing) says about a recording: no caller identifier.
+
+    The same value travels from the webhook through the call handler and the journal
+    (or the spool, as :meth:`to_entry`) to :func:`register_recording`.
+    """
 
     recording_sid: str
     call_sid: str
-    duration_seconds: int | None
+    part: RecordingPart = RecordingPart.REPORT
+    source: ReportSource = ReportSource.MENU
+    duration_seconds: int | None = None
     ended_by_hangup: bool = False
     absent: bool = False  # Twilio says no audio was captured
+    # The caller's language and menu choices, from the callback URL (None: unknown).
+    language: str | None = None
+    choices: dict[str, str] = field(default_factory=dict)
+    # The reference whose report a follow-up caller's answer joins, if any.
+    followup: str | None = None
 
     @property
     def has_audio(self) -> bool:
         return not self.absent and (self.duration_seconds is None or self.duration_seconds > 0)
 
+    def call(self) -> CallState | None:
+        """Return the call's state as far as the report needs it; None when it is unknown."""
+        if self.language is None:
+            return None
+        # Only the language and choices fill in the report; the step is not needed.
+        return CallState(step="", language=self.language, choices=dict(self.choices))
+
+    def to_entry(self) -> dict[str, Any]:
+        """Return this recording as a spool entry's fields (plain JSON values)."""
+        return {
+            "recording_sid": self.recording_sid,
+            "call_sid": self.call_sid,
+            "part": self.part.value,
+            "source": self.source.value,
+            "duration_seconds": self.duration_seconds,
+            "ended_by_hangup": self.ended_by_hangup,
+            "absent": self.absent,
+            "language": self.language,
+            "choices": dict(self.choices),
+            "followup": self.followup,
+        }
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Recording:
+        """Read a spool entry's fields back, including entries an earlier release wrote."""
+        # An entry spooled before a deploy is replayed after it: fields added since may
+        # be missing, and keys that are not a recording's (the entry's id, kind and the
+        # report id an earlier release wrote as "group") are left to the journal.
+        return cls(
+            recording_sid=entry["recording_sid"],
+            call_sid=entry["call_sid"],
+            part=RecordingPart(entry["part"]),
+            source=ReportSource(entry["source"]),
+            duration_seconds=entry.get("duration_seconds"),
+            ended_by_hangup=bool(entry.get("ended_by_hangup")),
+            absent=bool(entry.get("absent")),
+            language=entry.get("language"),
+            choices=dict(entry.get("choices") or {}),
+            followup=entry.get("followup") or None,
+        )
+
 
 def register_recording(
-    session: Session,
-    secret: bytes,
-    notice: RecordingNotice,
-    *,
-    call: CallState | None,
-    report_id: str | None,
-    part: RecordingPart,
-    source: ReportSource = ReportSource.MENU,
+    session: Session, secret: bytes, recording: Recording, *, report_id: str | None = None
 ) -> RecordingJob:
-    """Create (once) the report and the job for ``notice``; return the job.
+    """Create (once) the report and the job for ``recording``; return the job.
 
-    ``call`` is the state of the call the recording belongs to (its choices fill in the
-    report), or None when it is not known. Every recording of one call (the report, the
-    contact details, re-takes) belongs to one report, whose id is a keyed hash of the
-    CallSid (:func:`report_id_for_call`) unless ``report_id`` names it: no call row needed.
+    The recording's call state (:meth:`Recording.call`) fills in the report's choices,
+    when it is known. Every recording of one call (the report, the contact details,
+    re-takes) belongs to one report, whose id is a keyed hash of the CallSid
+    (:func:`report_id_for_call`) unless ``report_id`` names it: no call row needed.
     """
-    if report_id is None and notice.call_sid:
-        report_id = report_id_for_call(secret, notice.call_sid)
-    key = keyed_hash(secret, notice.recording_sid)
+    call, part, source = recording.call(), recording.part, recording.source
+    if report_id is None and recording.call_sid:
+        report_id = report_id_for_call(secret, recording.call_sid)
+    key = keyed_hash(secret, recording.recording_sid)
     job = session.scalars(select(RecordingJob).where(RecordingJob.recording_key == key)).first()
     if job is not None:
-        _merge(job, notice)
+        _merge(job, recording)
         if call is not None:
             _fill_in_choices(job.report, call, source)
         return job
@@ -92,28 +140,28 @@ def register_recording(
         part=part,
         take=earlier + 1,
         state=JobState.PENDING,
-        recording_sid=notice.recording_sid,
-        call_sid=notice.call_sid or None,
+        recording_sid=recording.recording_sid,
+        call_sid=recording.call_sid or None,
         attempts=0,
     )
-    _merge(job, notice)
+    _merge(job, recording)
     # Before adding the new take, so that it cannot be discarded with the old ones.
-    if call is not None and call.choices.get("take") == "replace" and notice.has_audio:
+    if call is not None and call.choices.get("take") == "replace" and recording.has_audio:
         _discard_earlier_takes(session, report, part)
     session.add(job)
-    if part is RecordingPart.CONTACT and notice.has_audio:
+    if part is RecordingPart.CONTACT and recording.has_audio:
         report.contact_left = True
     # Not the take: it is kept on the job, and would tie the line's time to this report.
-    event(logger, "report.recording_registered", part=part.value, hangup=notice.ended_by_hangup)
+    event(logger, "report.recording_registered", part=part.value, hangup=recording.ended_by_hangup)
     return job
 
 
-def _merge(job: RecordingJob, notice: RecordingNotice) -> None:
-    if notice.duration_seconds is not None:
-        job.duration_seconds = notice.duration_seconds
-    if notice.ended_by_hangup:
+def _merge(job: RecordingJob, recording: Recording) -> None:
+    if recording.duration_seconds is not None:
+        job.duration_seconds = recording.duration_seconds
+    if recording.ended_by_hangup:
         job.ended_by_hangup = True
-    if notice.absent:
+    if recording.absent:
         job.duration_seconds = 0
 
 

@@ -116,7 +116,7 @@ def serve(
             # Spooled callbacks (from an outage, or a previous run) are replayed by every
             # web process; and the published flow is loaded now, so menus keep working if
             # the database goes away before this process has answered a call.
-            found.calls.intake.start_replayer()
+            found.calls.journal.start_replayer()
             with contextlib.suppress(Exception):
                 found.flows.current()
         if with_worker:

@@ -16,9 +16,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from ivr.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
+from ivr.casework.intake import Recording
 from ivr.flows.engine import EngineError
 from ivr.flows.registry import UnknownFlowVersion
-from ivr.intake import Recording
 from ivr.logs import event
 from ivr.models import RecordingPart, ReportSource
 from ivr.services import services

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ivr.casework.intake import RecordingNotice, register_recording
+from ivr.casework.intake import Recording, register_recording
 from ivr.crypto.hashing import keyed_hash
 from ivr.db import Database, utcnow
 from ivr.logs import event
@@ -48,11 +48,12 @@ def reconcile(db: Database, twilio: TwilioApi, secret: bytes, grace: timedelta) 
             job = register_recording(
                 session,
                 secret,
-                RecordingNotice(listing.sid, listing.call_sid, duration_seconds=None),
-                call=None,
-                report_id=None,
-                part=RecordingPart.REPORT,
-                source=ReportSource.RECONCILED,
+                Recording(
+                    listing.sid,
+                    listing.call_sid,
+                    part=RecordingPart.REPORT,
+                    source=ReportSource.RECONCILED,
+                ),
             )
             job.call_ended = True
             found += 1

@@ -179,17 +179,17 @@ def test_menus_need_no_database_and_recordings_wait_in_the_spool(
     assert "Your report has been received" in thanks.get_data(as_text=True)
     signed_post(client, "/twilio/status", twilio_params(call_sid, CallStatus="completed"))
     # And what the database could not take waits on disk, readable only by the service
-    spool = services(app).calls.intake.spool  # type: ignore[union-attr]
+    spool = services(app).calls.journal.spool  # type: ignore[union-attr]
     assert spool.pending() and stat.S_IMODE(spool.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(config.spool_dir.stat().st_mode) == 0o700
     assert PLANTED_NUMBER not in spool.path.read_text()
 
     # When the database is back, the spool is replayed into it, and emptied
     Base.metadata.create_all(db.engine)
-    intake = services(app).calls.intake  # type: ignore[union-attr]
+    journal = services(app).calls.journal  # type: ignore[union-attr]
     deadline = time.monotonic() + 30  # (this process's replayer thread may get there first)
     while spool.pending() and time.monotonic() < deadline:
-        intake.replay_now()
+        journal.replay_now()
         time.sleep(0.05)
     assert not spool.path.exists()
     # Then there is one report with the caller's choices, its recording's job, and the call's end

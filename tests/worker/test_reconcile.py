@@ -9,10 +9,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import adapters
+from ivr.casework.intake import Recording
 from ivr.cli import main
 from ivr.config import Config
 from ivr.db import Database
-from ivr.intake import Intake, Recording
+from ivr.journal import Journal
 from ivr.models import JobState, RecordingJob, RecordingPart, Report, ReportSource, ReportStatus
 from ivr.phone import EmulatorMedia
 from ivr.spool import Spool
@@ -65,7 +66,7 @@ def test_a_callback_that_comes_after_reconciliation_adds_the_callers_choices(
     sid, _ = EmulatorMedia(emulator.url).store(call_sid, SPEECH)
     reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
     # When the callback arrives, with the choices the caller made
-    Intake(db, ingest_config.secret_key, Spool(ingest_config.spool_dir)).recording(
+    Journal(db, ingest_config.secret_key, Spool(ingest_config.spool_dir)).recording(
         Recording(
             recording_sid=sid,
             call_sid=call_sid,

@@ -1,4 +1,4 @@
-"""Take in what Twilio tells us about recordings and call ends: into the database, or the spool.
+"""Write down Twilio's news of recordings and call ends: in the database, or the spool.
 
 These are the only two moments a call touches the database. Each is written in one
 transaction when the database answers; when it does not, the news is spooled to local
@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from typing import assert_never
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -27,11 +28,10 @@ from sqlalchemy.orm import Session
 
 from ivr.call_logs import schedule_call_log_erasure
 from ivr.casework import followup
-from ivr.casework.intake import RecordingNotice, register_recording, report_id_for_call
+from ivr.casework.intake import Recording, register_recording, report_id_for_call
 from ivr.db import Database
-from ivr.flows.engine import CallState
 from ivr.logs import event
-from ivr.models import RecordingJob, RecordingPart, ReportSource
+from ivr.models import RecordingJob
 from ivr.spool import Entry, Spool, StopReplay
 
 logger = logging.getLogger(__name__)
@@ -40,39 +40,17 @@ REPLAY_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class Recording:
-    """One recording callback, as registered (or spooled): no caller identifier."""
+class CallEnded:
+    """Twilio's news that a call is over."""
 
-    recording_sid: str
     call_sid: str
-    part: RecordingPart
-    source: ReportSource
-    duration_seconds: int | None
-    ended_by_hangup: bool = False
-    absent: bool = False
-    # The caller's language and menu choices, from the callback URL (None: unknown).
-    language: str | None = None
-    choices: dict[str, str] = field(default_factory=dict)
-    # The report a follow-up caller's answer joins (their verified follow-up), if any.
-    followup: str | None = None
-
-    def notice(self) -> RecordingNotice:
-        return RecordingNotice(
-            self.recording_sid,
-            self.call_sid,
-            self.duration_seconds,
-            ended_by_hangup=self.ended_by_hangup,
-            absent=self.absent,
-        )
-
-    def call(self) -> CallState | None:
-        if self.language is None:
-            return None
-        # Only the language and choices fill in the report; the step is not needed.
-        return CallState(step="", language=self.language, choices=dict(self.choices))
 
 
-class Intake:
+# What the journal writes down: one transaction each, or one spool entry each.
+News = Recording | CallEnded
+
+
+class Journal:
     """Register recordings and call ends, spooling them while the database is down."""
 
     def __init__(
@@ -92,16 +70,11 @@ class Intake:
 
     def recording(self, recording: Recording) -> None:
         """Register a recording: a report (once per call) and its fetch job (once)."""
-        entry: Entry = {
-            "kind": "recording",
-            "group": report_id_for_call(self._secret, recording.call_sid),
-            **asdict(recording),
-        }
-        self._apply_or_spool(entry)
+        self._apply_or_spool(recording)
 
     def call_ended(self, call_sid: str) -> None:
         """Note that a call ended, and schedule the erasure of its call log at Twilio."""
-        self._apply_or_spool({"kind": "ended", "call_sid": call_sid})
+        self._apply_or_spool(CallEnded(call_sid))
 
     def replay_now(self) -> int:
         """Replay the spool into the database; reconcile if anything was replayed."""
@@ -123,34 +96,35 @@ class Intake:
             )
             self._replayer.start()
 
-    def _apply_or_spool(self, entry: Entry) -> None:
+    def _apply_or_spool(self, news: News) -> None:
         # While older entries wait in the spool, newer ones queue behind them: a call's
         # end must never reach the database before the recordings it ends.
         if not self.spool.pending():
             try:
-                self._transaction(entry)
+                self._transaction(news)
                 return
             except SQLAlchemyError as error:
                 event(logger, "intake.database_down", logging.WARNING, error=type(error).__name__)
-        self.spool.append(entry)
+        self.spool.append(to_entry(news))
         self.start_replayer()
         self._wake.set()
 
     def _replay_entry(self, entry: Entry) -> None:
+        news = from_entry(entry)  # an entry no release could have written is dropped
         try:
-            self._transaction(entry)
+            self._transaction(news)
         except SQLAlchemyError as error:
             if isinstance(error, IntegrityError):
                 raise  # not an outage: the entry cannot be replayed
             raise StopReplay() from error
 
-    def _transaction(self, entry: Entry) -> None:
+    def _transaction(self, news: News) -> None:
         # Two first callbacks for one recording (or one call) can race to insert the same
         # report or job; the loser sees the winner's rows on its second attempt.
         for tries_left in (1, 0):
             try:
                 with self._db.transaction() as session:
-                    _apply(session, self._secret, entry)
+                    _apply(session, self._secret, news)
                 return
             except IntegrityError:
                 if not tries_left:
@@ -168,49 +142,56 @@ class Intake:
                 logger.exception("intake.replay_failed")
 
 
-def _apply(session: Session, secret: bytes, entry: Entry) -> None:
-    """Write one entry (fresh or replayed from the spool); a repeat changes nothing."""
+def to_entry(news: News) -> Entry:
+    """Return ``news`` as a spool entry."""
+    match news:
+        case Recording():
+            return {"kind": "recording", **news.to_entry()}
+        case CallEnded():
+            return {"kind": "ended", "call_sid": news.call_sid}
+        case _:
+            assert_never(news)
+
+
+def from_entry(entry: Entry) -> News:
+    """Read a spool entry back, whichever release wrote it."""
     kind = entry.get("kind")
     if kind == "recording":
-        recording = Recording(
-            recording_sid=entry["recording_sid"],
-            call_sid=entry["call_sid"],
-            part=RecordingPart(entry["part"]),
-            source=ReportSource(entry["source"]),
-            duration_seconds=entry.get("duration_seconds"),
-            ended_by_hangup=bool(entry.get("ended_by_hangup")),
-            absent=bool(entry.get("absent")),
-            language=entry.get("language"),
-            choices=dict(entry.get("choices") or {}),
-        )
-        # An answer joins the report its reference names; if that reference died
-        # meanwhile, the answer still makes a report of its own: nothing said is lost.
-        answers = (
-            followup.report_for_answer(session, entry["followup"])
-            if entry.get("followup")
-            else None
-        )
-        job = register_recording(
-            session,
-            secret,
-            recording.notice(),
-            call=recording.call(),
-            report_id=answers or entry.get("group"),
-            part=recording.part,
-            source=recording.source,
-        )
-        if answers is not None:
-            session.flush()
-            followup.note_answer(session, answers, job.id)
-    elif kind == "ended":
-        session.execute(
-            update(RecordingJob)
-            .where(RecordingJob.call_sid == entry["call_sid"])
-            .values(call_ended=True)
-        )
-        # In the same transaction, so that a call's end spooled during an outage still
-        # leads to its call log being erased once it is replayed.
-        schedule_call_log_erasure(session, entry["call_sid"])
-        event(logger, "call.ended")
-    else:
-        raise ValueError(f"unknown spool entry kind {kind!r}")
+        return Recording.from_entry(entry)
+    if kind == "ended":
+        return CallEnded(entry["call_sid"])
+    raise ValueError(f"unknown spool entry kind {kind!r}")
+
+
+def _apply(session: Session, secret: bytes, news: News) -> None:
+    """Write one piece of news (fresh or replayed from the spool); a repeat changes nothing."""
+    match news:
+        case Recording():
+            _register(session, secret, news)
+        case CallEnded():
+            session.execute(
+                update(RecordingJob)
+                .where(RecordingJob.call_sid == news.call_sid)
+                .values(call_ended=True)
+            )
+            # In the same transaction, so that a call's end spooled during an outage still
+            # leads to its call log being erased once it is replayed.
+            schedule_call_log_erasure(session, news.call_sid)
+            event(logger, "call.ended")
+        case _:
+            assert_never(news)
+
+
+def _register(session: Session, secret: bytes, recording: Recording) -> None:
+    # An answer joins the report its reference names; if that reference died
+    # meanwhile, the answer still makes a report of its own: nothing said is lost.
+    answers = (
+        followup.report_for_answer(session, recording.followup) if recording.followup else None
+    )
+    # The call's report, even for a callback without a CallSid. (Entries an earlier
+    # release spooled also carry this id, as "group": the same keyed hash.)
+    report_id = answers or report_id_for_call(secret, recording.call_sid)
+    job = register_recording(session, secret, recording, report_id=report_id)
+    if answers is not None:
+        session.flush()
+        followup.note_answer(session, answers, job.id)
