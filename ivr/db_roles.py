@@ -149,7 +149,9 @@ GRANTS: Mapping[str, TableGrants] = {
     # its check (it may delete the stored object itself too).
     "audio_objects": TableGrants(edge=EVERYTHING),
     "online_objects": TableGrants(edge=Access(select=ALL, insert=ALL)),
-    "day_keys": TableGrants(edge=Access(select=ALL, insert=ALL, update=ALL)),
+    # The edge makes a day's key and marks it stale when it deletes an object of that day;
+    # it may never replace a key (that would make the day's recordings unreadable).
+    "day_keys": TableGrants(edge=Access(select=ALL, insert=ALL, update=("stale",))),
     "reports": TableGrants(
         edge=Access(select=REPORT_FACTS, insert=REPORT_EDGE_INSERT, update=REPORT_EDGE_UPDATE),
         console=Access(select=ALL, insert=ALL, update=ALL),
@@ -217,6 +219,22 @@ def statements(schema: str, tables: Iterable[str]) -> list[str]:
     return found
 
 
+def _scram_verifier(connection: Connection, login: Login) -> str:
+    """Hash the login's password here, as libpq does for psql's \\password.
+
+    The server then receives only the SCRAM-SHA-256 verifier, never the password, so a
+    statement log (log_statement = ddl or all) holds nothing that signs in.
+    """
+    raw = connection.connection.dbapi_connection
+    pgconn = getattr(raw, "pgconn", None)
+    if pgconn is None:
+        raise RuntimeError("ivr db roles needs PostgreSQL through psycopg")
+    verifier: bytes = pgconn.encrypt_password(
+        login.password.encode(), login.name.encode(), b"scram-sha-256"
+    )
+    return verifier.decode()
+
+
 def apply(connection: Connection, schema: str, logins: Iterable[Login] = ()) -> None:
     """Make the groups (and logins) and give them exactly ``GRANTS`` on ``schema``'s tables.
 
@@ -228,10 +246,12 @@ def apply(connection: Connection, schema: str, logins: Iterable[Login] = ()) -> 
         _ensure_role(connection, group, "NOLOGIN")
     for login in logins:
         _ensure_role(connection, login.name, "LOGIN")
-        password = connection.execute(
-            text("SELECT quote_literal(:password)"), {"password": login.password}
+        verifier = connection.execute(
+            text("SELECT quote_literal(:verifier)"),
+            {"verifier": _scram_verifier(connection, login)},
         ).scalar_one()
-        connection.execute(text(f'ALTER ROLE "{login.name}" LOGIN PASSWORD {password}'))
+        # As the driver's own SQL: the verifier's colons are not bind parameters.
+        connection.exec_driver_sql(f'ALTER ROLE "{login.name}" LOGIN PASSWORD {verifier}')
         for tier, group in GROUPS.items():
             verb = "GRANT" if tier == login.tier else "REVOKE"
             link = "TO" if verb == "GRANT" else "FROM"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, make_url, select, text
+from sqlalchemy import Engine, event, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ivr import adapters, audit, db_roles, migrate
@@ -124,6 +124,7 @@ def refused(url: str, statement: str) -> bool:
         "DELETE FROM phone_events",
         "UPDATE phone_events SET action = 'followup_answered'",
         "UPDATE audit_head SET legacy_through = 1000",
+        "UPDATE day_keys SET key = 'planted'",  # it would make a day's recordings unreadable
         "CREATE TABLE planted (x int)",
     ],
 )
@@ -279,10 +280,24 @@ def test_ivr_db_roles_makes_the_logins_and_can_run_again(
     owner_url = tiers.owner.url.render_as_string(hide_password=False)
     runtime = Runtime(dataclasses.replace(config, database_url=owner_url))
     args = ["db", "roles", "--edge-login", EDGE_LOGIN]
-    for _ in range(2):
-        result = CliRunner().invoke(main, args, obj=runtime)
-        assert result.exit_code == 0, result.output
-        assert f"{EDGE_LOGIN} (edge)" in result.output
+    sent: list[str] = []
+
+    def capture(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        sent.append(f"{statement} {parameters}")
+
+    event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        for _ in range(2):
+            result = CliRunner().invoke(main, args, obj=runtime)
+            assert result.exit_code == 0, result.output
+            assert f"{EDGE_LOGIN} (edge)" in result.output
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+    # Only the password's SCRAM verifier reaches the server, never the password itself
+    assert any("SCRAM-SHA-256$" in line for line in sent)
+    assert not any("another-edge-password" in line for line in sent)
     assert refused(tiers.edge_url, "SELECT transcript FROM reports")
     monkeypatch.delenv("IVR_EDGE_DB_PASSWORD")
     result = CliRunner().invoke(main, args, obj=runtime)
