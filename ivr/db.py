@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,11 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
     MetaData,
+    String,
     create_engine,
     event,
     inspect,
@@ -24,7 +29,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Load, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Load,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import JSON, TypeDecorator
 
@@ -91,6 +104,37 @@ JSONDict = JSON().with_variant(postgresql.JSONB(), "postgresql")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime}  # noqa: RUF012 - SQLAlchemy's own API
+
+
+# A sealed object's own columns come after those of the table's kind of part, where the
+# migrations put them: SQLAlchemy would otherwise place a mixin's columns last.
+AFTER_SEALED = 2
+
+
+class SealedObject:
+    """The row that keeps one object sealed in the store: its name, checksum and key.
+
+    A recording (``models.AudioObject``) and an online report's part
+    (``models_online.OnlineObject``) are sealed and opened alike, by ``ivr.crypto.vault``.
+    The wrapped key is sealed under its day's key (``models_keys.DayKey``): retention
+    deletes the row and replaces that key, so no copy of the row can open the object.
+    """
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=lambda: str(uuid.uuid4()), sort_order=-1
+    )
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True, sort_order=-1)
+    object_name: Mapped[str] = mapped_column(String(64), unique=True, sort_order=1)
+    size: Mapped[int] = mapped_column(Integer, sort_order=1)
+    sha256: Mapped[str] = mapped_column(String(64), sort_order=1)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary, sort_order=1)
+    key_ref: Mapped[str] = mapped_column(String(200), sort_order=1)
+    chunk_size: Mapped[int] = mapped_column(Integer, sort_order=1)
+
+    @property
+    def key_part(self) -> str:
+        """Return the part its data key is bound to (``crypto.keys.object_context``)."""
+        raise NotImplementedError
 
 
 def utcnow() -> datetime:

@@ -21,14 +21,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ivr.db import REPORT_TEXT, Base, JSONDict, string_enum
+from ivr.db import AFTER_SEALED, REPORT_TEXT, Base, JSONDict, SealedObject, string_enum
 
 
 class ReportSource(enum.StrEnum):
@@ -238,27 +237,24 @@ class CallLogErasure(LeasedJob, Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AudioObject(Base):
-    """One encrypted recording in the object store, and the wrapped key that opens it.
-
-    The wrapped key is sealed under its day's key (``models_keys.DayKey``): retention
-    deletes this row and replaces that key, so no copy of the row can open the object.
-    """
+class AudioObject(SealedObject, Base):
+    """One encrypted recording in the object store, and the wrapped key that opens it."""
 
     __tablename__ = "audio_objects"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
-    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     part: Mapped[RecordingPart] = mapped_column(string_enum(RecordingPart))
-    object_name: Mapped[str] = mapped_column(String(64), unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    key_ref: Mapped[str] = mapped_column(String(200))
-    chunk_size: Mapped[int] = mapped_column(Integer)
-    duration_seconds: Mapped[float] = mapped_column(Float)
-    silent: Mapped[bool] = mapped_column(default=False)
-    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_seconds: Mapped[float] = mapped_column(Float, sort_order=AFTER_SEALED)
+    silent: Mapped[bool] = mapped_column(default=False, sort_order=AFTER_SEALED)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0, sort_order=AFTER_SEALED)
+
+    @staticmethod
+    def key_part_of(part: RecordingPart) -> str:
+        """Return the part a recording's data key is bound to."""
+        return part.value
+
+    @property
+    def key_part(self) -> str:
+        return self.key_part_of(self.part)
 
 
 class User(Base):

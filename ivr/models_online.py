@@ -11,12 +11,11 @@ name of an attached file, which could carry the sender's own name.
 from __future__ import annotations
 
 import enum
-import uuid
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base, string_enum
+from ivr.db import AFTER_SEALED, Base, SealedObject, string_enum
 
 
 class OnlinePart(enum.StrEnum):
@@ -25,28 +24,24 @@ class OnlinePart(enum.StrEnum):
     ATTACHMENT = "attachment"
 
 
-class OnlineObject(Base):
+class OnlineObject(SealedObject, Base):
     """One encrypted part of an online report in the object store, and its sealed key."""
 
     __tablename__ = "online_objects"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
-    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     part: Mapped[OnlinePart] = mapped_column(string_enum(OnlinePart))
     position: Mapped[int] = mapped_column(Integer, default=0)  # order of the attachments
-    object_name: Mapped[str] = mapped_column(String(64), unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)  # sealed under its day's key
-    key_ref: Mapped[str] = mapped_column(String(200))
-    chunk_size: Mapped[int] = mapped_column(Integer)
-    media_type: Mapped[str] = mapped_column(String(100), default="")
+    media_type: Mapped[str] = mapped_column(String(100), default="", sort_order=AFTER_SEALED)
     # Set by the console once the metadata is stripped: the original is then destroyed.
-    cleaned: Mapped[bool] = mapped_column(default=False)
+    cleaned: Mapped[bool] = mapped_column(default=False, sort_order=AFTER_SEALED)
     # What cleaning removed, by kind ("GPS position", "camera make"), never the values.
-    removed: Mapped[str] = mapped_column(Text, default="")
+    removed: Mapped[str] = mapped_column(Text, default="", sort_order=AFTER_SEALED)
+
+    @staticmethod
+    def key_part_of(part: OnlinePart) -> str:
+        """Return the part an online object's data key is bound to: never a recording's."""
+        return f"online-{part.value}"
 
     @property
     def key_part(self) -> str:
-        """The part its data key is bound to (``object_context``): never a recording's."""
-        return f"online-{self.part.value}"
+        return self.key_part_of(self.part)
