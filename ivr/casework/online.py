@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.casework import followup, lifecycle
 from ivr.casework.status import INITIAL
-from ivr.crypto import day_keys, envelope
-from ivr.crypto.keys import KeyUnwrapper, KeyWrapper, object_context
+from ivr.crypto import day_keys, envelope, vault
+from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
 from ivr.models import Anonymity, Report, ReportSource
-from ivr.models_keys import DayKey
 from ivr.models_online import OnlineObject, OnlinePart
 from ivr.storage import ObjectStore, new_object_name
 
@@ -79,7 +76,7 @@ def receive(
     if contact:
         parts.append((OnlinePart.CONTACT, contact.encode(), "text/plain"))
     parts += [(OnlinePart.ATTACHMENT, a.data, a.media_type) for a in submission.attachments]
-    sealed: list[_Sealed] = []
+    sealed: list[vault.Sealed] = []
     try:
         for part, data, _ in parts:
             sealed.append(_seal(store, keys, report_id, part, data, chunk_size))
@@ -100,21 +97,17 @@ def receive(
             for position, ((part, _, media_type), item) in enumerate(
                 zip(parts, sealed, strict=True)
             ):
-                session.add(
-                    OnlineObject(
-                        report_id=report_id,
-                        part=part,
-                        position=position,
-                        wrapped_key=day_keys.seal_for_day(
-                            session, report.received_on, item.wrapped, item.context
-                        ),
-                        media_type=media_type,
-                        # Attachments are cleaned by the console before anyone sees them.
-                        cleaned=part is not OnlinePart.ATTACHMENT,
-                        removed="",
-                        **item.columns,
-                    )
+                row = OnlineObject(
+                    report_id=report_id,
+                    part=part,
+                    position=position,
+                    media_type=media_type,
+                    # Attachments are cleaned by the console before anyone sees them.
+                    cleaned=part is not OnlinePart.ATTACHMENT,
+                    removed="",
                 )
+                item.keep(session, report.received_on, row)
+                session.add(row)
             session.flush()
             # No recordings to wait for: queued at once, as a call is once its audio is safe.
             lifecycle.queue_when_complete(session, report_id)
@@ -125,7 +118,7 @@ def receive(
     except BaseException:
         # Nothing half-made is left behind: the sender is asked to send it again.
         for item in sealed:
-            store.delete(item.columns["object_name"])
+            store.delete(item.name)
         raise
     # Shown once and never kept: only its digest is stored (``ivr.casework.followup``).
     return Receipt(follow_up_reference=reference)
@@ -134,13 +127,6 @@ def receive(
 def _text_body(submission: OnlineSubmission) -> bytes:
     answers = {key: submission.answers.get(key, "").strip() for key in ANSWERS}
     return json.dumps(answers, ensure_ascii=False).encode()
-
-
-def _pieces(data: bytes, size: int) -> Iterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
-    if not data:
-        yield b""
 
 
 def parts_of(session: Session, report_id: str) -> list[OnlineObject]:
@@ -158,15 +144,7 @@ def open_part(
     session: Session, store: ObjectStore, unwrapper: KeyUnwrapper, item: OnlineObject
 ) -> bytes:
     """Decrypt one part (console side only: it needs the key unwrapper)."""
-    context = object_context(item.object_name, item.report_id, item.key_part)
-    row = session.execute(
-        select(Report.received_on, DayKey.key)
-        .outerjoin(DayKey, DayKey.day == Report.received_on)
-        .where(Report.id == item.report_id)
-    ).one()
-    stored = day_keys.StoredKey(item.wrapped_key, row[0], row[1])
-    key = unwrapper.unwrap(stored.wrapped(context), context)
-    return b"".join(envelope.decrypt(key, store.read(item.object_name)))
+    return vault.open(session, store, unwrapper, item).whole()
 
 
 def read_text(data: bytes) -> dict[str, str]:
@@ -190,21 +168,11 @@ def replace_with_cleaned(
     day = session.scalar(select(Report.received_on).where(Report.id == item.report_id))
     assert day is not None
     original = item.object_name
-    fresh = _seal(store, keys, item.report_id, item.part, cleaned, item.chunk_size)
-    for column, value in fresh.columns.items():
-        setattr(item, column, value)
-    item.wrapped_key = day_keys.seal_for_day(session, day, fresh.wrapped, fresh.context)
+    _seal(store, keys, item.report_id, item.part, cleaned, item.chunk_size).keep(session, day, item)
     item.cleaned, item.removed = True, "\n".join(removed)
     # The original's wrapped key lingers in old row versions: its day key is replaced.
     day_keys.forget(session, day)
     return original
-
-
-@dataclass(frozen=True)
-class _Sealed:
-    columns: dict[str, Any]  # OnlineObject columns that describe the stored object
-    wrapped: bytes
-    context: dict[str, str]
 
 
 def _seal(
@@ -214,25 +182,14 @@ def _seal(
     part: OnlinePart,
     data: bytes,
     chunk_size: int,
-) -> _Sealed:
+) -> vault.Sealed:
     """Encrypt ``data`` with a fresh data key and store it under a random name."""
-    name = new_object_name()
-    context = object_context(name, report_id, f"online-{part.value}")
-    data_key = keys.generate(context)
-    stored = store.put(
-        name,
-        envelope.encrypt(
-            data_key.plaintext,
-            _pieces(data, chunk_size),
-            chunk_size,
-            fingerprint=data_key.fingerprint,
-        ),
+    return vault.seal(
+        store,
+        keys,
+        name=new_object_name(),
+        report_id=report_id,
+        part=OnlineObject.key_part_of(part),
+        plaintext=(data,),
+        chunk_size=chunk_size,
     )
-    columns = {
-        "object_name": name,
-        "size": stored.size,
-        "sha256": stored.sha256,
-        "key_ref": data_key.key_ref,
-        "chunk_size": chunk_size,
-    }
-    return _Sealed(columns, data_key.wrapped, context)

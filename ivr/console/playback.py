@@ -1,7 +1,7 @@
 """Play an encrypted recording to an authorised handler: decrypt on the fly, by range.
 
-Chunks are fixed-size, so a byte range of the audio maps to the few chunks that hold
-it: seeking in an hour-long recording decrypts 64 KiB, not the hour. Nothing decrypted
+The vault (``ivr.crypto.vault``) decrypts only the chunks that hold the range asked for,
+so seeking in an hour-long recording decrypts 64 KiB, not the hour. Nothing decrypted
 touches a disk.
 """
 
@@ -11,9 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ivr.crypto import envelope
-from ivr.crypto.envelope import HEADER, TAG_SIZE
-from ivr.storage import ObjectStore
+from ivr.crypto import vault
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -49,37 +47,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int, bool]:
     return start, end, True
 
 
-def open_range(
-    store: ObjectStore, name: str, data_key: bytes, chunk_size: int, range_header: str | None
-) -> Playable:
-    object_size = store.size(name)
-    size = envelope.plaintext_size(object_size, chunk_size)
+def open_range(opened: vault.Opened, range_header: str | None) -> Playable:
+    """Return the part of an opened recording that ``range_header`` asks for."""
+    size = opened.size
     start, end, partial = parse_range(range_header, size)
-    return Playable(
-        size,
-        start,
-        end,
-        partial,
-        _chunks(store, name, data_key, chunk_size, object_size, start, end),
-    )
-
-
-def _chunks(
-    store: ObjectStore,
-    name: str,
-    key: bytes,
-    chunk_size: int,
-    object_size: int,
-    start: int,
-    end: int,
-) -> Iterator[bytes]:
-    header = b"".join(store.read(name, 0, HEADER.size))
-    sealed = chunk_size + TAG_SIZE
-    last_index = (object_size - HEADER.size - 1) // sealed
-    for index in range(start // chunk_size, end // chunk_size + 1):
-        offset = HEADER.size + index * sealed
-        piece = b"".join(store.read(name, offset, min(offset + sealed, object_size)))
-        plain = envelope.decrypt_chunk(key, header, index, index == last_index, piece)
-        low = max(start - index * chunk_size, 0)
-        high = min(end - index * chunk_size + 1, len(plain))
-        yield plain[low:high]
+    return Playable(size, start, end, partial, opened.read(start, end + 1))

@@ -18,6 +18,7 @@ from ivr.casework import access
 from ivr.casework.attachments import clean_and_read, read_cleaned
 from ivr.console import signed_in
 from ivr.console.lookup import report_by_reference
+from ivr.crypto import vault
 from ivr.crypto.keys import KeyServiceError
 from ivr.metadata import SandboxedStripper
 from ivr.models import Report, ReportSource, User
@@ -56,7 +57,7 @@ def attachments_context(db_session: Session, report: Report, user: User) -> dict
             report,
             with_contact=with_contact,
         )
-    except (KeyServiceError, FileNotFoundError):
+    except (KeyServiceError, vault.Unopenable, FileNotFoundError):
         return {"online_unreadable": True}
     # The sender's words start the handler's transcript, to be sanitised like a call's.
     if not report.transcript and found.answers:
@@ -85,7 +86,7 @@ def attachment(reference: str, item_id: str) -> ResponseReturnValue:
             refused = False
             try:
                 found = read_cleaned(db_session, built.store, built.key_unwrapper, report, item_id)
-            except (KeyServiceError, FileNotFoundError):
+            except (vault.Unopenable, FileNotFoundError):
                 found = None
             if found is not None:
                 item, data = found

@@ -36,8 +36,7 @@ from ivr.console.playback import RangeNotSatisfiable, open_range
 from ivr.console.views_attachments import attachments_context
 from ivr.console.views_followup import followup_context
 from ivr.console.views_review import supervisor_context
-from ivr.crypto import day_keys
-from ivr.crypto.keys import KeyServiceError, object_context
+from ivr.crypto import vault
 from ivr.models import AudioObject, Force, RecordingPart, Report, Role, Urgency, User
 from ivr.permissions import Action
 from ivr.services import services
@@ -252,7 +251,7 @@ def release(reference: str) -> ResponseReturnValue:
     to_id = request.form.get("to", "")
     with services().db.transaction() as db_session:
         report = _report(db_session, reference)
-        target = db_session.get(User, int(to_id)) if to_id.isdigit() else None
+        target = db_session.get(User, int(to_id)) if to_id.isascii() and to_id.isdigit() else None
         wanted = workflow.ReportAction.REASSIGN if target else workflow.ReportAction.RELEASE
         if wanted not in workflow.allowed(report, g.user):
             abort(403)
@@ -276,20 +275,17 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
         item = db_session.get(AudioObject, audio_id)
         if item is None or item.report_id != report.id:
             abort(404)
-        name, chunk_size = item.object_name, item.chunk_size
-        stored = day_keys.stored_key(db_session, item.id)  # sealed under its day's key
-        # Bound into the wrapped key: a row moved to another report or part will not open.
-        context = object_context(name, item.report_id, item.part.value)
-        range_header = request.headers.get("Range")
         # The first access to each recording in a session is a play, whatever its range:
         # a range that skips byte 0 must not stream the file unaudited.
         played: list[str] = session.get("played", [])
         if audio_id not in played:
             audit.record(db_session, g.user.name, "play", report.reference, item.part.value)
             session["played"] = [*played, audio_id][-50:]
-    try:
-        key = services().key_unwrapper.unwrap(stored.wrapped(context), context)
-    except KeyServiceError:
+        try:
+            opened = vault.open(db_session, services().store, services().key_unwrapper, item)
+        except vault.Unopenable:
+            opened = None
+    if opened is None:
         with services().db.transaction() as db_session:
             audit.record(db_session, g.user.name, "audio_refused", reference, "key does not fit")
         return Response(
@@ -298,7 +294,7 @@ def audio(reference: str, audio_id: str) -> ResponseReturnValue:
             mimetype="text/plain",
         )
     try:
-        playable = open_range(services().store, name, key, chunk_size, range_header)
+        playable = open_range(opened, request.headers.get("Range"))
     except RangeNotSatisfiable:
         return Response(status=416, headers={"Content-Range": "bytes */*"})
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(playable.end - playable.start + 1)}

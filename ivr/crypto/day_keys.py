@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ivr.crypto.keys import KeyServiceError, object_context
-from ivr.db import Database
+from ivr.db import Database, SealedObject
 from ivr.logs import event
 from ivr.models import AudioObject, Report
 from ivr.models_keys import DayKey
@@ -105,13 +105,15 @@ class StoredKey:
         return open_sealed(self.day_key, self.sealed, context, self.day)
 
 
-def stored_key(session: Session, audio_id: str) -> StoredKey:
+def stored_key(
+    session: Session, object_id: str, table: type[SealedObject] = AudioObject
+) -> StoredKey:
     """Read an object's sealed key with its day key (consistent with any replacement)."""
     row = session.execute(
-        select(AudioObject.wrapped_key, Report.received_on, DayKey.key)
-        .join(Report, Report.id == AudioObject.report_id)
+        select(table.wrapped_key, Report.received_on, DayKey.key)
+        .join(Report, Report.id == table.report_id)
         .outerjoin(DayKey, DayKey.day == Report.received_on)
-        .where(AudioObject.id == audio_id)
+        .where(table.id == object_id)
     ).one()
     return StoredKey(row[0], row[1], row[2])
 
@@ -129,7 +131,7 @@ def shred_stale(session: Session) -> int:
     days = list(session.scalars(select(DayKey.day).where(DayKey.stale).order_by(DayKey.day)))
     for day in days:
         row = session.scalars(select(DayKey).where(DayKey.day == day).with_for_update()).one()
-        survivors: list[AudioObject | OnlineObject] = [
+        survivors: list[SealedObject] = [
             *session.scalars(
                 select(AudioObject)
                 .join(Report, Report.id == AudioObject.report_id)
@@ -147,8 +149,7 @@ def shred_stale(session: Session) -> int:
             continue
         fresh = os.urandom(32)
         for item in survivors:
-            part = item.key_part if isinstance(item, OnlineObject) else item.part.value
-            context = object_context(item.object_name, item.report_id, part)
+            context = object_context(item.object_name, item.report_id, item.key_part)
             try:
                 inner = open_sealed(row.key, item.wrapped_key, context, day)
             except KeyServiceError:

@@ -14,7 +14,7 @@ recording of it is finished here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from ivr import audio
 from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
 from ivr.casework import followup, lifecycle
-from ivr.crypto import day_keys, envelope
-from ivr.crypto.keys import KeyServiceError, KeyWrapper, object_context
+from ivr.crypto import day_keys, envelope, vault
+from ivr.crypto.keys import KeyServiceError, KeyWrapper
 from ivr.db import Database
 from ivr.jobs import JobQueue, LeaseLost
 from ivr.logs import event
@@ -146,38 +146,34 @@ class Ingester:
             self._save(job, owner, object_name=name)
         assert job.recording_sid is not None
         cleaned = audio.clean(_bounded(self._twilio.media(job.recording_sid)))
-        context = object_context(name, job.report_id, job.part.value)
-        data_key = self._keys.generate(context)
-        chunks = cleaned.wav_chunks(self._chunk_size)
-        sealed = envelope.encrypt(
-            data_key.plaintext, chunks, self._chunk_size, fingerprint=data_key.fingerprint
-        )
         # The object's name is shared with any earlier holder of the job: a worker that
         # stalled past its lease must not replace what its successor stored and verified,
         # and the store refuses to write over an object at all.
         try:
-            stored = self._store.put(name, _then(sealed, lambda: self._save(job, owner)))
+            sealed = vault.seal(
+                self._store,
+                self._keys,
+                name=name,
+                report_id=job.report_id,
+                part=AudioObject.key_part_of(job.part),
+                plaintext=cleaned.wav_chunks(self._chunk_size),
+                chunk_size=self._chunk_size,
+                last_check=lambda: self._save(job, owner),
+            )
         except FileExistsError:
             self._rename_past(job, owner, name)
             return  # fetched again, under the new name, as the next stage
         with self._db.transaction() as session:
             row = self._queue.fenced(session, job.id, owner)
-            day = _received_on(session, job.report_id)
             # A previous attempt that stored but died before this point left no row.
             audio_row = AudioObject(
                 report_id=job.report_id,
                 part=job.part,
-                object_name=name,
-                size=stored.size,
-                sha256=stored.sha256,
-                # Sealed again under its day's key, which retention destroys.
-                wrapped_key=day_keys.seal_for_day(session, day, data_key.wrapped, context),
-                key_ref=data_key.key_ref,
-                chunk_size=self._chunk_size,
                 duration_seconds=cleaned.duration_seconds,
                 silent=cleaned.silent,
                 gain_db=cleaned.gain_db,
             )
+            sealed.keep(session, _received_on(session, job.report_id), audio_row)
             session.add(audio_row)
             session.flush()
             row.audio_id = audio_row.id
@@ -204,10 +200,8 @@ class Ingester:
             name, size, digest = expected.object_name, expected.size, expected.sha256
         try:
             found = checksum(self._store, name)
-            sealed_for = envelope.key_fingerprint(
-                b"".join(self._store.read(name, 0, envelope.HEADER.size))
-            )
-        except (FileNotFoundError, envelope.TamperedCiphertext):
+            sealed_for = vault.sealed_for(self._store, name)
+        except (FileNotFoundError, vault.Unopenable):
             found, sealed_for = None, b""
         # The copy at Twilio is erased on the strength of this check, so it proves both
         # that the object is what we wrote and that it was sealed for the key the console
@@ -283,12 +277,6 @@ def _received_on(session: Session, report_id: str) -> date:
     day = session.scalar(select(Report.received_on).where(Report.id == report_id))
     assert day is not None
     return day
-
-
-def _then(chunks: Iterator[bytes], check: Callable[[], None]) -> Iterator[bytes]:
-    """Yield ``chunks``, then run ``check``: raising there stops the write taking effect."""
-    yield from chunks
-    check()
 
 
 def _bounded(media: Iterator[bytes]) -> Iterator[bytes]:
