@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import stat
 from pathlib import Path
 
+from sqlalchemy import select
+
 from ivr.casework.intake import Recording
+from ivr.crypto.hashing import keyed_hash
 from ivr.db import Database
 from ivr.journal import Journal
-from ivr.models import RecordingPart, ReportSource
+from ivr.models import Anonymity, RecordingJob, RecordingPart, ReportSource
 from ivr.spool import Entry, Spool, StopReplay
 from tests.webhooks.helpers import row_counts
 
@@ -99,3 +103,56 @@ def test_replaying_the_same_recording_twice_changes_nothing(db: Database, tmp_pa
     journal.call_ended(recording.call_sid)
     counts = row_counts(db)
     assert (counts["reports"], counts["recording_jobs"]) == (1, 1)
+
+
+def test_a_recording_comes_back_from_its_spool_entry_as_it_went_in() -> None:
+    recording = Recording(
+        recording_sid="RE" + "2" * 32,
+        call_sid="CA" + "2" * 32,
+        part=RecordingPart.CONTACT,
+        source=ReportSource.FALLBACK,
+        duration_seconds=7,
+        ended_by_hangup=True,
+        language="cy-GB",
+        choices={"category": "other", "take": "replace"},
+        followup="0b4e6a52-53e1-4d5c-9a6f-2a5d0f2c8f11",
+    )
+    # (through JSON, as the spool file holds it)
+    assert Recording.from_entry(json.loads(json.dumps(recording.to_entry()))) == recording
+
+
+# Written by the release before the journal: the recording's fields, with the report
+# id under "group". A spool written before a deploy is replayed after it.
+OLD_ENTRIES = (
+    '{"id":"5f0c2a9e1b7d4c36","kind":"recording","group":"58f5498c-5900-e2fa-d63e-f6b2b5997995",'
+    '"recording_sid":"RE11111111111111111111111111111111",'
+    '"call_sid":"CA11111111111111111111111111111111","part":"report","source":"menu",'
+    '"duration_seconds":12,"ended_by_hangup":false,"absent":false,"language":"en-GB",'
+    '"choices":{"category":"other","anonymity":"anonymous"},"followup":null}\n'
+    '{"id":"9a3e7c1d5b2f8e40","kind":"ended","call_sid":"CA11111111111111111111111111111111"}\n'
+)
+
+
+def test_a_spool_written_by_the_previous_release_is_still_replayed(
+    db: Database, tmp_path: Path
+) -> None:
+    # Given a spool the previous release left behind (the database was down at the deploy)
+    spool = Spool(tmp_path / "spool")
+    spool.folder.mkdir(mode=0o700)
+    spool.path.write_text(OLD_ENTRIES)
+    # When this release replays it
+    assert Journal(db, b"k" * 32, spool).replay_now() == 2
+    # Then the recording made its report (the one its "group" names) and job, with its
+    # choices, and the call's end reached the job
+    assert not spool.pending()
+    with db.transaction() as session:
+        (job,) = session.scalars(select(RecordingJob))
+        report = job.report
+        assert (report.id, report.category, report.anonymity, report.language) == (
+            "58f5498c-5900-e2fa-d63e-f6b2b5997995",
+            "other",
+            Anonymity.ANONYMOUS,
+            "en-GB",
+        )
+        assert (job.part, job.duration_seconds, job.call_ended) == (RecordingPart.REPORT, 12, True)
+        assert job.recording_key == keyed_hash(b"k" * 32, "RE" + "1" * 32)

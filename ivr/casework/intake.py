@@ -53,7 +53,7 @@ class Recording:
     # The caller's language and menu choices, from the callback URL (None: unknown).
     language: str | None = None
     choices: dict[str, str] = field(default_factory=dict)
-    # The reference whose report a follow-up caller's answer joins, if any.
+    # The report a follow-up caller's answer joins (their verified follow-up), if any.
     followup: str | None = None
 
     @property

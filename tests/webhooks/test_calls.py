@@ -13,7 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.app import create_app
+from ivr.casework.intake import report_id_for_call
 from ivr.config import Config
+from ivr.crypto.hashing import keyed_hash
 from ivr.db import Base, Database
 from ivr.flows.loader import FlowInvalid, load_flow_file
 from ivr.flows.versions import publish
@@ -201,6 +203,73 @@ def test_menus_need_no_database_and_recordings_wait_in_the_spool(
         42,
         True,
     )
+
+
+def registered(db: Database) -> tuple[object, ...]:
+    """Everything the database holds about the one report and its one job."""
+    (report,) = reports(db)
+    (job,) = report.recordings
+    return (
+        (report.id, report.source, report.status, report.language, report.category),
+        report.anonymity,
+        (job.recording_key, job.recording_sid, job.call_sid, job.part, job.take, job.state),
+        (job.duration_seconds, job.ended_by_hangup, job.call_ended),
+    )
+
+
+@pytest.mark.parametrize("database", ["up", "down, then back"])
+def test_a_recording_makes_the_same_job_written_at_once_or_replayed_from_the_spool(
+    client: FlaskClient, app: Flask, db: Database, config: Config, database: str
+) -> None:
+    # Given a caller who has reached the report recording (and maybe a database outage)
+    call_sid = "CA" + "8" * 32
+    asked = walk_to_recording(client, call_sid)
+    if database != "up":
+        Base.metadata.drop_all(db.engine)
+    # When Twilio sends the recording's two callbacks, each twice, and the call's end
+    action, status = recording_callbacks(call_sid)
+    posts = [
+        (callback(asked, "Record"), action),
+        (callback(asked, "Record", "recordingStatusCallback"), status),
+    ] * 2
+    for path, params in posts:
+        assert signed_post(client, path, params).status_code in {200, 204}
+    signed_post(client, "/twilio/status", twilio_params(call_sid, CallStatus="completed"))
+    if database != "up":
+        journal = services(app).calls.journal  # type: ignore[union-attr]
+        assert journal.spool.waiting() == len(posts) + 1  # all of it waited on disk
+        Base.metadata.create_all(db.engine)
+        deadline = time.monotonic() + 30  # (this process's replayer thread may get there first)
+        while journal.spool.pending() and time.monotonic() < deadline:
+            journal.replay_now()
+            time.sleep(0.05)
+        assert not journal.spool.pending()
+    # Then either way there is one report and one job, the same to the last column
+    secret = config.secret_key
+    expected = (
+        (
+            report_id_for_call(secret, call_sid),
+            ReportSource.MENU,
+            ReportStatus.AWAITING_AUDIO,
+            "en-GB",
+            "other",
+        ),
+        Anonymity.ANONYMOUS,
+        (
+            keyed_hash(secret, action["RecordingSid"]),
+            action["RecordingSid"],
+            call_sid,
+            RecordingPart.REPORT,
+            1,
+            JobState.PENDING,
+        ),
+        (42, False, True),
+    )
+    assert registered(db) == expected
+    # And the same callbacks once more, now that the database answers, change nothing
+    for path, params in posts:
+        assert signed_post(client, path, params).status_code in {200, 204}
+    assert registered(db) == expected
 
 
 def publish_file(db: Database, path: Path) -> None:
