@@ -120,7 +120,7 @@ def parse(args: Mapping[str, str], sealer: StateSealer | None = None) -> CallPoi
     if not _HASH.fullmatch(flow) or not _STEP.fullmatch(step) or not _VALUE.fullmatch(language):
         raise BadCallState("callback URL without a call state")
     retries = args.get("retries", "0")
-    if not retries.isdigit() or int(retries) > MAX_RETRIES:
+    if not (retries.isascii() and retries.isdigit()) or int(retries) > MAX_RETRIES:
         raise BadCallState("malformed retries")
     choices = {name: args[name] for name in CHOICES if name in args}
     if not all(_VALUE.fullmatch(value) for value in choices.values()):

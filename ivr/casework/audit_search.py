@@ -50,7 +50,7 @@ class AuditQuery:
                 report=form.get("report", "").strip().upper(),
                 since=days["since"],
                 until=days["until"],
-                page=max(1, int(page)) if page.isdigit() else 1,
+                page=max(1, int(page)) if page.isascii() and page.isdigit() else 1,
             ),
             problems,
         )

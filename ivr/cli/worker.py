@@ -85,7 +85,7 @@ def retry(runtime: Runtime, job_ids: tuple[str, ...], all_failed: bool) -> None:
     call_log_ids: list[int] = []
     for name in job_ids:
         number = name.removeprefix(CALL_LOG_PREFIX)
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             raise click.BadParameter(f"{name!r} is not a job as `ivr jobs` lists it")
         (call_log_ids if name.startswith(CALL_LOG_PREFIX) else fetch_ids).append(int(number))
     fetches, call_logs = _queues(runtime.services)

@@ -34,6 +34,10 @@ def test_the_audit_pages_through_many_events(as_role: AsRole, db: Database) -> N
     assert 'href="/console/audit?action=play&amp;page=2"' in first
     last = supervisor.get("/console/audit?action=play&page=3").get_data(as_text=True)
     assert last.count("<td>play</td>") == 30 and 'rel="next"' not in last
+    # And a page number that is not one (a superscript two is a digit to Python, not to
+    # int) shows the first page instead of an error
+    odd = supervisor.get("/console/audit?action=play&page=%C2%B2")
+    assert odd.status_code == 200 and "230 events; page 1 of 3" in odd.get_data(as_text=True)
 
 
 def test_the_audit_filters_by_day_and_offers_the_actions_on_record(
