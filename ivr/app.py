@@ -6,7 +6,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from flask import Flask, Response, g, request
@@ -16,19 +15,11 @@ from ivr.calls import CallHandler
 from ivr.casework.followup import Verifier
 from ivr.config import Config, Tier
 from ivr.db import Database
-from ivr.journal import Journal as Intake
 from ivr.logs import configure_logging, event
 from ivr.services import EXTENSION_KEY, Services
-from ivr.spool import Spool
-from ivr.twilio_api import TwilioUnavailable
 from ivr.webhooks.twiml import CallbackUrls, render_turn
-from ivr.worker.reconcile import reconcile
 
-logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("ivr.access")
-
-# After an outage, how old a recording at Twilio must be before reconciling takes it.
-RECOVERY_RECONCILE_GRACE_SECONDS = 10
 
 
 def create_app(
@@ -53,7 +44,7 @@ def create_app(
     if config.serves_webhooks:
         built.calls = CallHandler(
             built.flows,
-            _intake(built),
+            built.journal,
             render=partial(render_turn, urls=CallbackUrls(config.public_base)),
             followups=Verifier(built.db),
             secret=config.secret_key,
@@ -70,7 +61,7 @@ def create_app(
 
         app.register_blueprint(prompts_bp)
         app.register_blueprint(twilio_bp)
-        # The online report form is the edge's second way in (issue 14).
+        # The online report form is the edge's second way in.
         from ivr.online import register_online
 
         register_online(app, built)
@@ -86,21 +77,6 @@ def create_app(
         app.after_request(secure_headers)
     app.after_request(_log_access)
     return app
-
-
-def _intake(built: Services) -> Intake:
-    config, database = built.config, built.db
-
-    def reconcile_now() -> None:
-        # Recordings whose callbacks were lost while the database was down are found now,
-        # not at the next periodic run; the short grace lets in-flight callbacks land.
-        grace = min(RECOVERY_RECONCILE_GRACE_SECONDS, config.reconcile_grace_seconds)
-        try:
-            reconcile(database, built.twilio, config.secret_key, timedelta(seconds=grace))
-        except TwilioUnavailable as error:
-            event(logger, "reconcile.postponed", logging.WARNING, error=str(error))
-
-    return Intake(database, config.secret_key, Spool(config.spool_dir), on_recovered=reconcile_now)
 
 
 def _only_for_console(hook: Callable[[], None]) -> Callable[[], None]:

@@ -14,6 +14,7 @@ whose guard lives with the form).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -29,10 +30,16 @@ from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
 from ivr.flows.registry import FlowRegistry
 from ivr.jobs import CallLogQueue, JobQueue, RetryPolicy
+from ivr.journal import Journal
+from ivr.logs import event
 from ivr.mail import Mailer, MailSettingError, mailer_for
+from ivr.spool import Spool
 from ivr.storage import ObjectStore
 from ivr.throttle import SourceThrottle
-from ivr.twilio_api import TwilioApi
+from ivr.twilio_api import TwilioApi, TwilioUnavailable
+from ivr.worker.erasure import CallLogEraser
+from ivr.worker.ingest import Ingester
+from ivr.worker.reconcile import reconcile
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -41,6 +48,11 @@ if TYPE_CHECKING:
     from ivr.calls import CallHandler
 
 EXTENSION_KEY = "ivr"
+
+logger = logging.getLogger(__name__)
+
+# After an outage, how old a recording at Twilio must be before reconciling takes it.
+RECOVERY_RECONCILE_GRACE_SECONDS = 10
 
 
 class Services:
@@ -115,6 +127,32 @@ class Services:
     def call_logs(self) -> CallLogQueue:
         lease = timedelta(seconds=self.config.job_lease_seconds)
         return CallLogQueue(self.db, lease, self.retry_policy)
+
+    @cached_property
+    def journal(self) -> Journal:
+        """Write down recordings and call ends, spooled while the database is down (the edge)."""
+        config = self.config
+        return Journal(
+            self.db, config.secret_key, Spool(config.spool_dir), on_recovered=self._reconcile_now
+        )
+
+    def _reconcile_now(self) -> None:
+        # Recordings whose callbacks were lost while the database was down are found now,
+        # not at the next periodic run; the short grace lets in-flight callbacks land.
+        grace = min(RECOVERY_RECONCILE_GRACE_SECONDS, self.config.reconcile_grace_seconds)
+        try:
+            reconcile(self.db, self.twilio, self.config.secret_key, timedelta(seconds=grace))
+        except TwilioUnavailable as error:
+            event(logger, "reconcile.postponed", logging.WARNING, error=str(error))
+
+    @cached_property
+    def ingester(self) -> Ingester:
+        """Fetch, seal and store recordings: the worker's main job (the edge)."""
+        return Ingester(self.db, self.jobs, self.twilio, self.store, self.key_wrapper)
+
+    @cached_property
+    def call_log_eraser(self) -> CallLogEraser:
+        return CallLogEraser(self.db, self.call_logs, self.twilio)
 
     @cached_property
     def validator(self) -> RequestValidator:

@@ -100,17 +100,11 @@ class Worker:
 
 
 def build_worker(services: Services) -> Worker:
-    """Assemble a worker from a process's services: queues, store, key wrapper, Twilio."""
+    """Assemble a worker from what ``services`` built: its queues, runners and schedule."""
     config, db = services.config, services.db
     if not config.serves_webhooks:
         raise ConfigError("the job worker belongs to the edge tier (IVR_TIER=edge or all)")
-    queue, call_logs, twilio, store = (
-        services.jobs,
-        services.call_logs,
-        services.twilio,
-        services.store,
-    )
-    ingester = Ingester(db, queue, twilio, store, services.key_wrapper)
+    twilio, store = services.twilio, services.store
     periodic: list[tuple[float, Callable[[], object]]] = [
         (
             config.reconcile_interval_seconds,
@@ -125,9 +119,9 @@ def build_worker(services: Services) -> Worker:
         # worker's database role may not do (the console's web processes do it there).
         periodic.append((86400.0, lambda: purge_as_configured(db, store, config)))
     return Worker(
-        queue,
-        ingester,
-        erasures=(call_logs, CallLogEraser(db, call_logs, twilio)),
+        services.jobs,
+        services.ingester,
+        erasures=(services.call_logs, services.call_log_eraser),
         poll_seconds=config.worker_poll_seconds,
         periodic=periodic,
     )
