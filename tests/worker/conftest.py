@@ -10,8 +10,7 @@ from sqlalchemy import or_, select
 
 from ivr import adapters
 from ivr.config import Config
-from ivr.crypto import day_keys, envelope
-from ivr.crypto.keys import object_context
+from ivr.crypto import vault
 from ivr.db import Database, utcnow
 from ivr.models import AudioObject, CallLogErasure, JobStage, JobState, RecordingJob
 from ivr.services import Services
@@ -55,16 +54,14 @@ def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
 
 
 def decrypted(config: Config, store: ObjectStore, stored: AudioObject) -> bytes:
-    """Open a stored recording as the console will: unwrap its key, then decrypt."""
-    context = object_context(stored.object_name, stored.report_id, stored.part.value)
+    """Open a stored recording as the console does: through the vault."""
     database = Database.from_url(config.database_url)
     try:
         with database.reading() as session:
-            sealed = day_keys.stored_key(session, stored.id)  # sealed under its day's key
+            opened = vault.open(session, store, adapters.key_unwrapper(config), stored)
     finally:
         database.engine.dispose()
-    key = adapters.key_unwrapper(config).unwrap(sealed.wrapped(context), context)
-    return b"".join(envelope.decrypt(key, store.read(stored.object_name)))
+    return opened.whole()
 
 
 def cli_env(config: Config, **extra: str) -> dict[str, str]:
