@@ -20,17 +20,19 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr import audit
 from ivr.casework import followup, lifecycle
+from ivr.casework.questions import NAMES, QUESTIONS
 from ivr.casework.status import INITIAL
 from ivr.crypto import day_keys, envelope, vault
 from ivr.crypto.keys import KeyUnwrapper, KeyWrapper
 from ivr.db import Database
-from ivr.models import Anonymity, Report, ReportSource
+from ivr.models import Anonymity, AuditEvent, Report, ReportSource
 from ivr.models_online import OnlineObject, OnlinePart
 from ivr.storage import ObjectStore, new_object_name
 
-# The questions a sender answers besides their free text, in the order a handler reads them.
-ANSWERS = ("what", "who", "when", "where", "force", "duty", "setting")
+# The keys of the sealed text part: one per question (``ivr.casework.questions``).
+ANSWERS = NAMES
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,47 @@ def read_text(data: bytes) -> dict[str, str]:
     """Return the sender's answers from a decrypted text part."""
     found = json.loads(data.decode())
     return {key: str(found.get(key, "")) for key in ANSWERS}
+
+
+# The audit action that says a report's transcript was started from the sender's answers.
+FILLED = "fill_from_answers"
+
+
+def fill_from_answers(
+    session: Session, store: ObjectStore, unwrapper: KeyUnwrapper, report: Report, actor: str
+) -> bool:
+    """Start an online report's transcript from the sender's answers, once; True if it did.
+
+    The operation that opens the report for work calls this (taking it), never a page:
+    reading a report changes nothing. Only empty fields are filled, and never a second
+    time, so a retake cannot put back the sender's words a handler has sanitised away.
+    """
+    if report.source is not ReportSource.ONLINE:
+        return False
+    # The row lock: two takes at once (a double click) copy only once.
+    session.refresh(report, with_for_update=True)
+    done = session.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.report_reference == report.reference, AuditEvent.action == FILLED)
+        .limit(1)
+    )
+    if done is not None:
+        return False
+    answers: dict[str, str] = {}
+    contact = ""
+    for item in parts_of(session, report.id):
+        if item.part is OnlinePart.TEXT:
+            answers = read_text(open_part(session, store, unwrapper, item))
+        elif item.part is OnlinePart.CONTACT:
+            contact = open_part(session, store, unwrapper, item).decode()
+    if not report.transcript:
+        for question in QUESTIONS:
+            if question.report_field and not getattr(report, question.report_field):
+                setattr(report, question.report_field, answers.get(question.name, ""))
+    if contact and not report.contact_transcript:
+        report.contact_transcript = contact
+    audit.record(session, actor, FILLED, report.reference, "online")
+    return True
 
 
 def replace_with_cleaned(

@@ -1,4 +1,4 @@
-"""An online report's text, contact details and attachments, in the report page (issue 14).
+"""An online report's text, contact details and attachments, in the report page.
 
 Attachments are stripped of metadata the first time the report is opened, before any of
 them is shown (``ivr.casework.attachments``). Each image shown and each file downloaded
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ivr import audit
 from ivr.casework import access
 from ivr.casework.attachments import clean_and_read, read_cleaned
+from ivr.casework.questions import QUESTIONS
 from ivr.console import signed_in
 from ivr.console.lookup import report_by_reference
 from ivr.crypto import vault
@@ -59,17 +60,11 @@ def attachments_context(db_session: Session, report: Report, user: User) -> dict
         )
     except (KeyServiceError, vault.Unopenable, FileNotFoundError):
         return {"online_unreadable": True}
-    # The sender's words start the handler's transcript, to be sanitised like a call's.
-    if not report.transcript and found.answers:
-        report.transcript = found.answers.get("what", "")
-        for field, key in (("people", "who"), ("when_text", "when"), ("where_text", "where")):
-            if not getattr(report, field):
-                setattr(report, field, found.answers.get(key, ""))
-    if found.contact and not report.contact_transcript:
-        report.contact_transcript = found.contact
+    # Reading is not working: taking the report starts its transcript from these words
+    # (``online.fill_from_answers``); showing them changes nothing.
     if found.contact is not None:
         audit.record(db_session, user.name, "read_contact", report.reference, "online")
-    return {"online": found}
+    return {"online": found, "questions": QUESTIONS}
 
 
 @bp.get("/reports/<reference>/attachments/<item_id>")

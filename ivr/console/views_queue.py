@@ -18,10 +18,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, select
 
-from ivr.casework import access, workflow
+from ivr.casework import access, online, workflow
 from ivr.casework.followup_flags import queue_flags
 from ivr.console import signed_in
-from ivr.console.lookup import back_to, categories
+from ivr.console.lookup import back_to, categories, report_by_reference
+from ivr.crypto.keys import KeyServiceError
 from ivr.models import ReportStatus, Role, Urgency, User
 from ivr.permissions import Action, can
 from ivr.services import services
@@ -130,6 +131,7 @@ def take_next() -> ResponseReturnValue:
     if reference is None:
         flash("No report is waiting.", "info")
         return redirect(url_for("queue.queue_page"), code=303)
+    _start_work(reference)
     return back_to(reference)
 
 
@@ -142,4 +144,20 @@ def take(reference: str) -> ResponseReturnValue:
     except workflow.WorkError as error:
         flash(str(error), "error")
         return redirect(url_for("queue.queue_page"), code=303)
+    _start_work(reference)
     return back_to(reference)
+
+
+def _start_work(reference: str) -> None:
+    """Start the taken report's transcript from what its sender wrote online, if it was."""
+    built = services()
+    try:
+        with built.db.transaction() as db_session:
+            report = report_by_reference(db_session, reference)
+            online.fill_from_answers(
+                db_session, built.store, built.key_unwrapper, report, g.user.name
+            )
+    except (KeyServiceError, FileNotFoundError):
+        # Taken all the same: its page says the words cannot be opened, and the next
+        # take tries again (nothing was copied, so nothing is marked as copied).
+        pass

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from flask import Request
 
-from ivr.casework.online import ANSWERS, Attachment, OnlineSubmission
+from ivr.casework.online import Attachment, OnlineSubmission
+from ivr.casework.questions import QUESTIONS, Kind
 from ivr.metadata import IMAGES, too_many_pixels
 from ivr.online.guard import Limits
+from ivr.online.texts import REQUIRED
 
-TEXT_FIELDS = ("what", "who", "when", "where", "contact")
-CHOICES = {
-    "duty": ("on", "off", "not_sure"),
-    "setting": ("in_person", "online", "both", "not_sure"),
-    "anonymity": ("anonymous", "contact"),
-}
+# The boxes a sender types in: the questions' own, then the contact details.
+TEXT_FIELDS = (*(q.name for q in QUESTIONS if q.kind is Kind.TEXT), "contact")
+ANONYMITY = ("anonymous", "contact")
 
 
 class CappedBuffer(io.BytesIO):
@@ -103,21 +102,28 @@ def check(
     form = request.form
     values = {name: form.get(name, "").replace("\r\n", "\n") for name in TEXT_FIELDS}
     values["category"] = form.get("category", "")
-    values["force"] = form.get("force", "")
-    for name, allowed in CHOICES.items():
-        chosen = form.get(name, "")
-        values[name] = chosen if chosen in allowed else ""
-    values["anonymity"] = values["anonymity"] or "anonymous"
+    chosen = form.get("anonymity", "")
+    values["anonymity"] = chosen if chosen in ANONYMITY else "anonymous"
     errors: dict[str, str] = {}
     if values["category"] not in categories:
         errors["category"] = "err_category"
-    if not values["what"].strip():
-        errors["what"] = "err_what"
+    for question in QUESTIONS:
+        chosen = form.get(question.name, "")
+        match question.kind:
+            case Kind.TEXT:
+                pass  # read with the contact details, above
+            case Kind.CHOICE:
+                allowed = {choice.value for choice in question.choices}
+                values[question.name] = chosen if chosen in allowed else ""
+            case Kind.FORCE:
+                values[question.name] = chosen if chosen in forces else ""  # "not sure"
+            case _:
+                assert_never(question.kind)
+        if question.required and not values[question.name].strip():
+            errors[question.name] = REQUIRED
     for name in TEXT_FIELDS:
         if len(values[name]) > limits.max_text and name not in errors:
             errors[name] = "err_too_long"
-    if values["force"] not in forces:
-        values["force"] = ""  # "not sure"
     if values["anonymity"] == "contact" and not values["contact"].strip():
         errors["contact"] = "err_contact"
     # A PIN is never shown back: after any error it is typed again.
@@ -151,8 +157,7 @@ def check(
         if sent and "files" not in errors:
             errors["files"] = "err_files_again"
         return Checked(values, errors)
-    answers = {name: values[name] for name in ANSWERS if name in values}
-    answers["force"] = values["force"]
+    answers = {question.name: values[question.name] for question in QUESTIONS}
     return Checked(
         values,
         submission=OnlineSubmission(

@@ -1,12 +1,17 @@
-"""The form's words in English and Welsh; the safety and complaints wording, and the
-categories, come from the published call flow, so the ops team edits one source."""
+"""The form's words in English and Welsh, besides its questions' (``ivr.casework.questions``).
+
+The 999 and 101 messages are the web's own words, kept here beside the rest of the page:
+a phone prompt is written to be heard, and rewording it must not change the page. The
+categories come from the published call flow, so the ops team edits one list.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from ivr.flows.schema import Flow, MenuStep, SayStep, prompt_text
+from ivr.casework.questions import BY_NAME
+from ivr.flows.schema import Flow, MenuStep, prompt_text
 
 LANGUAGES = {"en": "en-GB", "cy": "cy-GB"}
 
@@ -20,27 +25,11 @@ UI: dict[str, dict[str, str]] = {
         "intro": "Use this form to tell us about a police officer, a member of police staff or a police volunteer, from any UK police force.",
         "anonymous_promise": "You do not have to tell us who you are. We do not keep your internet address, your browser or the time you send this. We only keep the day.",
         "danger_heading": "In danger now?",
+        "safety": "If you, or anyone else, is in immediate danger, please hang up now and call 999.",
         "complaints_heading": "Want to complain about the police?",
+        "complaints": "This line is only for reporting corruption and serious abuse by people who work in policing. To make a complaint about the police, please contact the police force directly, or call 101. In an emergency, always call 999.",
         "errors_heading": "There is a problem",
         "about_legend": "What is your report about?",
-        "force_label": "Which police force do they work for?",
-        "force_not_sure": "I am not sure",
-        "what_label": "What happened?",
-        "what_hint": "Say what they did, in your own words. For example: an officer took money to drop a case.",
-        "who_label": "Who was involved?",
-        "who_hint": "Names, job titles, collar numbers or what they look like. For example: PC Smith, about 40, works at the town centre station.",
-        "when_label": "When did it happen?",
-        "when_hint": "A date, a time of day, or how long ago. For example: last Friday night, or every week since March.",
-        "where_label": "Where did it happen?",
-        "where_hint": "A place, a street, a station or a website. For example: the car park behind the High Street.",
-        "duty_legend": "Were they at work when it happened?",
-        "duty_on": "On duty (at work)",
-        "duty_off": "Off duty (not at work)",
-        "setting_legend": "Did it happen in person or online?",
-        "setting_in_person": "In person",
-        "setting_online": "Online, by phone or by message",
-        "setting_both": "Both",
-        "not_sure": "I am not sure",
         "anonymity_legend": "Do you want to stay anonymous?",
         "anonymous": "Yes, stay anonymous. Nobody will know who I am.",
         "contact": "No, I want to leave contact details for the police team that looks into it.",
@@ -58,7 +47,6 @@ UI: dict[str, dict[str, str]] = {
         "sent_reference": "Your follow-up reference is {reference}. Write it down and keep it safe. You can use it by phone to hear if we have a question for you.",
         "sent_again": "Send another report",
         "err_category": "Choose what your report is about",
-        "err_what": "Tell us what happened",
         "err_too_long": "Make this shorter: it can be up to {limit} characters",
         "err_contact": "Write how they can contact you, or choose to stay anonymous",
         "err_count": "Choose {count} files or fewer",
@@ -89,27 +77,11 @@ UI: dict[str, dict[str, str]] = {
         "intro": "Defnyddiwch y ffurflen hon i ddweud wrthym am swyddog heddlu, aelod o staff yr heddlu neu wirfoddolwr yr heddlu, o unrhyw heddlu yn y Deyrnas Unedig.",
         "anonymous_promise": "Does dim rhaid i chi ddweud wrthym pwy ydych chi. Nid ydym yn cadw eich cyfeiriad rhyngrwyd, eich porwr nac amser anfon hwn. Dim ond y diwrnod rydym yn ei gadw.",
         "danger_heading": "Mewn perygl nawr?",
+        "safety": "Os ydych chi, neu unrhyw un arall, mewn perygl uniongyrchol, rhowch y ffôn i lawr nawr a ffoniwch 999.",
         "complaints_heading": "Eisiau cwyno am yr heddlu?",
+        "complaints": "Mae'r llinell hon ar gyfer adrodd am lygredd a chamdriniaeth ddifrifol gan bobl sy'n gweithio ym maes plismona yn unig. I wneud cwyn am yr heddlu, cysylltwch â'r heddlu yn uniongyrchol, neu ffoniwch 101. Mewn argyfwng, ffoniwch 999 bob amser.",
         "errors_heading": "Mae problem",
         "about_legend": "Am beth mae eich adroddiad?",
-        "force_label": "I ba heddlu maen nhw'n gweithio?",
-        "force_not_sure": "Dydw i ddim yn siŵr",
-        "what_label": "Beth ddigwyddodd?",
-        "what_hint": "Dywedwch beth wnaethon nhw, yn eich geiriau eich hun. Er enghraifft: cymerodd swyddog arian i ollwng achos.",
-        "who_label": "Pwy oedd yn gysylltiedig?",
-        "who_hint": "Enwau, swyddi, rhifau coler neu sut maen nhw'n edrych. Er enghraifft: PC Smith, tua 40 oed, yn gweithio yng ngorsaf canol y dref.",
-        "when_label": "Pryd ddigwyddodd e?",
-        "when_hint": "Dyddiad, amser o'r dydd, neu faint yn ôl. Er enghraifft: nos Wener diwethaf, neu bob wythnos ers mis Mawrth.",
-        "where_label": "Ble ddigwyddodd e?",
-        "where_hint": "Lle, stryd, gorsaf neu wefan. Er enghraifft: y maes parcio y tu ôl i'r Stryd Fawr.",
-        "duty_legend": "Oedden nhw yn y gwaith pan ddigwyddodd e?",
-        "duty_on": "Ar ddyletswydd (yn y gwaith)",
-        "duty_off": "Oddi ar ddyletswydd (ddim yn y gwaith)",
-        "setting_legend": "Ddigwyddodd e wyneb yn wyneb neu ar-lein?",
-        "setting_in_person": "Wyneb yn wyneb",
-        "setting_online": "Ar-lein, dros y ffôn neu mewn neges",
-        "setting_both": "Y ddau",
-        "not_sure": "Dydw i ddim yn siŵr",
         "anonymity_legend": "Ydych chi eisiau aros yn ddienw?",
         "anonymous": "Ydw, aros yn ddienw. Fydd neb yn gwybod pwy ydw i.",
         "contact": "Nac ydw, rydw i eisiau gadael manylion cyswllt i dîm yr heddlu sy'n ymchwilio.",
@@ -127,7 +99,6 @@ UI: dict[str, dict[str, str]] = {
         "sent_reference": "Eich cyfeirnod dilynol yw {reference}. Ysgrifennwch ef i lawr a'i gadw'n ddiogel. Gallwch ei ddefnyddio dros y ffôn i glywed a oes gennym gwestiwn i chi.",
         "sent_again": "Anfon adroddiad arall",
         "err_category": "Dewiswch am beth mae eich adroddiad",
-        "err_what": "Dywedwch wrthym beth ddigwyddodd",
         "err_too_long": "Gwnewch hyn yn fyrrach: gall fod hyd at {limit} nod",
         "err_contact": "Ysgrifennwch sut gallan nhw gysylltu â chi, neu dewiswch aros yn ddienw",
         "err_count": "Dewiswch {count} ffeil neu lai",
@@ -152,31 +123,33 @@ UI: dict[str, dict[str, str]] = {
 }
 
 
+# The error key of a question left unanswered: its words are the question's own.
+REQUIRED = "required"
+
+
+def message(lang: str, name: str, key: str) -> str:
+    """Return the words of error ``key`` beside field ``name``, in ``lang`` ("en" or "cy")."""
+    if key == REQUIRED:
+        return BY_NAME[name].required[lang]
+    return UI[lang][key]
+
+
 @dataclass(frozen=True)
 class FlowWording:
     """What the published flow says that the form says too."""
 
-    safety: str  # the 999 message
-    complaints: str  # other ways to report: complaints by 101
     categories: list[tuple[str, str]]  # (key, label), "something else" last
 
 
 def flow_wording(flow: Flow, language: str) -> FlowWording:
-    """Read the 999 and 101 messages and the categories from ``flow`` in ``language``."""
-    says = [
-        prompt_text(step.prompt.get(language) or step.prompt[flow.default_language])
-        for step in flow.steps.values()
-        if isinstance(step, SayStep)
-    ]
-    safety = next((text for text in says if "999" in text and "101" not in text), "")
-    complaints = next((text for text in says if "101" in text), "")
+    """Read the categories from ``flow`` in ``language``."""
     labels = dict(flow.categories)
     if language != flow.default_language:
         labels.update(_labels_from_menu(flow, language))
     if "other" not in labels:
         labels["other"] = "Something else" if language.startswith("en") else "Rhywbeth arall"
     ordered = [(key, label) for key, label in labels.items() if key != "other"]
-    return FlowWording(safety, complaints, [*ordered, ("other", labels["other"])])
+    return FlowWording([*ordered, ("other", labels["other"])])
 
 
 def _labels_from_menu(flow: Flow, language: str) -> dict[str, str]:

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.casework import online
+from ivr.casework.questions import QUESTIONS
 from ivr.crypto.keys import KeyServiceError
 from ivr.models import Force
 from ivr.online.form import Checked, check
 from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired, Passed
 from ivr.online.picture import draw
-from ivr.online.texts import LANGUAGES, UI, flow_wording
+from ivr.online.texts import LANGUAGES, UI, flow_wording, message
 from ivr.services import services
 from ivr.storage import StoreUnavailable
 
@@ -169,18 +170,18 @@ def _page(lang: str) -> dict[str, Any]:
 def _render(lang: str, checked: Checked, status: int = 200) -> ResponseReturnValue:
     state = _state()
     limits = state.limits
-    t = UI[lang]
     token, challenge = state.guard.issue(state.limit.bits())
     messages = {}
     for name, key in checked.errors.items():
-        message, _, number = key.partition(":")
-        messages[name] = t[message].format(
+        words, _, number = key.partition(":")
+        messages[name] = message(lang, name, words).format(
             number=number, size=limits.max_file_mb, count=limits.max_files, limit=limits.max_text
         )
     page = render_template(
         "online/form.html",
         **_page(lang),
         wording=_wording(lang),
+        questions=QUESTIONS,
         forces=_forces(),
         values=checked.values,
         errors=messages,
