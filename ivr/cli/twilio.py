@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ivr import adapters
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.twilio_api import (
     InvalidPhoneNumber,
@@ -34,7 +33,7 @@ def provision(runtime: Runtime, number: str, check: bool) -> None:
     config = runtime.config
     try:
         wanted = hotline_settings(config.public_url, config.twilio_api_url)
-        api = adapters.twilio_api(config)
+        api = runtime.services.twilio
         found = api.incoming_number(number)
         differences = compare(found.settings, wanted)
         drift = [difference for difference in differences if difference.changed]
