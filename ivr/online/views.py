@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +18,7 @@ from ivr.casework import online
 from ivr.casework.questions import QUESTIONS
 from ivr.crypto.keys import KeyServiceError
 from ivr.models import Force
+from ivr.online import OnlineState, online_state
 from ivr.online.form import Checked, check
 from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired, Passed
 from ivr.online.picture import draw
@@ -46,10 +47,8 @@ SECURITY_HEADERS = {
 }
 
 
-def _state() -> Any:
-    from ivr.online import EXTENSION_KEY
-
-    return current_app.extensions[EXTENSION_KEY]
+def _state() -> OnlineState:
+    return online_state()
 
 
 @bp.before_request
