@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import assert_never
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -42,71 +43,77 @@ def render_turn(turn: Turn, state: Mapping[str, str], urls: CallbackUrls) -> str
     """
     response = VoiceResponse()
     action = turn.action
-    if isinstance(action, AskDigits):
-        target = urls.url("gather", **state)
-        # A reference or PIN: the caller keys its digits and then '#'.
-        gather = response.gather(
-            action=target,
-            method="POST",
-            input="dtmf",
-            num_digits=action.max_digits,
-            timeout=action.timeout,
-            finish_on_key="#",
-            action_on_empty_result=True,
-        )
-        for utterance in turn.said:
-            _utter(gather, utterance, urls)
-        response.redirect(target, method="POST")
-    elif isinstance(action, AskKeys):
-        target = urls.url("gather", **state)
-        # Prompts go inside <Gather> so callers who know the menu can key ahead.
-        gather = response.gather(
-            action=target,
-            method="POST",
-            input="dtmf",
-            num_digits=1,
-            timeout=action.timeout,
-            finish_on_key="",
-            action_on_empty_result=True,
-        )
-        for utterance in turn.said:
-            _utter(gather, utterance, urls)
-        # If Twilio ever falls through the Gather, treat it as "no key pressed".
-        response.redirect(target, method="POST")
-    elif isinstance(action, RecordAudio):
-        for utterance in turn.said:
-            _utter(response, utterance, urls)
-        response.record(
-            action=urls.url("recorded", **state, part=action.part),
-            method="POST",
-            max_length=action.max_length,
-            timeout=action.silence,
-            finish_on_key="#",
-            play_beep=True,
-            trim="trim-silence",
-            # The status callback may come first: it carries the choices the report needs.
-            recording_status_callback=urls.url("recording-status", **state, part=action.part),
-            recording_status_callback_method="POST",
-            recording_status_callback_event=RECORDING_EVENTS,
-        )
-        # Twilio skips the action and falls through here when nothing was recorded.
-        response.redirect(
-            urls.url("recorded", **state, part=action.part, nothing=1),
-            method="POST",
-        )
-    else:
-        assert isinstance(action, EndCall)
-        for utterance in turn.said:
-            _utter(response, utterance, urls)
-        response.hangup()
+    # Over the closed set of call actions: a new kind makes mypy name this place.
+    match action:
+        case AskDigits():  # before AskKeys, which it extends
+            target = urls.url("gather", **state)
+            # A reference or PIN: the caller keys its digits and then '#'.
+            gather = response.gather(
+                action=target,
+                method="POST",
+                input="dtmf",
+                num_digits=action.max_digits,
+                timeout=action.timeout,
+                finish_on_key="#",
+                action_on_empty_result=True,
+            )
+            for utterance in turn.said:
+                _utter(gather, utterance, urls)
+            response.redirect(target, method="POST")
+        case AskKeys():
+            target = urls.url("gather", **state)
+            # Prompts go inside <Gather> so callers who know the menu can key ahead.
+            gather = response.gather(
+                action=target,
+                method="POST",
+                input="dtmf",
+                num_digits=1,
+                timeout=action.timeout,
+                finish_on_key="",
+                action_on_empty_result=True,
+            )
+            for utterance in turn.said:
+                _utter(gather, utterance, urls)
+            # If Twilio ever falls through the Gather, treat it as "no key pressed".
+            response.redirect(target, method="POST")
+        case RecordAudio():
+            for utterance in turn.said:
+                _utter(response, utterance, urls)
+            response.record(
+                action=urls.url("recorded", **state, part=action.part),
+                method="POST",
+                max_length=action.max_length,
+                timeout=action.silence,
+                finish_on_key="#",
+                play_beep=True,
+                trim="trim-silence",
+                # The status callback may come first: it carries the choices the report needs.
+                recording_status_callback=urls.url("recording-status", **state, part=action.part),
+                recording_status_callback_method="POST",
+                recording_status_callback_event=RECORDING_EVENTS,
+            )
+            # Twilio skips the action and falls through here when nothing was recorded.
+            response.redirect(
+                urls.url("recorded", **state, part=action.part, nothing=1),
+                method="POST",
+            )
+        case EndCall():
+            for utterance in turn.said:
+                _utter(response, utterance, urls)
+            response.hangup()
+        case _:
+            assert_never(action)
     return str(response)
 
 
 def _utter(parent: VoiceResponse | Gather, utterance: Utterance, urls: CallbackUrls) -> None:
-    if isinstance(utterance, Spoken):
-        parent.say(utterance.text, voice=utterance.voice, language=utterance.language)
-    elif isinstance(utterance, Played):
-        parent.play(urls.prompt(utterance.audio))
+    match utterance:
+        case Spoken():
+            parent.say(utterance.text, voice=utterance.voice, language=utterance.language)
+        case Played():
+            parent.play(urls.prompt(utterance.audio))
+        case _:
+            assert_never(utterance)
 
 
 # The fallback must work when nothing else does: no database, no flow file.
