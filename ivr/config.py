@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, assert_never
 
 from sqlalchemy.engine import make_url
 
@@ -306,11 +306,16 @@ def _tier(text: str) -> Tier:
 def _refuse_other_tiers_settings(env: Mapping[str, str], tier: Tier) -> None:
     if "IVR_CONSOLE" in env:
         raise ConfigError("IVR_CONSOLE is replaced by IVR_TIER (edge, console or all)")
-    foreign = {
-        Tier.EDGE: CONSOLE_ONLY_SETTINGS,
-        Tier.CONSOLE: EDGE_ONLY_SETTINGS,
-        Tier.ALL: (),
-    }[tier]
+    foreign: tuple[str, ...]
+    match tier:
+        case Tier.EDGE:
+            foreign = CONSOLE_ONLY_SETTINGS
+        case Tier.CONSOLE:
+            foreign = EDGE_ONLY_SETTINGS
+        case Tier.ALL:
+            foreign = ()
+        case _:
+            assert_never(tier)
     found = [name for name in foreign if env.get(name)]
     if found:
         raise ConfigError(

@@ -87,8 +87,8 @@ class Period:
 
     days: int
     since: Since
-    # Only while never disseminated (a disseminated report queued again by new material
-    # keeps the text period it was given when it first went to its force).
+    # Only while never disseminated: a disseminated report queued again by new material
+    # is not closed by this period (it counts from its dissemination once sent again).
     never_disseminated: bool = False
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ivr import adapters
 from ivr.casework import lifecycle
-from ivr.casework.retention import Periods, purge, purge_as_configured
+from ivr.casework.retention import Period, Periods, Since, period_for, purge, purge_as_configured
 from ivr.casework.workflow import claim_next
 from ivr.config import Config
 from ivr.crypto import day_keys
@@ -327,3 +327,32 @@ def test_playback_works_until_retention_then_nothing_of_the_recording_opens(
             )
         with pytest.raises(KeyServiceError):
             unwrapper.unwrap(item.wrapped_key, context)  # nor without the day layer
+
+
+@pytest.mark.parametrize(
+    ("state", "period"),
+    [
+        (ReportStatus.DISSEMINATED, Period(365, Since.DISSEMINATION)),
+        (ReportStatus.QUEUED, Period(90, Since.LAST_ACTIVITY, never_disseminated=True)),
+        (ReportStatus.RETURNED, Period(90, Since.LAST_ACTIVITY, never_disseminated=True)),
+        (ReportStatus.SUBMITTED, Period(90, Since.LAST_ACTIVITY, never_disseminated=True)),
+        (ReportStatus.APPROVED, Period(90, Since.LAST_ACTIVITY, never_disseminated=True)),
+        (ReportStatus.AUDIO_FAILED, Period(20, Since.LAST_ACTIVITY)),
+        (ReportStatus.AWAITING_AUDIO, Period(10, Since.LAST_ACTIVITY)),
+        (ReportStatus.CLOSED, None),
+    ],
+)
+def test_each_status_lives_its_own_period(state: ReportStatus, period: Period | None) -> None:
+    assert period_for(state, PERIODS) == period
+
+
+def test_a_disseminated_report_queued_again_is_not_closed_as_undisseminated(
+    db: Database, store: ObjectStore
+) -> None:
+    # Given a report disseminated 100 days ago and queued again by new material since
+    reference, _ = a_report(
+        db, store, ReportStatus.QUEUED, active_on=DAY, disseminated_on=DAY - timedelta(days=100)
+    )
+    # When the undisseminated period (90 days) since its last activity is over, it stays
+    run(db, store, DAY + timedelta(days=90))
+    assert state_of(db, reference).status is ReportStatus.QUEUED
