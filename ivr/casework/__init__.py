@@ -2,7 +2,8 @@
 
 | module       | what it holds                                                          |
 | intake       | a report and its recording jobs, from recording callbacks               |
-| lifecycle    | every change of a report's status                                       |
+| status       | every change of a report's status: the allowed moves, each audited     |
+| lifecycle    | the phone side's moves: recordings stored, or one of them parked        |
 | workflow     | the queue and a handler's work: claim, take, save, submit, disseminate  |
 | review       | a supervisor's decisions and the review thread                         |
 | access       | who may open which report (need to know)                               |
