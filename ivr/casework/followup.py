@@ -31,10 +31,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr import audit
-from ivr.casework import lifecycle
+from ivr.casework import lifecycle, status
 from ivr.casework.intake import report_id_for_call
 from ivr.casework.sanitise import caller_details_in
-from ivr.casework.status import move
 from ivr.casework.workflow import holds
 from ivr.db import Database, utcnow
 from ivr.logs import event
@@ -358,8 +357,7 @@ def answer_stored(session: Session, job_id: int) -> bool:
         case ReportStatus.AWAITING_AUDIO | ReportStatus.AUDIO_FAILED:
             lifecycle.queue_when_complete(session, report.id)
         case ReportStatus.SUBMITTED | ReportStatus.APPROVED | ReportStatus.DISSEMINATED:
-            # New material: written up again. The phone side audits nothing of it.
-            move(session, report, ReportStatus.QUEUED, actor=None)
+            status.move(session, report, ReportStatus.QUEUED, actor=None)  # new material
             _back_to_holder(report, question, today)
         case ReportStatus.QUEUED | ReportStatus.RETURNED:
             _back_to_holder(report, question, today)
@@ -373,11 +371,9 @@ def answer_stored(session: Session, job_id: int) -> bool:
 
 
 def _back_to_holder(report: Report, question: FollowUpQuestion | None, today: date) -> None:
-    """Hand the report back to whoever asked the question (or holds it), with the answer's hold."""
     holder = question.asked_by if question is not None else report.claimed_by
-    if holder is not None:
-        report.claimed_by = holder
-        report.claimed_through = today + ANSWER_HOLD
+    if holder is not None:  # whoever asked the question, or else holds the report
+        report.claimed_by, report.claimed_through = holder, today + ANSWER_HOLD
     report.last_active_on = today
 
 
