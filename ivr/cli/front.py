@@ -5,8 +5,10 @@ coroutine until its request is whole: the headers must arrive within a time limi
 body is read into memory (never a temporary file) with a per-route cap and an idle limit,
 and only then is the complete request handed to the Flask app in a thread (a2wsgi). A
 form post whose one-time token (in its query string) is not ours is answered before a
-byte of its body is read. Ten stalled uploads, or fifty, cost sockets, not threads, so
-the webhooks and ``/healthz`` keep answering.
+byte of its body is read, as is a second post of a token whose first is still arriving;
+and once a grace period has passed, a body must keep up a minimum rate. Ten stalled
+uploads, or fifty, cost sockets, not threads, so the webhooks and ``/healthz`` keep
+answering; and a few trickling uploads cannot hold the form's memory for long.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ class Route:
 
     prefix: str
     max_bytes: int
-    # Called with the query string of a request that carries a body; False: do not read it.
-    gate: Callable[[bytes], bool] | None = None
+    # Called with the query string of a request that carries a body: the one-time id of
+    # the form it names, or None if that is not ours (its body is then never read).
+    gate: Callable[[bytes], str | None] | None = None
     # Private: the route never sees the sender's address or identifying headers.
     private: bool = False
     budget: Budget | None = None
@@ -83,6 +86,15 @@ class Timeouts:
     headers: float = 30.0  # from the first byte of a request to the end of its headers
     body_idle: float = 60.0  # the longest silence while a body arrives
     body_total: float = 1800.0  # the whole body: a 50 MB upload on a slow line fits
+    # After its first ``body_grace`` seconds, a body must have averaged ``body_min_rate``
+    # bytes a second since it began, or it is dropped and its memory freed: a client that
+    # trickles a byte a minute can no longer hold the form's budget for half an hour. A
+    # slow mobile link (64 kbit/s, 8 KB/s) always passes: 2 KB/s is a quarter of it, room
+    # for TCP's and TLS's overhead, a slow start and a few stalls in a tunnel; and 10 s
+    # covers a phone waking its radio and a TLS handshake before the first bytes come.
+    # (Smaller bodies than 20 KB are whole before the grace ends and are never judged.)
+    body_grace: float = 10.0
+    body_min_rate: float = 2048.0  # 0: no floor
 
 
 @dataclass
@@ -93,6 +105,12 @@ class Front:
     routes: Sequence[Route]
     default_max_bytes: int
     timeouts: Timeouts = field(default_factory=Timeouts)
+    clock: Callable[[], float] = time.monotonic
+    # The one-time ids of form posts whose bodies are arriving now: one upload a token,
+    # so one free token cannot open many connections that share out the budget. This
+    # process's own: another web process (or task) does not see them, so a client can
+    # still hold one upload a token in each; the budget is also each process's own.
+    in_flight: set[str] = field(default_factory=set)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,12 +129,19 @@ class Front:
             return
         carries_body = declared != 0 and scope["method"] not in ("GET", "HEAD")
         gate = route.gate if route is not None and carries_body else None
-        if gate is not None and not gate(scope.get("query_string", b"")):
+        form = gate(scope.get("query_string", b"")) if gate is not None else None
+        if gate is not None and form is None:
             await self._call_unread(scope, receive, send)
             return
+        if form is not None and form in self.in_flight:
+            await _refuse(send, 409, _REASONS[409])
+            return
+        if form is not None:
+            self.in_flight.add(form)
         budget = route.budget if route is not None else None
-        body, status = await self._read_body(receive, cap, budget)
+        body = bytearray()
         try:
+            status = await self._read_body(receive, body, cap, budget)
             if status:
                 await _refuse(send, status, _REASONS[status])
                 return
@@ -124,29 +149,45 @@ class Front:
         finally:
             if budget is not None:
                 budget.give_back(len(body))
+            self.in_flight.discard(form or "")
 
     async def _read_body(
-        self, receive: Receive, cap: int, budget: Budget | None
-    ) -> tuple[bytearray, int]:
-        """Return the whole body and 0, or what was held and the status that refuses it."""
-        body = bytearray()
-        deadline = time.monotonic() + self.timeouts.body_total
+        self, receive: Receive, body: bytearray, cap: int, budget: Budget | None
+    ) -> int:
+        """Read the whole body into ``body``: 0, or the status that refuses what was held."""
+        limits = self.timeouts
+        started = self.clock()
+        deadline = started + limits.body_total
         while True:
-            wait = min(self.timeouts.body_idle, deadline - time.monotonic())
+            now = self.clock()
+            wait = min(limits.body_idle, deadline - now)
+            if limits.body_min_rate > 0:
+                # The moment the bytes held so far fall below the floor: wake then.
+                behind = started + max(limits.body_grace, len(body) / limits.body_min_rate)
+                wait = min(wait, behind - now)
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(wait, 0))
             except TimeoutError:
-                return body, 408
+                return 408
             if message["type"] == "http.disconnect":
-                return body, 400
+                return 400
             chunk = message.get("body", b"")
             if len(body) + len(chunk) > cap:
-                return body, 413
+                return 413
+            # Charged for the bytes that came, never for what the request declares.
             if budget is not None and not budget.take(len(chunk)):
-                return body, 503
+                return 503
             body += chunk
             if not message.get("more_body", False):
-                return body, 0
+                return 0
+            if self._too_slow(len(body), self.clock() - started):
+                return 408
+
+    def _too_slow(self, held: int, seconds: float) -> bool:
+        limits = self.timeouts
+        if limits.body_min_rate <= 0 or seconds <= limits.body_grace:
+            return False
+        return held < limits.body_min_rate * seconds
 
     async def _call_unread(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The app answers with its own page (a fresh form, in the sender's language); the
@@ -171,6 +212,12 @@ _REASONS = {
     408: (
         "The request arrived too slowly. Go back and send it again; what you typed is still "
         "in your browser.\n\nCyrhaeddodd y cais yn rhy araf. Ewch yn ôl a'i anfon eto."
+    ),
+    409: (
+        "This form is being sent already, from another window or tab. Wait for that one to "
+        "finish; if it fails, go back and send this one again.\n\nMae'r ffurflen hon yn "
+        "cael ei hanfon yn barod, o ffenestr neu dab arall. Arhoswch i honno orffen; os yw'n "
+        "methu, ewch yn ôl a'i hanfon eto."
     ),
     413: _TOO_LARGE,
     503: (

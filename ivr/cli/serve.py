@@ -35,6 +35,13 @@ WEBHOOK_MAX_BYTES = 64 * 1024
     help="Seconds a request's body may go silent before the request is dropped.",
 )
 @click.option(
+    "--body-min-rate",
+    default=2048.0,
+    show_default=True,
+    help="Bytes a second a request body must average once its first 10 s have passed "
+    "(0: no floor).",
+)
+@click.option(
     "--form-memory-mb",
     default=128,
     show_default=True,
@@ -52,6 +59,7 @@ def serve(
     threads: int,
     header_timeout: float,
     body_timeout: float,
+    body_min_rate: float,
     form_memory_mb: int,
     with_worker: bool,
 ) -> None:
@@ -72,7 +80,7 @@ def serve(
         for problem in invalid.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException("the call flow is invalid; fix it and start again") from None
-    timeouts = Timeouts(headers=header_timeout, body_idle=body_timeout)
+    timeouts = Timeouts(headers=header_timeout, body_idle=body_timeout, body_min_rate=body_min_rate)
     front = Front(
         cast("ASGIApp", WSGIMiddleware(cast("Any", app), workers=threads)),
         _routes(app, form_memory_mb * 1024 * 1024),
@@ -170,7 +178,7 @@ def _routes(app: Any, form_memory: int) -> list[Route]:
             Route(
                 "/report",
                 online.limits.max_request_bytes,
-                gate=online.guard.admits_query,
+                gate=online.guard.form_in_query,
                 private=True,
                 budget=Budget(max(form_memory, online.limits.max_request_bytes)),
             )

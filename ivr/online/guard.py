@@ -114,18 +114,18 @@ class FormGuard:
                 raise FormExpired
         return Challenge(str(nonce), int(bits))
 
-    def admits_query(self, query: bytes) -> bool:
-        """True if a form post's query names a token of ours that was not spent.
+    def form_in_query(self, query: bytes) -> str | None:
+        """Return the one-time id of the unspent token of ours a form post's query names.
 
-        The front asks this before it reads a byte of the body. A token that is merely
-        old passes (for a day), so the view can show an expired form's answers again.
+        The front asks this before it reads a byte of the body (None: it does not read
+        it), and lets one post a token arrive at a time. A token that is merely old
+        passes (for a day), so the view can show an expired form's answers again.
         """
         token = parse_qs(query.decode("latin-1")).get(TOKEN_PARAM, [""])[0]
         try:
-            self.read(token, max_age=ADMIT_DAYS * 86400)
+            return self.read(token, max_age=ADMIT_DAYS * 86400).nonce
         except FormExpired:
-            return False
-        return True
+            return None
 
     def picture_text(self, challenge: Challenge) -> str:
         """The characters the form's picture shows (never on the page, never in the token)."""
@@ -147,10 +147,25 @@ class FormGuard:
             return Passed.PICTURE
         return Passed.NOT
 
-    def spend(self, challenge: Challenge) -> None:
-        """A form is sent once: its token is not accepted again."""
+    def spend(self, challenge: Challenge) -> bool:
+        """Spend a form's token, once: False if it was spent already (by a parallel post).
+
+        Checked and marked under one lock, before the report is stored, so two posts of
+        one solved form cannot both pass. The spent tokens are this process's own, not
+        shared: the same form posted at once to two web processes (or two edge tasks)
+        could still be stored once by each, one extra report per process for one proof.
+        """
         with self._lock:
+            self._forget_old()
+            if challenge.nonce in self._used:
+                return False
             self._used[challenge.nonce] = time.monotonic()
+            return True
+
+    def unspend(self, challenge: Challenge) -> None:
+        """Give a spent token back: its report was not stored, and may be sent again."""
+        with self._lock:
+            self._used.pop(challenge.nonce, None)
 
     def _forget_old(self) -> None:
         horizon = time.monotonic() - ADMIT_DAYS * 86400
