@@ -112,16 +112,23 @@ def send() -> ResponseReturnValue:
         checked.errors["answer"] = "err_question"
     if checked.errors or checked.submission is None:
         return _render(lang, checked, 400)
+    # Spent before it is stored, so a parallel post of the same solved form finds it
+    # spent; given back if it is not stored, so the sender can send this form again.
+    if not state.guard.spend(challenge):
+        state.limit.count("expired")
+        checked.errors["form"] = "err_expired"
+        return _render(lang, checked, 400)
     if not state.limit.admit(passed):
+        state.guard.unspend(challenge)
         checked.errors["form"] = "err_busy"
         return _render(lang, checked, 429)
     built = services()
     try:
         receipt = online.receive(built.db, built.store, built.key_wrapper, checked.submission)
     except (StoreUnavailable, KeyServiceError, SQLAlchemyError, OSError):
+        state.guard.unspend(challenge)
         checked.errors["form"] = "err_store"
         return _render(lang, checked, 503)
-    state.guard.spend(challenge)
     state.limit.count("accepted")
     return render_template("online/sent.html", **_page(lang), receipt=receipt)
 

@@ -8,6 +8,8 @@ import hashlib
 import itertools
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -15,11 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from ivr.casework import online
 from ivr.config import Config
 from ivr.db import Database
 from ivr.models import Report
 from ivr.online import EXTENSION_KEY, OnlineState
 from ivr.online.guard import FormGuard, GlobalLimit, Limits, Passed
+from ivr.storage import StoreUnavailable
 from tests.online.helpers import form_action, form_fields, picture_answer
 
 REPORT = {"category": "other", "anonymity": "anonymous", "what": "KEPT-WHAT"}
@@ -141,6 +145,56 @@ def test_under_a_flood_the_work_grows_and_a_real_sender_still_gets_through(
     metrics = client.get("/metrics").get_data(as_text=True)
     assert f'ivr_online_rate_limit{{kind="work_bits"}} {limits.work_bits + 5}.0' in metrics
     assert 'ivr_online_submissions_total{outcome="more_work"} 1.0' in metrics
+
+
+def test_one_solved_form_posted_twice_at_once_stores_one_report(
+    app: Flask, db: Database, limits: Limits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a form whose work is done, posted twice at the same moment
+    page = opened(app.test_client())
+    solved = form_fields(page)
+    # Each report is stored only once the other post has been answered, so both would be
+    # storing at once if both got that far (the wait is a bound, never the outcome)
+    answered = threading.Event()
+    receive = online.receive
+
+    def slow_receive(*args: Any) -> Any:
+        answered.wait(timeout=30)
+        return receive(*args)
+
+    monkeypatch.setattr(online, "receive", slow_receive)
+
+    def send() -> int:
+        try:
+            return int(post(app.test_client(), page, **solved).status_code)
+        finally:
+            answered.set()
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(lambda _: send(), range(2)))
+    # Then one is stored, and the other is told its form was sent already
+    assert codes == [200, 400]
+    assert reports(db) == 1
+
+
+def test_a_form_whose_report_could_not_be_stored_can_be_sent_again(
+    client: FlaskClient, db: Database, limits: Limits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = opened(client)
+    solved = form_fields(page)
+    receive = online.receive
+
+    def unavailable(*_args: Any) -> Any:
+        raise StoreUnavailable
+
+    # Given the store is down when the form is first sent
+    monkeypatch.setattr(online, "receive", unavailable)
+    assert post(client, page, **solved).status_code == 503
+    # Then the same form, with the same work, goes through once the store is back
+    monkeypatch.setattr(online, "receive", receive)
+    assert post(client, page, **solved).status_code == 200
+    assert post(client, page, **solved).status_code == 400  # and only once
+    assert reports(db) == 1
 
 
 def short_of(page: str, bits: int) -> str:
