@@ -129,7 +129,8 @@ def check(
     # A PIN is never shown back: after any error it is typed again.
     pin, pin_again = form.get("pin", "").strip(), form.get("pin_again", "").strip()
     if pin or pin_again:
-        if not (pin.isdigit() and 4 <= len(pin) <= 6):
+        # ASCII only: a PIN is keyed on a phone too, and has no other digits.
+        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 6):
             errors["pin"] = "err_pin"
         elif pin != pin_again:
             errors["pin"] = "err_pin_again"

@@ -132,6 +132,11 @@ def test_bad_input_gets_a_message_beside_its_field_and_keeps_what_was_typed(
         as_text=True
     )
     assert 'id="contact-error"' in page and 'id="pin-error"' in page
+    # A PIN in other digits than a phone's keypad has
+    page = send(
+        client, what="x", pin="\u0661\u0662\u0663\u0664", pin_again="\u0661\u0662\u0663\u0664"
+    )
+    assert 'id="pin-error"' in page.get_data(as_text=True)
     # Nothing of these was kept.
     with db.transaction() as session:
         assert session.scalars(select(Report)).first() is None

@@ -91,6 +91,8 @@ def test_too_large_is_refused_before_or_while_reading() -> None:
     assert status(run(front(app), request(), [b"x" * 600, b"x" * 600])) == 413  # chunked
     assert status(run(front(app), request("/other", length=101), None)) == 413
     assert status(run(front(app), request(headers=[(b"content-length", b"1e9")]), [])) == 400
+    # A superscript two is a digit to str.isdigit(), not to int()
+    assert status(run(front(app), request(headers=[(b"content-length", b"\xb2")]), [])) == 400
     assert app.seen == []
 
 
