@@ -116,8 +116,11 @@ class Config:
     protective_marking: str = "OFFICIAL-SENSITIVE"
 
     def __post_init__(self) -> None:
-        if not self.public_url.startswith(("http://", "https://")):
-            raise ConfigError(f"IVR_PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
+        self._check_tier_secrets()
+        self._check_settings()
+
+    def _check_tier_secrets(self) -> None:
+        """Refuse a secret the tier must not hold, or one too short to be a secret."""
         if self.serves_webhooks:
             if not self.twilio_auth_token:
                 raise ConfigError("IVR_TWILIO_AUTH_TOKEN must not be empty")
@@ -141,6 +144,11 @@ class Config:
             len(self.audit_key) < 32 or self.audit_key in {self.console_secret_key, self.secret_key}
         ):
             raise ConfigError("IVR_AUDIT_KEY must hold at least 32 bytes of its own")
+
+    def _check_settings(self) -> None:
+        """Refuse a setting outside what the service can work with."""
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"IVR_PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
         if self.key_service not in {"local", "kms"}:
             raise ConfigError(f"IVR_KEY_SERVICE must be local or kms, not {self.key_service!r}")
         if self.key_service == "kms" and not self.kms_key_id:
