@@ -100,6 +100,40 @@ def check(
 ) -> Checked:
     """Check the sent form; return its values (to show again) and errors or a submission."""
     form = request.form
+    values, errors = _answers(form, categories, forces, limits)
+    # A PIN is never shown back: after any error it is typed again.
+    pin, pin_again = form.get("pin", "").strip(), form.get("pin_again", "").strip()
+    pin_error = _pin_error(pin, pin_again)
+    if pin_error:
+        errors["pin"] = pin_error
+    sent = [item for item in request.files.getlist("files") if item.filename or _size(item) > 0]
+    attachments, files_error = _attachments(sent, limits)
+    if files_error:
+        errors["files"] = files_error
+    if errors:
+        if sent and "files" not in errors:
+            errors["files"] = "err_files_again"
+        return Checked(values, errors)
+    answers = {question.name: values[question.name] for question in QUESTIONS}
+    return Checked(
+        values,
+        submission=OnlineSubmission(
+            language=language,
+            category=values["category"],
+            answers=answers,
+            # Contact details only when the sender chose to leave them: anything typed
+            # in the box before choosing "anonymous" is dropped, never stored.
+            contact=values["contact"] if values["anonymity"] == "contact" else "",
+            attachments=attachments,
+            pin=pin or None,
+        ),
+    )
+
+
+def _answers(
+    form: Any, categories: set[str], forces: set[str], limits: Limits
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Read the answers as sent (to show again) and the errors beside their fields."""
     values = {name: form.get(name, "").replace("\r\n", "\n") for name in TEXT_FIELDS}
     values["category"] = form.get("category", "")
     chosen = form.get("anonymity", "")
@@ -126,52 +160,37 @@ def check(
             errors[name] = "err_too_long"
     if values["anonymity"] == "contact" and not values["contact"].strip():
         errors["contact"] = "err_contact"
-    # A PIN is never shown back: after any error it is typed again.
-    pin, pin_again = form.get("pin", "").strip(), form.get("pin_again", "").strip()
-    if pin or pin_again:
-        # ASCII only: a PIN is keyed on a phone too, and has no other digits.
-        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 6):
-            errors["pin"] = "err_pin"
-        elif pin != pin_again:
-            errors["pin"] = "err_pin_again"
-    attachments: list[Attachment] = []
-    sent = [item for item in request.files.getlist("files") if item.filename or _size(item) > 0]
+    return values, errors
+
+
+def _pin_error(pin: str, pin_again: str) -> str | None:
+    """The message key for a PIN that cannot be used, or None (no PIN is fine)."""
+    if not (pin or pin_again):
+        return None
+    # ASCII only: a PIN is keyed on a phone too, and has no other digits.
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 6):
+        return "err_pin"
+    return "err_pin_again" if pin != pin_again else None
+
+
+def _attachments(sent: list[Any], limits: Limits) -> tuple[list[Attachment], str | None]:
+    """The files as attachments, or the message key for the first one refused."""
     if len(sent) > limits.max_files:
-        errors["files"] = "err_count"
-    else:
-        for number, item in enumerate(sent, start=1):
-            stream = item.stream
-            if isinstance(stream, CappedBuffer) and stream.overflow:
-                errors["files"] = f"err_size:{number}"
-                break
-            data = stream.getvalue() if isinstance(stream, io.BytesIO) else stream.read()
-            media_type = sniff(data)
-            if media_type is None:
-                errors["files"] = f"err_type:{number}"
-                break
-            # Refused here, from the header, so the sender can send a smaller copy at once.
-            if media_type in IMAGES and too_many_pixels(data):
-                errors["files"] = f"err_pixels:{number}"
-                break
-            attachments.append(Attachment(data, media_type))
-    if errors:
-        if sent and "files" not in errors:
-            errors["files"] = "err_files_again"
-        return Checked(values, errors)
-    answers = {question.name: values[question.name] for question in QUESTIONS}
-    return Checked(
-        values,
-        submission=OnlineSubmission(
-            language=language,
-            category=values["category"],
-            answers=answers,
-            # Contact details only when the sender chose to leave them: anything typed
-            # in the box before choosing "anonymous" is dropped, never stored.
-            contact=values["contact"] if values["anonymity"] == "contact" else "",
-            attachments=attachments,
-            pin=pin or None,
-        ),
-    )
+        return [], "err_count"
+    attachments: list[Attachment] = []
+    for number, item in enumerate(sent, start=1):
+        stream = item.stream
+        if isinstance(stream, CappedBuffer) and stream.overflow:
+            return [], f"err_size:{number}"
+        data = stream.getvalue() if isinstance(stream, io.BytesIO) else stream.read()
+        media_type = sniff(data)
+        if media_type is None:
+            return [], f"err_type:{number}"
+        # Refused here, from the header, so the sender can send a smaller copy at once.
+        if media_type in IMAGES and too_many_pixels(data):
+            return [], f"err_pixels:{number}"
+        attachments.append(Attachment(data, media_type))
+    return attachments, None
 
 
 def _size(item: Any) -> int:
