@@ -114,41 +114,46 @@ def serve(
             return front
 
     def _after_fork(_web_worker: Any) -> None:
-        # Connections must not cross a fork: each web process opens its own.
-        from ivr.services import services
-
-        found = services(app)
-        db = found.db
-        db.engine.dispose(close=False)
-        if found.calls is not None:
-            # Spooled callbacks (from an outage, or a previous run) are replayed by every
-            # web process; and the published flow is loaded now, so menus keep working if
-            # the database goes away before this process has answered a call.
-            found.calls.journal.start_replayer()
-            with contextlib.suppress(Exception):
-                found.flows.current()
-        if with_worker:
-            from ivr.cli.worker import start_worker_thread
-
-            start_worker_thread(found)
-        if found.config.serves_console:
-            # Seal the audit chain and anchor it outside the database on a timer, in every
-            # console process (sealing is idempotent; the head row serialises sealers).
-            threading.Thread(
-                target=found.audit_trail.keep_sealed,
-                args=(threading.Event(),),
-                name="ivr-audit-sealer",
-                daemon=True,
-            ).start()
-            if not with_worker:
-                # Retention is the console's (the edge may not blank report text); with a
-                # worker in the process, the worker applies it.
-                threading.Thread(
-                    target=_apply_retention_daily, args=(found,), name="ivr-retention", daemon=True
-                ).start()
+        _start_in_web_process(app, with_worker)
 
     click.echo(f"Serving the hotline on http://{config.bind} (public URL {config.public_base})")
     Server().run()
+
+
+def _start_in_web_process(app: Any, with_worker: bool) -> None:
+    """Start what every web process runs beside its requests, once it has forked."""
+    # Connections must not cross a fork: each web process opens its own.
+    from ivr.services import services
+
+    found = services(app)
+    db = found.db
+    db.engine.dispose(close=False)
+    if found.calls is not None:
+        # Spooled callbacks (from an outage, or a previous run) are replayed by every
+        # web process; and the published flow is loaded now, so menus keep working if
+        # the database goes away before this process has answered a call.
+        found.calls.journal.start_replayer()
+        with contextlib.suppress(Exception):
+            found.flows.current()
+    if with_worker:
+        from ivr.cli.worker import start_worker_thread
+
+        start_worker_thread(found)
+    if found.config.serves_console:
+        # Seal the audit chain and anchor it outside the database on a timer, in every
+        # console process (sealing is idempotent; the head row serialises sealers).
+        threading.Thread(
+            target=found.audit_trail.keep_sealed,
+            args=(threading.Event(),),
+            name="ivr-audit-sealer",
+            daemon=True,
+        ).start()
+        if not with_worker:
+            # Retention is the console's (the edge may not blank report text); with a
+            # worker in the process, the worker applies it.
+            threading.Thread(
+                target=_apply_retention_daily, args=(found,), name="ivr-retention", daemon=True
+            ).start()
 
 
 def _apply_retention_daily(found: Services) -> None:
