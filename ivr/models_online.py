@@ -1,4 +1,4 @@
-"""Online reports: their encrypted text, contact details and attachments (issue 14).
+"""Online reports: their encrypted text, contact details and attachments.
 
 Kept apart from ``ivr.models`` (which is at its size limit); registered on
 ``Base.metadata`` through ``ivr.tables``. Like a recording, each part is an object in the

@@ -59,7 +59,7 @@ class OnlineSubmission:
 class Receipt:
     """What the sender is told once the report is safe."""
 
-    follow_up_reference: str | None  # a reference usable by phone, once issue 13 offers it
+    follow_up_reference: str | None  # a follow-up reference usable by phone
 
 
 def receive(
