@@ -149,6 +149,11 @@ GRANTS: Mapping[str, TableGrants] = {
     # its check (it may delete the stored object itself too).
     "audio_objects": TableGrants(edge=EVERYTHING),
     "online_objects": TableGrants(edge=Access(select=ALL, insert=ALL)),
+    # The online form's spent tokens: the edge spends one (INSERT), gives it back if its
+    # report was not stored, and purges the expired (DELETE). The console needs none.
+    "online_tokens_spent": TableGrants(
+        edge=Access(select=ALL, insert=ALL, delete=True), console=NOTHING
+    ),
     # The edge makes a day's key and marks it stale when it deletes an object of that day;
     # it may never replace a key (that would make the day's recordings unreadable).
     "day_keys": TableGrants(edge=Access(select=ALL, insert=ALL, update=("stale",))),

@@ -1,4 +1,4 @@
-"""Online reports: their encrypted text, contact details and attachments.
+"""Online reports: their encrypted text, contact details and attachments; spent form tokens.
 
 Kept apart from ``ivr.models`` (which is at its size limit); registered on
 ``Base.metadata`` through ``ivr.tables``. Like a recording, each part is an object in the
@@ -11,8 +11,9 @@ name of an attached file, which could carry the sender's own name.
 from __future__ import annotations
 
 import enum
+from datetime import date
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db import AFTER_SEALED, Base, SealedObject, string_enum
@@ -45,3 +46,17 @@ class OnlineObject(SealedObject, Base):
     @property
     def key_part(self) -> str:
         return self.key_part_of(self.part)
+
+
+class SpentToken(Base):
+    """An online form's token, spent once across every process: its keyed digest and day.
+
+    The digest is of the token's random one-time id, keyed with the edge's secret, so a
+    row names no form a reader could match; nothing about the sender is ever here. Rows
+    outlive the token (``ivr.online.guard``) and are purged after a day or two.
+    """
+
+    __tablename__ = "online_tokens_spent"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spent_on: Mapped[date] = mapped_column(Date)  # UTC, the day only

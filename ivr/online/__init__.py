@@ -23,9 +23,13 @@ class OnlineState:
 
     @classmethod
     def build(cls, built: Services, limits: Limits | None = None) -> OnlineState:
-        """Make the form's state from the process's services (its key signs the tokens)."""
+        """Make the form's state from the process's services.
+
+        Their key signs the tokens; their database keeps the spent ones for every process.
+        """
         limits = limits or Limits()
-        return cls(limits, FormGuard(built.config.secret_key, limits), GlobalLimit(limits))
+        guard = FormGuard(built.config.secret_key, limits, built.db)
+        return cls(limits, guard, GlobalLimit(limits))
 
 
 def online_state(app: Flask | None = None) -> OnlineState:

@@ -4,7 +4,8 @@ JavaScript, characters read from a picture (a small share a minute).
 
 Nothing here looks at an address, a browser or a cookie. The token travels in the form
 itself (signed with the edge's key; it replaces a CSRF cookie) and carries its own age,
-so an expired form is told apart. All state is in memory and forgets within its window.
+so an expired form is told apart. A spent token is kept in the database, so that it is
+spent once across every web process; the rest is in memory and forgets within its window.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import threading
@@ -19,11 +21,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from urllib.parse import parse_qs
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ivr.db import Database, utcnow
+from ivr.logs import event
+from ivr.models_online import SpentToken
+
+logger = logging.getLogger(__name__)
 
 # The form's action URL carries its token, so it is checked before the body is read.
 TOKEN_PARAM = "token"  # noqa: S105 - the name of a query parameter, not a secret
@@ -80,18 +91,27 @@ PICTURE_LENGTH = 5
 
 
 class FormGuard:
-    """Issue and check form tokens; remember used ones until they would expire anyway.
+    """Issue and check form tokens; remember spent ones until they would expire anyway.
 
     A token holds a random nonce and the work's difficulty, nothing else: the picture's
     characters are derived from the nonce with a key only the server holds, so neither
-    the token nor the page says what they are.
+    the token nor the page says what they are. A spent token is a row in ``db`` (the
+    nonce's keyed digest and the day), shared by every process that serves the form.
     """
 
-    def __init__(self, secret: bytes, limits: Limits) -> None:
+    def __init__(self, secret: bytes, limits: Limits, db: Database) -> None:
         key = hmac.new(secret, b"ivr-online-form", hashlib.sha256).digest()
         self._serializer = URLSafeTimedSerializer(key, salt="online-form")
         self._picture_key = hmac.new(secret, b"ivr-online-picture", hashlib.sha256).digest()
+        self._spent_key = hmac.new(secret, b"ivr-online-spent", hashlib.sha256).digest()
         self._limits = limits
+        self._db = db
+        # A row is kept while its token could still be read: the form's lifetime, and
+        # the day an old form is still shown again, counted in whole days after today.
+        self._keep_days = max(ADMIT_DAYS, math.ceil(limits.form_minutes / 1440))
+        self._purged_on: date | None = None
+        # The tokens this process spent: the front's gate and ``read`` ask them, never the
+        # database; ``spend`` asks the database too.
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -115,10 +135,11 @@ class FormGuard:
         return Challenge(str(nonce), int(bits))
 
     def form_in_query(self, query: bytes) -> str | None:
-        """Return the one-time id of the unspent token of ours a form post's query names.
+        """Return the one-time id of a token of ours, not spent here, a post's query names.
 
         The front asks this before it reads a byte of the body (None: it does not read
-        it), and lets one post a token arrive at a time. A token that is merely old
+        it), and lets one post a token arrive at a time in this process (each process
+        its own rule; ``spend`` is what holds across them). A token that is merely old
         passes (for a day), so the view can show an expired form's answers again.
         """
         token = parse_qs(query.decode("latin-1")).get(TOKEN_PARAM, [""])[0]
@@ -147,23 +168,64 @@ class FormGuard:
             return Passed.PICTURE
         return Passed.NOT
 
-    def spend(self, challenge: Challenge) -> bool:
+    def spend(self, challenge: Challenge, today: date | None = None) -> bool:
         """Spend a form's token, once: False if it was spent already (by a parallel post).
 
-        Checked and marked under one lock, before the report is stored, so two posts of
-        one solved form cannot both pass. The spent tokens are this process's own, not
-        shared: the same form posted at once to two web processes (or two edge tasks)
-        could still be stored once by each, one extra report per process for one proof.
+        Checked and marked under one lock in this process, then inserted in the database,
+        before the report is stored: two posts of one solved form cannot both pass, even
+        in two web processes, for the second process's INSERT of the same key fails.
+        A database error is raised, with the token given back here.
         """
         with self._lock:
             self._forget_old()
             if challenge.nonce in self._used:
                 return False
             self._used[challenge.nonce] = time.monotonic()
-            return True
+        today = today or utcnow().date()
+        try:
+            if self._purged_on != today:
+                self.purge_spent(today)
+            with self._db.transaction() as session:
+                session.execute(
+                    insert(SpentToken).values(digest=self._digest(challenge), spent_on=today)
+                )
+        except IntegrityError:
+            # Spent by another process, whose row stays the judge: if that process gives
+            # the token back (its report was not stored), it may be spent here after all.
+            self._forget(challenge)
+            return False
+        except BaseException:
+            self._forget(challenge)
+            raise
+        return True
 
     def unspend(self, challenge: Challenge) -> None:
         """Give a spent token back: its report was not stored, and may be sent again."""
+        try:
+            with self._db.transaction() as session:
+                session.execute(
+                    delete(SpentToken).where(SpentToken.digest == self._digest(challenge))
+                )
+        except SQLAlchemyError:
+            # The database is away (likely why the report was not stored): the form stays
+            # spent, and the sender, who keeps every answer, does a new form's work.
+            event(logger, "online.unspend_failed", logging.WARNING)
+            return
+        self._forget(challenge)
+
+    def purge_spent(self, today: date | None = None) -> int:
+        """Delete the spent tokens that have expired anyway; return how many (once a day)."""
+        today = today or utcnow().date()
+        horizon = today - timedelta(days=self._keep_days)
+        with self._db.transaction() as session:
+            purged = session.execute(delete(SpentToken).where(SpentToken.spent_on < horizon))
+        self._purged_on = today
+        return int(getattr(purged, "rowcount", 0) or 0)
+
+    def _digest(self, challenge: Challenge) -> str:
+        return hmac.new(self._spent_key, challenge.nonce.encode(), hashlib.sha256).hexdigest()
+
+    def _forget(self, challenge: Challenge) -> None:
         with self._lock:
             self._used.pop(challenge.nonce, None)
 

@@ -112,9 +112,15 @@ def send() -> ResponseReturnValue:
         checked.errors["answer"] = "err_question"
     if checked.errors or checked.submission is None:
         return _render(lang, checked, 400)
-    # Spent before it is stored, so a parallel post of the same solved form finds it
-    # spent; given back if it is not stored, so the sender can send this form again.
-    if not state.guard.spend(challenge):
+    # Spent before it is stored, so a parallel post of the same solved form, to this or
+    # any other process, finds it spent; given back if it is not stored, so the sender
+    # can send this form again.
+    try:
+        spent = state.guard.spend(challenge)
+    except SQLAlchemyError:
+        checked.errors["form"] = "err_store"
+        return _render(lang, checked, 503)
+    if not spent:
         state.limit.count("expired")
         checked.errors["form"] = "err_expired"
         return _render(lang, checked, 400)

@@ -30,11 +30,11 @@ REPORT = {"category": "other", "anonymity": "anonymous", "what": "KEPT-WHAT"}
 
 
 @pytest.fixture
-def limits(app: Flask, config: Config) -> Limits:
+def limits(app: Flask, config: Config, db: Database) -> Limits:
     """Cheap work (so the test is quick) that grows after 4 reports a minute."""
     limits = Limits(work_bits=6, per_minute=4, max_work_bits=14, slack_bits=1, human_per_minute=2)
     app.extensions[EXTENSION_KEY] = OnlineState(
-        limits, FormGuard(config.secret_key, limits), GlobalLimit(limits)
+        limits, FormGuard(config.secret_key, limits, db), GlobalLimit(limits)
     )
     return limits
 
