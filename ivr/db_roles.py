@@ -192,7 +192,10 @@ GRANTS: Mapping[str, TableGrants] = {
     ),
     "review_messages": TableGrants(),
     "disseminations": TableGrants(),
-    "forces": TableGrants(console=Access(select=ALL, insert=ALL, update=ALL)),
+    # The online form lists the forces' names (never their units' addresses).
+    "forces": TableGrants(
+        edge=Access(select=("name",)), console=Access(select=ALL, insert=ALL, update=ALL)
+    ),
 }
 
 

@@ -29,11 +29,13 @@ from ivr.crypto.keys import PUBLIC_KEY_FILE
 from ivr.db import Base, Database, make_engine, utcnow
 from ivr.models import Report, ReportSource, Role, User
 from ivr.models_followup import PhoneEvent
+from ivr.online import online_state
 from ivr.services import Services
 from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.followup.test_followup_console import spoken_reference
+from tests.online.helpers import form_action, form_fields
 from tests.test_audit import KEY
 from tests.worker.conftest import settle
 
@@ -217,6 +219,14 @@ def test_the_edge_does_its_work_as_its_own_role_and_the_console_as_its_own(
             ),
         )
         assert receipt.follow_up_reference is not None
+        # And through the form itself: its proof is spent, once, in the edge's own table
+        page = app.test_client().get("/report").get_data(as_text=True)
+        solved = {"category": "other", "anonymity": "anonymous", "what": "Jane Planted"}
+        solved |= form_fields(page)
+        sent = app.test_client().post(form_action(page), data=solved)
+        assert sent.status_code == 200
+        assert app.test_client().post(form_action(page), data=solved).status_code == 400
+        assert online_state(app).guard.purge_spent() == 0
         # The console, as its own role, takes the call's report, writes it up, asks a question
         with console_db.transaction() as session:
             supervisor = User(name="sam", role=Role.SUPERVISOR, failed_sign_ins=0, session_epoch=0)
