@@ -92,31 +92,7 @@ REPORT_FACTS = (
 # What the edge writes of a report: made by a call or the form, queued, a follow-up's hold.
 # (The ORM names every column without a server default, as NULL if unset: so too the
 # handler's columns, which the edge may set to nothing but never read.)
-REPORT_EDGE_INSERT = (
-    "claimed_by",
-    "claimed_through",
-    "submitted_by",
-    "force",
-    "handler_category",
-    "disseminated_on",
-    "id",
-    "reference",
-    "received_on",
-    "source",
-    "status",
-    "language",
-    "category",
-    "anonymity",
-    "contact_left",
-    "has_audio",
-    "duration_seconds",
-    "silent",
-    "queue_position",
-    "urgency",
-    "sanitised",
-    "last_active_on",
-    "audio_purged",
-)
+REPORT_EDGE_INSERT = (*REPORT_FACTS, "force", "handler_category")
 REPORT_EDGE_UPDATE = (
     "status",
     "language",
