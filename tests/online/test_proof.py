@@ -147,14 +147,14 @@ def test_under_a_flood_the_work_grows_and_a_real_sender_still_gets_through(
     assert 'ivr_online_submissions_total{outcome="more_work"} 1.0' in metrics
 
 
-def test_one_solved_form_posted_twice_at_once_stores_one_report(
-    app: Flask, db: Database, limits: Limits, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a form whose work is done, posted twice at the same moment
-    page = opened(app.test_client())
-    solved = form_fields(page)
-    # Each report is stored only once the other post has been answered, so both would be
-    # storing at once if both got that far (the wait is a bound, never the outcome)
+def posted_at_once(
+    apps: list[Flask], page: str, solved: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """Post one solved form to each of ``apps`` at the same moment; return the codes, sorted.
+
+    Each report is stored only once another post has been answered, so every post would be
+    storing at once if more than one got that far (the wait is a bound, never the outcome).
+    """
     answered = threading.Event()
     receive = online.receive
 
@@ -164,14 +164,22 @@ def test_one_solved_form_posted_twice_at_once_stores_one_report(
 
     monkeypatch.setattr(online, "receive", slow_receive)
 
-    def send() -> int:
+    def send(app: Flask) -> int:
         try:
             return int(post(app.test_client(), page, **solved).status_code)
         finally:
             answered.set()
 
-    with ThreadPoolExecutor(2) as pool:
-        codes = sorted(pool.map(lambda _: send(), range(2)))
+    with ThreadPoolExecutor(len(apps)) as pool:
+        return sorted(pool.map(send, apps))
+
+
+def test_one_solved_form_posted_twice_at_once_stores_one_report(
+    app: Flask, db: Database, limits: Limits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a form whose work is done, posted twice at the same moment
+    page = opened(app.test_client())
+    codes = posted_at_once([app, app], page, form_fields(page), monkeypatch)
     # Then one is stored, and the other is told its form was sent already
     assert codes == [200, 400]
     assert reports(db) == 1

@@ -3,8 +3,6 @@ so the same proof posted to both at once stores one report, and a failed store g
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +20,7 @@ from ivr.online.guard import FormGuard, Limits
 from ivr.services import services
 from ivr.storage import StoreUnavailable
 from tests.online.helpers import form_fields
-from tests.online.test_proof import opened, post, reports
+from tests.online.test_proof import opened, post, posted_at_once, reports
 
 CHEAP = Limits(work_bits=6, per_minute=1000, max_work_bits=6, slack_bits=0)
 
@@ -49,26 +47,7 @@ def test_one_solved_form_posted_to_two_processes_at_once_stores_one_report(
 ) -> None:
     # Given a form one process served, its work done, posted to both at the same moment
     page = opened(two[0].test_client())
-    solved = form_fields(page)
-    # Each report is stored only once the other post has been answered, so both would be
-    # storing at once if both got that far (the wait is a bound, never the outcome)
-    answered = threading.Event()
-    receive = online.receive
-
-    def slow_receive(*args: Any) -> Any:
-        answered.wait(timeout=30)
-        return receive(*args)
-
-    monkeypatch.setattr(online, "receive", slow_receive)
-
-    def send(app: Flask) -> int:
-        try:
-            return int(post(app.test_client(), page, **solved).status_code)
-        finally:
-            answered.set()
-
-    with ThreadPoolExecutor(2) as pool:
-        codes = sorted(pool.map(send, two))
+    codes = posted_at_once(list(two), page, form_fields(page), monkeypatch)
     # Then one is stored, and the other is told its form was sent already
     assert codes == [200, 400]
     assert reports(db) == 1
