@@ -35,7 +35,7 @@ RUN groupadd --system --gid 10001 ivr \
 COPY --from=builder /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links=/wheels /wheels/ivr-*.whl \
     && rm -rf /wheels
-# ivr/migrate.py looks for migrations/ beside the package, where a source checkout has
+# ivr/platform/migrate.py looks for migrations/ beside the package, where a source checkout has
 # them; put them there until they ship inside it (this COPY then fails, and goes).
 COPY migrations /usr/local/lib/python3.11/site-packages/migrations
 

@@ -29,11 +29,11 @@ from pydub import AudioSegment
 
 from ivr.crypto import envelope
 from ivr.crypto.keys import LocalKeyWrapper, ensure_local_key_pair
-from ivr.db import Base, Database
-from ivr.jobs import JobQueue, RetryPolicy
-from ivr.phone import EmulatorMedia
-from ivr.storage import LocalStore
-from ivr.twilio_api import TwilioRest
+from ivr.dev.phone import EmulatorMedia
+from ivr.outside.storage import LocalStore
+from ivr.outside.twilio_api import TwilioRest
+from ivr.platform.db import Base, Database
+from ivr.telephony.jobs import JobQueue, RetryPolicy
 from ivr.worker.ingest import Ingester
 from ivr.worker.reconcile import reconcile
 

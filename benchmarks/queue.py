@@ -29,10 +29,11 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert, select
 
-from ivr import audit
-from ivr.casework.workflow import claim_next
-from ivr.db import Base, Database
-from ivr.models import Report, ReportSource, ReportStatus, Role, User, new_reference
+from ivr.models.reports import Report, ReportSource, ReportStatus, new_reference
+from ivr.models.staff import Role, User
+from ivr.platform.db import Base, Database
+from ivr.reports.workflow import claim_next
+from ivr.staff import audit
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 AUDIT_KEY = b"benchmark audit key, 32 bytes long"

@@ -32,7 +32,7 @@ from werkzeug.serving import make_server
 from ivr.app import create_app
 from ivr.config import Config, Tier
 from ivr.crypto.keys import public_pem
-from ivr.db import Base, Database
+from ivr.platform.db import Base, Database
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "benchmark-token"

@@ -11,12 +11,12 @@ from functools import partial
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.calls import CallHandler
-from ivr.casework.followup import Verifier
 from ivr.config import Config, Tier
-from ivr.db import Database
-from ivr.logs import configure_logging, event
+from ivr.platform.db import Database
+from ivr.platform.logs import configure_logging, event
+from ivr.reports.followup import Verifier
 from ivr.services import EXTENSION_KEY, Services
+from ivr.telephony.calls import CallHandler
 from ivr.webhooks.twiml import CallbackUrls, render_turn
 
 access_logger = logging.getLogger("ivr.access")
@@ -51,12 +51,12 @@ def create_app(
         )
     app.extensions[EXTENSION_KEY] = built
 
-    from ivr.health import bp as health_bp
+    from ivr.ops.health import register_health
 
-    app.register_blueprint(health_bp)
+    register_health(app, built)
     app.before_request(_start_timer)
     if config.serves_webhooks:
-        from ivr.prompts import bp as prompts_bp
+        from ivr.webhooks.prompts import bp as prompts_bp
         from ivr.webhooks.views import bp as twilio_bp
 
         app.register_blueprint(prompts_bp)

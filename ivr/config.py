@@ -98,7 +98,7 @@ class Config:
     retention_undisseminated_days: int = 90
     retention_audio_failed_days: int = 30  # parked as "audio failed": after it was parked
     retention_awaiting_audio_days: int = 30  # still waiting for its audio
-    smtp_url: str = ""  # see ivr.mail; empty: messages go to outbox_dir
+    smtp_url: str = ""  # see ivr.outside.mail; empty: messages go to outbox_dir
     smtp_ca_file: Path | None = None  # a private CA that signs the SMTP server's certificate
     mail_from: str = "hotline@localhost"
     outbox_dir: Path = field(default_factory=lambda: Path("var/outbox"))

@@ -1,11 +1,11 @@
-"""Alembic environment: migrate the database named by ``ivr.migrate``."""
+"""Alembic environment: migrate the database named by ``ivr.platform.migrate``."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from ivr import tables  # noqa: F401 - registers every table on Base.metadata
-from ivr.db import Base, make_engine
+from ivr import models as tables  # noqa: F401 - registers every table on Base.metadata
+from ivr.platform.db import Base, make_engine
 
 config = context.config
 url = config.attributes["database_url"]

@@ -18,16 +18,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import tables  # noqa: F401 - every table, for create_all
+from ivr import models as tables  # noqa: F401 - every table, for create_all
 from ivr.app import create_app
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
 from ivr.crypto.keys import ensure_local_key_pair
-from ivr.db import Base, Database
-from ivr.models import Force
-from ivr.phone import CallLog, EmulatorMedia, HeldMedia, MediaHost, Phone, scripted_keys
+from ivr.dev.phone import CallLog, EmulatorMedia, HeldMedia, MediaHost, Phone, scripted_keys
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.reports import Force
+from ivr.platform.db import Base, Database
 from ivr.services import services
-from ivr.twilio_emulator import RunningEmulator
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "ivr" / "samples"
@@ -113,7 +113,7 @@ def config(database_url: str, flows_dir: Path, tmp_path: Path, key_pair: Path) -
         spool_dir=tmp_path / "spool",
         log_level="DEBUG",
         flow_poll_seconds=0.0,  # see a newly published version at once
-        audit_key=b"a" * 32,  # tests.test_audit.KEY: what tags and seals their events
+        audit_key=b"a" * 32,  # tests.staff.test_audit.KEY: what tags and seals their events
     )
 
 

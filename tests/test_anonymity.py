@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import Date, DateTime, inspect, select
 
 from ivr.config import Config
-from ivr.db import Base, Database
-from ivr.logs import configure_logging
-from ivr.models import AudioObject, RecordingJob, Report
+from ivr.models.calls import RecordingJob
+from ivr.models.reports import AudioObject, Report
+from ivr.platform.db import Base, Database
+from ivr.platform.logs import configure_logging
 from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import PLANTED_NUMBER, Caller, EmulatorCaller

@@ -38,11 +38,11 @@ from sqlalchemy import Integer, select
 
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
-from ivr.db import Base, Database
-from ivr.logs import configure_logging
-from ivr.models import AudioObject
-from ivr.models_online import OnlineObject
-from ivr.phone import CallLog, Phone, scripted_keys
+from ivr.dev.phone import CallLog, Phone, scripted_keys
+from ivr.models.online import OnlineObject
+from ivr.models.reports import AudioObject
+from ivr.platform.db import Base, Database
+from ivr.platform.logs import configure_logging
 from ivr.services import Services, services
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, SAMPLES, EmulatorCaller

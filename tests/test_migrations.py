@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from ivr import migrate
-from ivr.db import Base, make_engine
+from ivr.platform import migrate
+from ivr.platform.db import Base, make_engine
 
 
 def test_upgrade_head_gives_exactly_the_models_schema(database_url: str) -> None:

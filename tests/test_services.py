@@ -9,15 +9,14 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from ivr import adapters
-from ivr.anchors import Anchor, FileAnchors, S3Anchors
 from ivr.app import create_app
 from ivr.config import Config, ConfigError
-from ivr.db import Database
-from ivr.models import AudioObject, Report, ReportStatus
-from ivr.services import Services, services
-from ivr.storage import LocalStore, S3Store
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.outside.anchors import Anchor, FileAnchors, S3Anchors
+from ivr.outside.storage import LocalStore, S3Store
+from ivr.platform.db import Database
+from ivr.services import Services, anchor_log, object_store, services
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import decrypted, settle
@@ -28,9 +27,7 @@ def test_a_path_or_a_file_url_stores_in_that_folder(
     config: Config, tmp_path: Path, url: str
 ) -> None:
     folder = tmp_path / "elsewhere"
-    store = adapters.object_store(
-        dataclasses.replace(config, storage_url=url.format(folder=folder))
-    )
+    store = object_store(dataclasses.replace(config, storage_url=url.format(folder=folder)))
     assert isinstance(store, LocalStore)
     store.put("ab" * 16, [b"sealed"])
     assert [path.name for path in folder.rglob("*") if path.is_file()] == ["ab" * 16]
@@ -65,9 +62,9 @@ def test_an_s3_url_stores_in_its_bucket_and_the_anchors_share_its_client(
 def test_an_anchor_path_is_a_file_and_no_anchor_is_none(config: Config, tmp_path: Path) -> None:
     path = tmp_path / "anchors.jsonl"
     for url in (str(path), f"file://{path}"):
-        anchors = adapters.anchor_log(dataclasses.replace(config, audit_anchor=url))
+        anchors = anchor_log(dataclasses.replace(config, audit_anchor=url))
         assert isinstance(anchors, FileAnchors) and anchors.path == path
-    assert adapters.anchor_log(dataclasses.replace(config, audit_anchor="")) is None
+    assert anchor_log(dataclasses.replace(config, audit_anchor="")) is None
 
 
 @pytest.mark.parametrize(

@@ -19,26 +19,18 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import adapters
 from ivr.app import create_app
 from ivr.cli import main
 from ivr.config import Config, ConfigError, Tier
 from ivr.crypto.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, ensure_local_key_pair
-from ivr.db import Database
-from ivr.jobs import JobQueue, RetryPolicy
-from ivr.models import (
-    AudioObject,
-    JobStage,
-    JobState,
-    RecordingJob,
-    Report,
-    ReportStatus,
-    Role,
-    User,
-)
-from ivr.services import Services
-from ivr.storage import ObjectStore, StoredObject, StoreUnavailable
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobStage, JobState, RecordingJob
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.models.staff import Role, User
+from ivr.outside.storage import ObjectStore, StoredObject, StoreUnavailable
+from ivr.platform.db import Database
+from ivr.services import Services, key_unwrapper, key_wrapper, object_store, twilio_api
+from ivr.telephony.jobs import JobQueue, RetryPolicy
 from ivr.worker.ingest import Ingester
 from ivr.worker.runner import Worker, build_worker
 from tests.conftest import EmulatorCaller
@@ -94,7 +86,7 @@ def test_an_edge_given_only_the_public_key_stores_what_the_console_plays(
     assert not emulator.state.recordings
     # ...the console, with the private half, can play it...
     console = console_of(ingest_config, console_keys)
-    assert decrypted(console, adapters.object_store(console), stored)[:4] == b"RIFF"
+    assert decrypted(console, object_store(console), stored)[:4] == b"RIFF"
     # ...and no private key exists on the edge afterwards: it never made one.
     assert sorted(path.name for path in edge_keys.iterdir()) == [PUBLIC_KEY_FILE]
 
@@ -118,14 +110,14 @@ def test_the_edge_refuses_a_private_key_offered_as_the_public_one(
     private_pem = (key_pair / PRIVATE_KEY_FILE).read_text()
     edge = dataclasses.replace(edge_of(config, key_pair), recordings_public_key=private_pem)
     with pytest.raises(ConfigError, match="public half only"):
-        adapters.key_wrapper(dataclasses.replace(edge, keys_dir=Path("/nonexistent")))
+        key_wrapper(dataclasses.replace(edge, keys_dir=Path("/nonexistent")))
 
 
 def test_only_the_console_may_unwrap_and_only_it_may_make_keys(
     config: Config, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigError, match="only the console"):
-        adapters.key_unwrapper(edge_of(config, tmp_path))
+        key_unwrapper(edge_of(config, tmp_path))
     result = CliRunner().invoke(
         main,
         ["keys", "init"],
@@ -191,10 +183,8 @@ def test_an_object_sealed_for_another_key_is_not_verified_but_stored_again(
     other = dataclasses.replace(ingest_config, keys_dir=tmp_path / "other")
     emulator_caller.call("1,1,1,1,#,1")
     queue = JobQueue(db, timedelta(seconds=60), RetryPolicy(5, 0.001, 0.01))
-    store = adapters.object_store(ingest_config)
-    stalled = Ingester(
-        db, queue, adapters.twilio_api(other), UnreadableStore(store), adapters.key_wrapper(other)
-    )
+    store = object_store(ingest_config)
+    stalled = Ingester(db, queue, twilio_api(other), UnreadableStore(store), key_wrapper(other))
     assert Worker(queue, stalled).run_once()
     with db.transaction() as session:
         job = session.scalars(select(RecordingJob)).one()

@@ -17,9 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
-from ivr.db import Base, Database
-from ivr.models_flows import Announcement
-from ivr.phone import (
+from ivr.dev.phone import (
     DEFAULT_CALLER,
     EmulatorMedia,
     HeldMedia,
@@ -29,6 +27,8 @@ from ivr.phone import (
     keyboard_keys,
     scripted_keys,
 )
+from ivr.models.flows import Announcement
+from ivr.platform.db import Base, Database
 
 KEYS_HELP = (
     "Keys to press in order, e.g. 1,1,2,#. An empty entry presses nothing (a timeout); "

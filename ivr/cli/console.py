@@ -9,7 +9,14 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.accounts import (
+from ivr.cli.runtime import Runtime, pass_runtime
+from ivr.config import Config
+from ivr.models.reports import Force
+from ivr.models.staff import Role, User
+from ivr.outside.anchors import AnchorUnavailable
+from ivr.reports.retention import purge_as_configured
+from ivr.reports.workflow import WorkError, set_force_address
+from ivr.staff.accounts import (
     COMMAND_LINE,
     AccountError,
     add_user,
@@ -17,12 +24,6 @@ from ivr.accounts import (
     sign_out_everywhere,
     unlock,
 )
-from ivr.anchors import AnchorUnavailable
-from ivr.casework.retention import purge_as_configured
-from ivr.casework.workflow import WorkError, set_force_address
-from ivr.cli.runtime import Runtime, pass_runtime
-from ivr.config import Config
-from ivr.models import Force, Role, User
 
 
 def _user(session: Session, name: str) -> User:

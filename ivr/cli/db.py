@@ -6,9 +6,9 @@ import os
 
 import click
 
-from ivr import db_roles, migrate
 from ivr.cli.runtime import Runtime, pass_runtime
-from ivr.db import make_engine
+from ivr.platform import db_roles, migrate
+from ivr.platform.db import make_engine
 
 PASSWORD_VARIABLES = {"edge": "IVR_EDGE_DB_PASSWORD", "console": "IVR_CONSOLE_DB_PASSWORD"}
 

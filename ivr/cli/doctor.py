@@ -6,7 +6,7 @@ import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import ConfigError
-from ivr.doctor import Verdict, diagnose
+from ivr.ops.doctor import Verdict, diagnose
 
 
 @click.command()

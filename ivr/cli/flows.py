@@ -8,10 +8,10 @@ import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Config
-from ivr.db import Database
 from ivr.flows.diagram import DiagramUnavailable, to_svg
 from ivr.flows.loader import FlowInvalid, LoadedFlow, load_flow_file, load_flow_text
 from ivr.flows.versions import VersionError, diff, events, history, publish, rollback
+from ivr.platform.db import Database
 
 
 @click.group()

@@ -12,7 +12,7 @@ from functools import cached_property
 import click
 
 from ivr.config import Config
-from ivr.logs import configure_logging
+from ivr.platform.logs import configure_logging
 from ivr.services import Services
 
 

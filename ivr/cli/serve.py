@@ -161,7 +161,7 @@ def _apply_retention_daily(found: Services) -> None:
     import logging
     import time
 
-    from ivr.casework.retention import purge_as_configured
+    from ivr.reports.retention import purge_as_configured
 
     while True:
         try:
@@ -198,7 +198,7 @@ def twilio_emulator(runtime: Runtime, port: int) -> None:
     """Run the loopback Twilio emulator (media and REST) for development."""
     from werkzeug.serving import run_simple
 
-    from ivr.twilio_emulator import create_emulator
+    from ivr.dev.twilio_emulator import create_emulator
 
     config = runtime.config
     app = create_emulator(config.twilio_account_sid, config.twilio_auth_token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
-from ivr.twilio_api import (
+from ivr.outside.twilio_api import (
     InvalidPhoneNumber,
     PhoneNumberNotFound,
     SettingDifference,

@@ -12,9 +12,9 @@ import click
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Tier
 from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_pair
-from ivr.jobs import CallLogQueue, JobQueue
-from ivr.models import JobState
+from ivr.models.calls import JobState
 from ivr.services import Services
+from ivr.telephony.jobs import CallLogQueue, JobQueue
 from ivr.worker.reconcile import reconcile as reconcile_recordings
 from ivr.worker.runner import build_worker
 

@@ -30,10 +30,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from ivr.db import utcnow
-from ivr.models import User
-from ivr.permissions import Action, can
+from ivr.models.staff import User
+from ivr.platform.db import utcnow
 from ivr.services import Services, services
+from ivr.staff.permissions import Action, can
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger(__name__)

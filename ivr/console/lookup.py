@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.casework.documents import Categories
-from ivr.models import Report
+from ivr.models.reports import Report
+from ivr.reports.documents import Categories
 from ivr.services import services
 
 

@@ -9,8 +9,14 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.accounts import (
+from ivr.console import signed_in
+from ivr.models.staff import Role, User
+from ivr.outside.anchors import AnchorUnavailable
+from ivr.platform.db import utcnow
+from ivr.reports import audit_search
+from ivr.services import services
+from ivr.staff import audit
+from ivr.staff.accounts import (
     AccountError,
     add_user,
     enrolment_link,
@@ -19,13 +25,7 @@ from ivr.accounts import (
     sign_out_everywhere,
     unlock,
 )
-from ivr.anchors import AnchorUnavailable
-from ivr.casework import audit_search
-from ivr.console import signed_in
-from ivr.db import utcnow
-from ivr.models import Role, User
-from ivr.permissions import Action
-from ivr.services import services
+from ivr.staff.permissions import Action
 
 bp = Blueprint("admin", __name__, url_prefix="/console")
 

@@ -1,7 +1,7 @@
 """An online report's text, contact details and attachments, in the report page.
 
 Attachments are stripped of metadata the first time the report is opened, before any of
-them is shown (``ivr.casework.attachments``). Each image shown and each file downloaded
+them is shown (``ivr.reports.attachments``). Each image shown and each file downloaded
 is audited, as each play of a recording is.
 """
 
@@ -13,18 +13,19 @@ from flask import Blueprint, Response, abort, g
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr import audit
-from ivr.casework import access
-from ivr.casework.attachments import clean_and_read, read_cleaned
-from ivr.casework.questions import QUESTIONS
 from ivr.console import signed_in
 from ivr.console.lookup import report_by_reference
 from ivr.crypto import vault
 from ivr.crypto.keys import KeyServiceError
-from ivr.metadata import SandboxedStripper
-from ivr.models import Report, ReportSource, User
-from ivr.permissions import Action
+from ivr.models.reports import Report, ReportSource
+from ivr.models.staff import User
+from ivr.outside.metadata import SandboxedStripper
+from ivr.reports import access
+from ivr.reports.attachments import clean_and_read, read_cleaned
+from ivr.reports.questions import QUESTIONS
 from ivr.services import services
+from ivr.staff import audit
+from ivr.staff.permissions import Action
 
 bp = Blueprint("attachments", __name__, url_prefix="/console")
 

@@ -19,7 +19,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ivr.accounts import (
+from ivr.console import signed_in
+from ivr.models.staff import User
+from ivr.platform.db import utcnow
+from ivr.services import services
+from ivr.staff.accounts import (
     SIGN_IN_REFUSED,
     AccountError,
     check_sign_in,
@@ -28,14 +32,10 @@ from ivr.accounts import (
     provisioning_qr_svg,
     user_for_enrolment,
 )
-from ivr.accounts import (
+from ivr.staff.accounts import (
     sign_out as end_session,
 )
-from ivr.console import signed_in
-from ivr.db import utcnow
-from ivr.models import User
-from ivr.services import services
-from ivr.throttle import Attempt
+from ivr.staff.throttle import Attempt
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 

@@ -47,9 +47,9 @@ from ivr.flows.versions import (
     rollback,
     save_draft,
 )
-from ivr.models_flows import Announcement, FlowVersion
-from ivr.permissions import Action
+from ivr.models.flows import Announcement, FlowVersion
 from ivr.services import services
+from ivr.staff.permissions import Action
 
 bp = Blueprint("flows", __name__, url_prefix="/console/flows")
 

@@ -8,14 +8,16 @@ from flask import Blueprint, flash, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr.casework import followup
 from ivr.console import signed_in
 from ivr.console.lookup import back_to
 from ivr.console.lookup import report_by_reference as _report
-from ivr.models import RecordingJob, Report, Role, User
-from ivr.models_followup import QUESTION_MAX_CHARS
-from ivr.permissions import Action
+from ivr.models.calls import RecordingJob
+from ivr.models.followup import QUESTION_MAX_CHARS
+from ivr.models.reports import Report
+from ivr.models.staff import Role, User
+from ivr.reports import followup
 from ivr.services import services
+from ivr.staff.permissions import Action
 
 bp = Blueprint("followup", __name__, url_prefix="/console")
 

@@ -6,11 +6,11 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr.casework import workflow
 from ivr.console import signed_in
-from ivr.models import Force
-from ivr.permissions import Action
+from ivr.models.reports import Force
+from ivr.reports import workflow
 from ivr.services import services
+from ivr.staff.permissions import Action
 
 bp = Blueprint("forces", __name__, url_prefix="/console")
 

@@ -18,14 +18,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import and_, select
 
-from ivr.casework import access, online, workflow
-from ivr.casework.followup_flags import queue_flags
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories, report_by_reference
 from ivr.crypto.keys import KeyServiceError
-from ivr.models import ReportStatus, Role, Urgency, User
-from ivr.permissions import Action, can
+from ivr.models.reports import ReportStatus, Urgency
+from ivr.models.staff import Role, User
+from ivr.reports import access, online, workflow
+from ivr.reports.followup_flags import queue_flags
 from ivr.services import services
+from ivr.staff.permissions import Action, can
 
 bp = Blueprint("queue", __name__, url_prefix="/console")
 

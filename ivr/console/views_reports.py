@@ -25,10 +25,6 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.casework import access, workflow
-from ivr.casework.highlights import Highlight, highlights, paragraphs
-from ivr.casework.sanitise import CHECKLIST
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
 from ivr.console.lookup import report_by_reference as _report
@@ -37,9 +33,14 @@ from ivr.console.views_attachments import attachments_context
 from ivr.console.views_followup import followup_context
 from ivr.console.views_review import supervisor_context
 from ivr.crypto import vault
-from ivr.models import AudioObject, Force, RecordingPart, Report, Role, Urgency, User
-from ivr.permissions import Action
+from ivr.models.reports import AudioObject, Force, RecordingPart, Report, Urgency
+from ivr.models.staff import Role, User
+from ivr.reports import access, workflow
+from ivr.reports.highlights import Highlight, highlights, paragraphs
+from ivr.reports.sanitise import CHECKLIST
 from ivr.services import services
+from ivr.staff import audit
+from ivr.staff.permissions import Action
 
 bp = Blueprint("reports", __name__, url_prefix="/console")
 F = TypeVar("F", bound=Callable[..., Any])

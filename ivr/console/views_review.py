@@ -8,16 +8,17 @@ from flask import Blueprint, Response, flash, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ivr.casework import review, workflow
-from ivr.casework.documents import as_pdf, as_text
 from ivr.console import signed_in
 from ivr.console.lookup import back_to, categories
 from ivr.console.lookup import report_by_reference as _report
-from ivr.mail import MailUnavailable
-from ivr.models import Force, Report, User
-from ivr.models_review import MESSAGE_MAX_CHARS
-from ivr.permissions import Action
+from ivr.models.reports import Force, Report
+from ivr.models.review import MESSAGE_MAX_CHARS
+from ivr.models.staff import User
+from ivr.outside.mail import MailUnavailable
+from ivr.reports import review, workflow
+from ivr.reports.documents import as_pdf, as_text
 from ivr.services import services
+from ivr.staff.permissions import Action
 
 bp = Blueprint("review", __name__, url_prefix="/console")
 

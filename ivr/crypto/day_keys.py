@@ -35,11 +35,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ivr.crypto.keys import KeyServiceError, object_context
-from ivr.db import Database, SealedObject
-from ivr.logs import event
-from ivr.models import AudioObject, Report
-from ivr.models_keys import DayKey
-from ivr.models_online import OnlineObject
+from ivr.models.keys import DayKey
+from ivr.models.online import OnlineObject
+from ivr.models.reports import AudioObject, Report
+from ivr.platform.db import Database, SealedObject
+from ivr.platform.logs import event
 
 logger = logging.getLogger(__name__)
 

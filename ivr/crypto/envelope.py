@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ivr.chunks import rechunk
+from ivr.platform.chunks import rechunk
 
 MAGIC = b"IVRAE2"
 FINGERPRINT_SIZE = 8

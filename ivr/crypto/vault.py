@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from ivr.crypto import day_keys, envelope
 from ivr.crypto.keys import KeyServiceError, KeyUnwrapper, KeyWrapper, object_context
-from ivr.db import SealedObject
-from ivr.storage import ObjectStore
+from ivr.outside.storage import ObjectStore
+from ivr.platform.db import SealedObject
 
 
 class Unopenable(Exception):

@@ -11,10 +11,10 @@ from pydub.exceptions import CouldntDecodeError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audit
-from ivr.audio import AudioRejected, decode_wav
 from ivr.flows.schema import Flow, prompt_of
-from ivr.models_flows import Announcement, PromptAudio
+from ivr.models.flows import Announcement, PromptAudio
+from ivr.outside.audio import AudioRejected, decode_wav
+from ivr.staff import audit
 
 MAX_PROMPT_SECONDS = 120
 QUIETEST_DBFS = -40.0  # quieter than this and callers strain to hear it

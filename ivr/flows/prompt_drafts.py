@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audit
 from ivr.flows.extras import PromptRefused, check_prompt
 from ivr.flows.schema import Flow, prompt_of
 from ivr.flows.versions import record
-from ivr.models_flows import FlowAction, PromptAudio, PromptDraft
+from ivr.models.flows import FlowAction, PromptAudio, PromptDraft
+from ivr.staff import audit
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr.db import Database, utcnow
 from ivr.flows.engine import Engine
 from ivr.flows.loader import LoadedFlow, load_flow_file, load_flow_text
 from ivr.flows.versions import VersionError, publish, published
-from ivr.logs import event
-from ivr.models_flows import Announcement, FlowVersion, PromptAudio
+from ivr.models.flows import Announcement, FlowVersion, PromptAudio
+from ivr.platform.db import Database, utcnow
+from ivr.platform.logs import event
 
 logger = logging.getLogger(__name__)
 

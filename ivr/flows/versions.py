@@ -19,10 +19,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr import audit
-from ivr.db import Database, utcnow
 from ivr.flows.loader import LoadedFlow, load_flow_text
-from ivr.models_flows import FlowAction, FlowEvent, FlowState, FlowVersion
+from ivr.models.flows import FlowAction, FlowEvent, FlowState, FlowVersion
+from ivr.platform.db import Database, utcnow
+from ivr.staff import audit
 
 
 class VersionError(LookupError):

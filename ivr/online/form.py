@@ -13,11 +13,11 @@ from typing import Any, assert_never
 
 from flask import Request
 
-from ivr.casework.online import Attachment, OnlineSubmission
-from ivr.casework.questions import QUESTIONS, Kind
-from ivr.metadata import IMAGES, too_many_pixels
 from ivr.online.guard import Limits
 from ivr.online.texts import REQUIRED
+from ivr.outside.metadata import IMAGES, too_many_pixels
+from ivr.reports.online import Attachment, OnlineSubmission
+from ivr.reports.questions import QUESTIONS, Kind
 
 # The boxes a sender types in: the questions' own, then the contact details.
 TEXT_FIELDS = (*(q.name for q in QUESTIONS if q.kind is Kind.TEXT), "contact")

@@ -30,9 +30,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ivr.db import Database, utcnow
-from ivr.logs import event
-from ivr.models_online import SpentToken
+from ivr.models.online import SpentToken
+from ivr.platform.db import Database, utcnow
+from ivr.platform.logs import event
 
 logger = logging.getLogger(__name__)
 

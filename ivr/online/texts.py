@@ -1,4 +1,4 @@
-"""The form's words in English and Welsh, besides its questions' (``ivr.casework.questions``).
+"""The form's words in English and Welsh, besides its questions' (``ivr.reports.questions``).
 
 The 999 and 101 messages are the web's own words, kept here beside the rest of the page:
 a phone prompt is written to be heard, and rewording it must not change the page. The
@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ivr.casework.questions import BY_NAME
 from ivr.flows.schema import Flow, MenuStep, prompt_text
+from ivr.reports.questions import BY_NAME
 
 LANGUAGES = {"en": "en-GB", "cy": "cy-GB"}
 

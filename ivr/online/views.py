@@ -14,17 +14,17 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.casework import online
-from ivr.casework.questions import QUESTIONS
 from ivr.crypto.keys import KeyServiceError
-from ivr.models import Force
+from ivr.models.reports import Force
 from ivr.online import OnlineState, online_state
 from ivr.online.form import Checked, check
 from ivr.online.guard import TOKEN_PARAM, UNREAD_KEY, FormExpired, Passed
 from ivr.online.picture import draw
 from ivr.online.texts import LANGUAGES, UI, flow_wording, message
+from ivr.outside.storage import StoreUnavailable
+from ivr.reports import online
+from ivr.reports.questions import QUESTIONS
 from ivr.services import services
-from ivr.storage import StoreUnavailable
 
 bp = Blueprint(
     "online",

@@ -15,14 +15,14 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ivr.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
-from ivr.casework.intake import Recording
 from ivr.flows.engine import EngineError
 from ivr.flows.registry import UnknownFlowVersion
-from ivr.logs import event
-from ivr.models import RecordingPart, ReportSource
+from ivr.models.reports import RecordingPart, ReportSource
+from ivr.platform.logs import event
+from ivr.reports.intake import Recording
 from ivr.services import services
-from ivr.urlstate import BadCallState, CallPoint, parse
+from ivr.telephony.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
+from ivr.telephony.urlstate import BadCallState, CallPoint, parse
 from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
 from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
 
@@ -146,7 +146,7 @@ def recording_status() -> Response:
 def call_status() -> Response:
     params = _params()
     if params.get("CallStatus") in FINAL_CALL_STATUSES:
-        # Also schedules the erasure of the call log (ivr.call_logs), in the same
+        # Also schedules the erasure of the call log (ivr.telephony.call_logs), in the same
         # transaction, or spooled with the call's end while the database is down.
         _calls().ended(params.call_sid)
     return Response(status=204)

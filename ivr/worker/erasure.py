@@ -1,6 +1,6 @@
 """Delete an ended call's log at Twilio, after every recording of the call is stored.
 
-One job per call (see :mod:`ivr.call_logs`). The log goes only when nothing of the call
+One job per call (see :mod:`ivr.telephony.call_logs`). The log goes only when nothing of the call
 is left to fetch: no recording job of ours for the call is unfinished, and Twilio holds
 no recording of the call that could still become a report (one whose callback was lost
 or is waiting in a spool). Otherwise the job waits, without spending an attempt.
@@ -14,11 +14,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.db import Database
-from ivr.jobs import CallLogQueue, LeaseLost
-from ivr.logs import event
-from ivr.models import JobStage, RecordingJob
-from ivr.twilio_api import TwilioApi
+from ivr.models.calls import JobStage, RecordingJob
+from ivr.outside.twilio_api import TwilioApi
+from ivr.platform.db import Database
+from ivr.platform.logs import event
+from ivr.telephony.jobs import CallLogQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class CallLogEraser:
         try:
             call_sid = self._call_sid(job_id, owner)
             # Asked under the erasure's lock: a recording job finishing after this
-            # commits brings the erasure forward again (see ivr.call_logs).
+            # commits brings the erasure forward again (see ivr.telephony.call_logs).
             if self._queue.defer(
                 job_id,
                 owner,

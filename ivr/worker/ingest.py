@@ -7,7 +7,7 @@ drop our copy of Twilio's references, queue the report (FINISHED)
 
 Each stage is idempotent and is saved before the next begins, so a worker killed at any
 point leaves a job another worker finishes, writing the same single object. The call's
-log is erased by its own job (:mod:`ivr.call_logs`) once the call has ended and every
+log is erased by its own job (:mod:`ivr.telephony.call_logs`) once the call has ended and every
 recording of it is finished here.
 """
 
@@ -21,23 +21,18 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audio
-from ivr.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
-from ivr.casework import followup, lifecycle
 from ivr.crypto import day_keys, envelope, vault
 from ivr.crypto.keys import KeyServiceError, KeyWrapper
-from ivr.db import Database
-from ivr.jobs import JobQueue, LeaseLost
-from ivr.logs import event
-from ivr.models import (
-    AudioObject,
-    JobStage,
-    JobState,
-    RecordingPart,
-    Report,
-)
-from ivr.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
-from ivr.twilio_api import TwilioApi, TwilioUnavailable
+from ivr.models.calls import JobStage, JobState
+from ivr.models.reports import AudioObject, RecordingPart, Report
+from ivr.outside import audio
+from ivr.outside.storage import ObjectStore, StoreUnavailable, checksum, new_object_name
+from ivr.outside.twilio_api import TwilioApi, TwilioUnavailable
+from ivr.platform.db import Database
+from ivr.platform.logs import event
+from ivr.reports import followup, lifecycle
+from ivr.telephony.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
+from ivr.telephony.jobs import JobQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ivr.casework.intake import Recording, register_recording
 from ivr.crypto.hashing import keyed_hash
-from ivr.db import Database, utcnow
-from ivr.logs import event
-from ivr.models import CallSession, RecordingJob, RecordingPart, ReportSource
-from ivr.twilio_api import TwilioApi
+from ivr.models.calls import CallSession, RecordingJob
+from ivr.models.reports import RecordingPart, ReportSource
+from ivr.outside.twilio_api import TwilioApi
+from ivr.platform.db import Database, utcnow
+from ivr.platform.logs import event
+from ivr.reports.intake import Recording, register_recording
 
 logger = logging.getLogger(__name__)
 

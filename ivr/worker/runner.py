@@ -15,12 +15,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ivr.calls import sweep_expired_calls
-from ivr.casework.retention import purge_as_configured
 from ivr.config import ConfigError
-from ivr.jobs import CallLogQueue, JobQueue, LeaseQueue
-from ivr.logs import event
-from ivr.twilio_api import TwilioUnavailable
+from ivr.outside.twilio_api import TwilioUnavailable
+from ivr.platform.logs import event
+from ivr.reports.retention import purge_as_configured
+from ivr.telephony.calls import sweep_expired_calls
+from ivr.telephony.jobs import CallLogQueue, JobQueue, LeaseQueue
 from ivr.worker.erasure import CallLogEraser
 from ivr.worker.ingest import Ingester
 from ivr.worker.reconcile import reconcile

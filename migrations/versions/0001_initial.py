@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -92,7 +92,7 @@ def upgrade() -> None:
         ),
         sa.Column("report_id", sa.String(length=36), nullable=True),
         sa.Column("last_reply", sa.Text(), nullable=False),
-        sa.Column("expires_at", ivr.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", ivr.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["flow_hash"],
             ["flow_versions.content_hash"],
@@ -141,8 +141,8 @@ def upgrade() -> None:
         sa.Column("call_sid", sa.String(length=64), nullable=True),
         sa.Column("call_ended", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("not_before", ivr.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("lease_expires", ivr.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("not_before", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_expires", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_recording_jobs_attempts_not_negative")),
         sa.ForeignKeyConstraint(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import ivr
-import ivr.db
+import ivr.platform.db
 
 STATUSES = (
     "awaiting_audio",
@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", ivr.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", ivr.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("action", sa.String(length=50), nullable=False),
         sa.Column("report_reference", sa.String(length=16), nullable=True),
@@ -84,9 +84,9 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("totp_secret", sa.String(length=64), nullable=True),
         sa.Column("enrolment_token_hash", sa.String(length=64), nullable=True),
-        sa.Column("enrolment_expires", ivr.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enrolment_expires", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failed_sign_ins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", ivr.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("session_epoch", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
@@ -118,7 +118,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("queue_position", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column("claim_expires", ivr.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("claim_expires", ivr.platform.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("submitted_by", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("transcript", sa.Text(), nullable=False, server_default=""))

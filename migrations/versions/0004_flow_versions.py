@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -45,7 +45,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("message", sa.Text(), nullable=False, server_default=""))
         batch_op.add_column(
-            sa.Column("changed_at", ivr.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("changed_at", ivr.platform.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_flow_versions_name"), ["name"], unique=False)
     published = sa.text("state = 'published'")

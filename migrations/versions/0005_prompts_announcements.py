@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -30,7 +30,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("ends_at", ivr.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ends_at", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("changed_by", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("flow", name=op.f("pk_announcements")),
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import ivr.platform.db
 
 STATUSES = (
     "awaiting_audio",
@@ -49,8 +49,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("not_before", ivr.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("lease_expires", ivr.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("not_before", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_expires", ivr.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sa.String(length=32), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.CheckConstraint(

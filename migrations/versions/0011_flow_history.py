@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -31,7 +31,7 @@ VERSIONS = sa.table(
     sa.column("state", sa.String),
     sa.column("author", sa.String),
     sa.column("message", sa.Text),
-    sa.column("changed_at", ivr.db.UTCDateTime(timezone=True)),
+    sa.column("changed_at", ivr.platform.db.UTCDateTime(timezone=True)),
 )
 EVENTS = sa.table(
     "flow_events",
@@ -40,7 +40,7 @@ EVENTS = sa.table(
     sa.column("action", sa.String),
     sa.column("author", sa.String),
     sa.column("message", sa.Text),
-    sa.column("at", ivr.db.UTCDateTime(timezone=True)),
+    sa.column("at", ivr.platform.db.UTCDateTime(timezone=True)),
 )
 ACTIONS = (
     "save_draft",
@@ -67,7 +67,7 @@ def upgrade() -> None:
         ),
         sa.Column("author", sa.String(length=100), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("at", ivr.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", ivr.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_events")),
     )
     op.create_index(op.f("ix_flow_events_flow"), "flow_events", ["flow"], unique=False)

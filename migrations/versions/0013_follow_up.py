@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -81,7 +81,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "followup_failures",
-        sa.Column("hour", ivr.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("hour", ivr.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("hour", name=op.f("pk_followup_failures")),
     )

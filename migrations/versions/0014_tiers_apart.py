@@ -2,7 +2,7 @@
 the queue of follow-up calls' events.
 
 The edge's database role may not read a report's text nor write the audit trail
-(``ivr.db_roles``): the text columns get server defaults, so that the edge's INSERT need
+(``ivr.platform.db_roles``): the text columns get server defaults, so that the edge's INSERT need
 not name them; every audit event is tagged with the audit key as the console writes it,
 and events written before tags existed are marked as such by ``legacy_through``; a
 follow-up call queues its events in ``phone_events`` instead. A claim is kept as the day
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import ivr.platform.db
 
 revision: str = "0014"
 down_revision: str | None = "0013"
@@ -93,7 +93,7 @@ def downgrade() -> None:
         batch.drop_column("tag")
     with op.batch_alter_table("reports") as batch:
         batch.add_column(
-            sa.Column("claim_expires", ivr.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("claim_expires", ivr.platform.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch.drop_column("claimed_through")
         for name in TEXT_COLUMNS:

@@ -9,13 +9,13 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.accounts import add_user
 from ivr.cli import main
 from ivr.cli.runtime import Runtime
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Role, User
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.staff import audit
+from ivr.staff.accounts import add_user
 
 ENV = {"IVR_SECRET_KEY": "s" * 32, "IVR_CONSOLE_SECRET_KEY": "c" * 32, "IVR_TWILIO_AUTH_TOKEN": "t"}
 

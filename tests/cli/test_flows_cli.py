@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import main
-from ivr.db import Base, Database
-from ivr.models_flows import Announcement
+from ivr.models.flows import Announcement
+from ivr.platform.db import Base, Database
 from tests.conftest import REPO
 
 ENV = {

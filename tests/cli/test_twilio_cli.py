@@ -7,8 +7,8 @@ import requests
 from click.testing import CliRunner
 
 from ivr.cli import main
-from ivr.twilio_api import FALLBACK_OVERRIDES, STATUS_OVERRIDES, VOICE_OVERRIDES
-from ivr.twilio_emulator import SEEDED_NUMBER, RunningEmulator
+from ivr.dev.twilio_emulator import SEEDED_NUMBER, RunningEmulator
+from ivr.outside.twilio_api import FALLBACK_OVERRIDES, STATUS_OVERRIDES, VOICE_OVERRIDES
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 
 VOICE = f"{PUBLIC_URL}/twilio/voice#{VOICE_OVERRIDES}"

@@ -16,11 +16,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from ivr.accounts import add_user, complete_enrolment
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Report, Role, User
+from ivr.models.reports import Report
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
 from ivr.services import Services
+from ivr.staff.accounts import add_user, complete_enrolment
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import settle

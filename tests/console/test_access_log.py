@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.accounts import add_user
-from ivr.db import Database
-from ivr.models import Role
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.staff.accounts import add_user
 
 
 def test_the_access_log_keeps_neither_enrolment_tokens_nor_report_references(

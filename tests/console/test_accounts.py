@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.accounts import add_user
-from ivr.db import Database
-from ivr.models import Role, User
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.staff import audit
+from ivr.staff.accounts import add_user
 from tests.console.conftest import PASSWORD, Staff, csrf_token, post, sign_in
 
 

@@ -9,9 +9,9 @@ import pyotp
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.db import Database
-from ivr.models import Role, User
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.staff import audit
 from tests.console.conftest import PASSWORD, AsRole, Staff, csrf_token, post, sign_in
 
 

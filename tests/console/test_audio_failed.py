@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Report, Role
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.reports import Report
+from ivr.models.staff import Role
+from ivr.platform.db import Database
 from ivr.services import Services
-from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import settle

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from ivr import audit
-from ivr.casework.audit_search import AuditQuery
-from ivr.db import Database
-from ivr.models import AuditEvent, Role
+from ivr.models.audit import AuditEvent
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.reports.audit_search import AuditQuery
+from ivr.staff import audit
 from tests.console.conftest import AsRole
 
 

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from pydub import AudioSegment
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.db import Database
-from ivr.models import Role
-from ivr.models_flows import FlowState, FlowVersion
+from ivr.models.flows import FlowState, FlowVersion
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.staff import audit
 from tests.conftest import IN_CI, SAMPLES
 from tests.console.conftest import csrf_token
 from tests.webhooks.helpers import callback, signed_post, twilio_params

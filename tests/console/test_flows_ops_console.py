@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from ivr.models import Role
+from ivr.models.staff import Role
 from tests.conftest import SAMPLES
 from tests.console.test_flows_console import line_of, post
 

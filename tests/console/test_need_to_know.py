@@ -13,9 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import audit
-from ivr.db import Database
-from ivr.models import AudioObject, RecordingPart, Report, ReportStatus, Role
+from ivr.models.reports import AudioObject, RecordingPart, Report, ReportStatus
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.staff import audit
 from tests.console.conftest import make_staff, post, sign_in
 
 

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.casework.online import FILLED
-from ivr.db import Base, Database
-from ivr.models import AuditEvent, Report, Role
+from ivr.models.audit import AuditEvent
+from ivr.models.reports import Report
+from ivr.models.staff import Role
+from ivr.platform.db import Base, Database
+from ivr.reports.online import FILLED
 from tests.console.conftest import AsRole, post
 from tests.online.helpers import send
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from ivr.console import signed_in
-from ivr.db import Database
-from ivr.models import AudioObject, RecordingPart, Report, Role, User
-from ivr.permissions import PERMISSIONS, Action, can
+from ivr.models.reports import AudioObject, RecordingPart, Report
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.staff.permissions import PERMISSIONS, Action, can
 from tests.console.conftest import AsRole, Staff, csrf_token
 
 # What each role may do, written out in full: the policy a reviewer signs off.

@@ -13,18 +13,20 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text, update
 
-from ivr import audit
-from ivr.accounts import add_user
-from ivr.anchors import FileAnchors
-from ivr.audio import clean
-from ivr.casework.workflow import claim_next
 from ivr.console.playback import RangeNotSatisfiable, parse_range
-from ivr.db import Base, Database
-from ivr.models import AudioObject, AuditEvent, Report, ReportSource, ReportStatus, Role, User
+from ivr.models.audit import AuditEvent
+from ivr.models.reports import AudioObject, Report, ReportSource, ReportStatus
+from ivr.models.staff import Role, User
+from ivr.outside.anchors import FileAnchors
+from ivr.outside.audio import clean
+from ivr.platform.db import Base, Database
+from ivr.reports.workflow import claim_next
 from ivr.services import services
+from ivr.staff import audit
+from ivr.staff.accounts import add_user
 from tests.conftest import SAMPLES
 from tests.console.conftest import csrf_token, post
-from tests.test_audit import KEY, plain_sha256, remove_newest, rewrite_and_recompute
+from tests.staff.test_audit import KEY, plain_sha256, remove_newest, rewrite_and_recompute
 
 
 def audio_url(db: Database, reference: str) -> str:

@@ -16,12 +16,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import audit
 from ivr.cli import main
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Dissemination, Force, Report, ReportStatus, Role
+from ivr.models.reports import Dissemination, Force, Report, ReportStatus
+from ivr.models.staff import Role
+from ivr.platform.db import Database
 from ivr.services import Services
+from ivr.staff import audit
 from tests.console.conftest import make_staff, post, sign_in
 from tests.console.test_workflow import write_and_submit
 from tests.mailbox import Mailbox, smtp_server

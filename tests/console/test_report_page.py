@@ -10,8 +10,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr.db import Database
-from ivr.models import Report, Role
+from ivr.models.reports import Report
+from ivr.models.staff import Role
+from ivr.platform.db import Database
 from tests.console.conftest import csrf_token, post
 from tests.console.test_workflow import CHECKS, FIELDS
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from ivr.models import Role
+from ivr.models.staff import Role
 from tests.console.conftest import csrf_token
 
 PHONE = "/console/flows/v/1/phone"

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Role, User
-from ivr.throttle import Attempt, SourceThrottle
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.staff.throttle import Attempt, SourceThrottle
 from tests.console.conftest import Staff, csrf_token, sign_in
 
 BALANCER = "10.0.0.2"

@@ -14,15 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import adapters, audit
-from ivr.casework.documents import as_text
-from ivr.casework.retention import purge
 from ivr.config import Config
-from ivr.db import Database
 from ivr.flows.loader import load_flow_file
 from ivr.flows.versions import publish
-from ivr.models import AudioObject, Force, Report, ReportStatus, Role
-from ivr.services import Services
+from ivr.models.reports import AudioObject, Force, Report, ReportStatus
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.reports.documents import as_text
+from ivr.reports.retention import purge
+from ivr.services import Services, object_store
+from ivr.staff import audit
 from tests.console.conftest import make_staff, post, sign_in
 from tests.mailbox import Mailbox, smtp_server
 
@@ -202,7 +203,7 @@ def test_dissemination_emails_the_force_without_audio_then_the_audio_is_purged(
     assert report(db, queued_report).status is ReportStatus.DISSEMINATED
 
     # After the retention period, the audio and its keys are destroyed.
-    store = adapters.object_store(ingest_config)
+    store = object_store(ingest_config)
     with db.transaction() as session:
         names = list(session.scalars(select(AudioObject.object_name)))
     assert len(names) == 2

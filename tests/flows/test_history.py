@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ivr import migrate
 from ivr.cli import main
 from ivr.config import Config
-from ivr.db import Database, make_engine
 from ivr.flows.loader import load_flow_file
 from ivr.flows.versions import VersionError, events, publish, rollback, save_draft
 from ivr.flows.versions import history as versions
-from ivr.models_flows import FlowAction
+from ivr.models.flows import FlowAction
+from ivr.platform import migrate
+from ivr.platform.db import Database, make_engine
 from tests.flows.test_versions import changed, flows_cli
 
 

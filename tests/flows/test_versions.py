@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import audit
 from ivr.cli import main
 from ivr.config import Config
-from ivr.db import Database
 from ivr.flows.diagram import to_dot
 from ivr.flows.loader import load_flow_file
 from ivr.flows.versions import VersionError, diff, history, publish, published, rollback
-from ivr.models_flows import FlowState
+from ivr.models.flows import FlowState
+from ivr.platform.db import Database
+from ivr.staff import audit
 from tests.conftest import IN_CI
 
 

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.casework import followup
 from ivr.cli.calls import AppTransport
-from ivr.db import Database
-from ivr.models import RecordingJob, Report
-from ivr.models_followup import FollowUp, FollowUpAnswer
-from ivr.phone import CallLog, Phone, scripted_keys
+from ivr.dev.phone import CallLog, Phone, scripted_keys
+from ivr.models.calls import RecordingJob
+from ivr.models.followup import FollowUp, FollowUpAnswer
+from ivr.models.reports import Report
+from ivr.platform.db import Database
+from ivr.reports import followup
 from ivr.services import services
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, SAMPLES, Caller
 from tests.followup.test_references import CountingHasher

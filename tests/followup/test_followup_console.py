@@ -8,9 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import AuditEvent, Report, ReportStatus, Role
-from ivr.models_followup import PhoneAction, PhoneEvent
+from ivr.models.audit import AuditEvent
+from ivr.models.followup import PhoneAction, PhoneEvent
+from ivr.models.reports import Report, ReportStatus
+from ivr.models.staff import Role
+from ivr.platform.db import Database
 from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller

@@ -6,16 +6,18 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import DateTime, select
 
-from ivr import audit
-from ivr.casework import followup, workflow
 from ivr.config import Config
-from ivr.db import Base, Database, utcnow
-from ivr.models import AuditEvent, Report, Role, User
+from ivr.models.audit import AuditEvent
+from ivr.models.reports import Report
+from ivr.models.staff import Role, User
+from ivr.platform.db import Base, Database, utcnow
+from ivr.reports import followup, workflow
 from ivr.services import Services
+from ivr.staff import audit
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.followup.test_followup_console import spoken_reference
-from tests.test_audit import KEY
+from tests.staff.test_audit import KEY
 from tests.worker.conftest import settle
 
 # Staff's own work, dated as it happens: nothing here is about a call.

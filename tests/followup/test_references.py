@@ -10,12 +10,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from ivr import audit
-from ivr.casework import followup
-from ivr.db import Database, utcnow
-from ivr.models import AuditEvent, Report, ReportSource, ReportStatus
-from ivr.models_followup import FollowUp, PhoneEvent
-from tests.test_audit import KEY
+from ivr.models.audit import AuditEvent
+from ivr.models.followup import FollowUp, PhoneEvent
+from ivr.models.reports import Report, ReportSource, ReportStatus
+from ivr.platform.db import Database, utcnow
+from ivr.reports import followup
+from ivr.staff import audit
+from tests.staff.test_audit import KEY
 
 PIN = "4826"
 
@@ -197,7 +198,7 @@ def test_a_pin_is_four_to_six_digits(db: Database, pin: str) -> None:
 def test_failed_attempts_this_hour_are_in_the_metrics(db: Database) -> None:
     from prometheus_client import generate_latest
 
-    from ivr.metrics import registry_for
+    from ivr.ops.metrics import registry_for
 
     hasher = CountingHasher()
     verifier = followup.Verifier(db, hasher)
@@ -210,8 +211,8 @@ def test_failed_attempts_this_hour_are_in_the_metrics(db: Database) -> None:
 def test_a_reference_dies_with_its_reports_text_and_when_the_case_is_closed(
     db: Database, tmp_path: Path
 ) -> None:
-    from ivr.casework.retention import purge
-    from ivr.storage import LocalStore
+    from ivr.outside.storage import LocalStore
+    from ivr.reports.retention import purge
 
     hasher = CountingHasher()
     report_id, reference = given(db, hasher)

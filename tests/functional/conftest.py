@@ -14,9 +14,9 @@ from werkzeug.serving import make_server
 
 from ivr.app import create_app
 from ivr.config import Config
-from ivr.db import Base, Database
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.platform.db import Base, Database
 from ivr.services import Services
-from ivr.twilio_emulator import RunningEmulator
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, IN_CI, EmulatorCaller, seed_forces
 from tests.functional.servers import free_port

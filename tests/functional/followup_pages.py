@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Locator, Page, Response, expect
 
-from ivr.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
+from ivr.dev.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, SAMPLES
 
 

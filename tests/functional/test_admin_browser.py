@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from ivr.accounts import add_user
-from ivr.models import Role, User
+from ivr.models.staff import Role, User
+from ivr.staff.accounts import add_user
 from tests.functional.axe import NARROW, assert_accessible, assert_no_sideways_scroll
 from tests.functional.pages import EnrolPage, SignInPage
 

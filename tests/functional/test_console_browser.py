@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ivr import adapters, audit
-from ivr.accounts import add_user
-from ivr.casework.retention import purge
-from ivr.models import AudioObject, Force, Report, ReportStatus, Role
+from ivr.models.reports import AudioObject, Force, Report, ReportStatus
+from ivr.models.staff import Role
+from ivr.reports.retention import purge
+from ivr.services import object_store
+from ivr.staff import audit
+from ivr.staff.accounts import add_user
 from tests.functional.pages import EnrolPage, QueuePage, ReportPage, SignInPage
 
 pytestmark = pytest.mark.slow
@@ -72,7 +74,7 @@ def test_from_a_call_to_a_disseminated_report_in_the_browser(browser: Any, conso
         assert session.scalars(select(Report)).one().status is ReportStatus.DISSEMINATED
     result = purge(
         db,
-        adapters.object_store(config),
+        object_store(config),
         "(retention)",
         30,
         365,

@@ -9,9 +9,10 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import select
 
-from ivr.accounts import add_user, complete_enrolment
-from ivr.casework.workflow import CHECKLIST, submit
-from ivr.models import Report, Role, User
+from ivr.models.reports import Report
+from ivr.models.staff import Role, User
+from ivr.reports.workflow import CHECKLIST, submit
+from ivr.staff.accounts import add_user, complete_enrolment
 from tests.functional.axe import (
     NARROW,
     assert_no_sideways_scroll,

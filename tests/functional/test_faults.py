@@ -18,10 +18,11 @@ import pytest
 import requests
 from sqlalchemy import Select, func, select
 
-from ivr.db import Database
-from ivr.models import AudioObject, CallLogErasure, JobState, RecordingJob, Report, ReportStatus
-from ivr.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import CallLogErasure, JobState, RecordingJob
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.platform.db import Database
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, REPO, SAMPLES
 from tests.functional.servers import (
     free_port,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ivr.accounts import add_user
-from ivr.models import Role
+from ivr.models.staff import Role
+from ivr.staff.accounts import add_user
 from tests.conftest import EmulatorCaller
 from tests.functional.pages import EnrolPage, FlowsPage, SignInPage
 

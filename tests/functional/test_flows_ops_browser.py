@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from ivr.accounts import add_user
-from ivr.models import Role
+from ivr.models.staff import Role
+from ivr.staff.accounts import add_user
 from tests.conftest import SAMPLES
 from tests.functional.axe import assert_accessible
 from tests.functional.pages import EnrolPage, FlowsPage, SignInPage, ready

@@ -19,9 +19,9 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from ivr.db import Database
-from ivr.models import AudioObject, Report, ReportStatus
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.platform.db import Database
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, REPO
 from tests.functional.axe import assert_accessible
 from tests.functional.followup_pages import FollowUpSection, PhoneCaller

@@ -13,8 +13,9 @@ import requests
 from PIL import Image
 from sqlalchemy import select
 
-from ivr.accounts import add_user
-from ivr.models import Report, ReportSource, Role
+from ivr.models.reports import Report, ReportSource
+from ivr.models.staff import Role
+from ivr.staff.accounts import add_user
 from tests.functional.axe import NARROW, assert_accessible, assert_no_sideways_scroll
 from tests.functional.online_pages import OnlineFormPage
 from tests.functional.pages import EnrolPage, SignInPage

@@ -8,11 +8,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from ivr.accounts import add_user
-from ivr.casework import workflow
-from ivr.casework.sanitise import CHECKLIST
-from ivr.db import Database
-from ivr.models import Force, Report, Role, User
+from ivr.models.reports import Force, Report
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database
+from ivr.reports import workflow
+from ivr.reports.sanitise import CHECKLIST
+from ivr.staff.accounts import add_user
 from tests.functional.axe import assert_accessible
 from tests.functional.pages import EnrolPage, SignInPage
 from tests.functional.pages_queue import ForcesPage, LiveQueuePage, ReviewPage

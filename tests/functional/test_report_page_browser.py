@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import Dialog, expect
 from sqlalchemy import select
 
-from ivr.accounts import add_user
-from ivr.models import Report, Role
+from ivr.models.reports import Report
+from ivr.models.staff import Role
+from ivr.staff.accounts import add_user
 from tests.functional.axe import assert_accessible
 from tests.functional.pages_report import Handler, poll
 

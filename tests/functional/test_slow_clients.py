@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ivr.config import Config
-from ivr.phone import EmulatorMedia, HttpTransport, Phone, scripted_keys
+from ivr.dev.phone import EmulatorMedia, HttpTransport, Phone, scripted_keys
 from tests.conftest import PLANTED_NUMBER, REPO, SAMPLES
 from tests.functional.servers import (
     free_port,

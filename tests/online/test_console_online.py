@@ -10,12 +10,14 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
-from ivr.casework.retention import purge
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import AuditEvent, Report, Role
-from ivr.models_online import OnlineObject, OnlinePart
-from ivr.storage import LocalStore
+from ivr.models.audit import AuditEvent
+from ivr.models.online import OnlineObject, OnlinePart
+from ivr.models.reports import Report
+from ivr.models.staff import Role
+from ivr.outside.storage import LocalStore
+from ivr.platform.db import Database
+from ivr.reports.retention import purge
 from tests.console.conftest import AsRole, post
 from tests.online.helpers import photo_with_gps, send
 

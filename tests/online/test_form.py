@@ -9,12 +9,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Anonymity, Report, ReportSource, ReportStatus
-from ivr.models_followup import FollowUp
-from ivr.models_online import OnlineObject, OnlinePart
-from tests.casework.test_attachments_bombs import png
+from ivr.models.followup import FollowUp
+from ivr.models.online import OnlineObject, OnlinePart
+from ivr.models.reports import Anonymity, Report, ReportSource, ReportStatus
+from ivr.platform.db import Database
 from tests.online.helpers import form_action, form_fields, photo_with_gps, send
+from tests.reports.test_attachments_bombs import png
 
 
 def _stored_bytes(config: Config) -> bytes:

@@ -9,7 +9,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ivr.metadata import CannotClean, LibraryStripper, MetadataStripper
+from ivr.outside.metadata import CannotClean, LibraryStripper, MetadataStripper
 from tests.conftest import assert_implements
 from tests.online.helpers import photo_with_gps
 

@@ -17,13 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from ivr.casework import online
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import Report
+from ivr.models.reports import Report
 from ivr.online import EXTENSION_KEY, OnlineState
 from ivr.online.guard import FormGuard, GlobalLimit, Limits, Passed
-from ivr.storage import StoreUnavailable
+from ivr.outside.storage import StoreUnavailable
+from ivr.platform.db import Database
+from ivr.reports import online
 from tests.online.helpers import form_action, form_fields, picture_answer
 
 REPORT = {"category": "other", "anonymity": "anonymous", "what": "KEPT-WHAT"}

@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr.casework.questions import QUESTIONS, Kind, Question
-from ivr.db import Database
 from ivr.flows.loader import load_flow_file
 from ivr.flows.versions import publish
-from ivr.models import Force, Report, Role
+from ivr.models.reports import Force, Report
+from ivr.models.staff import Role
+from ivr.platform.db import Database
+from ivr.reports.questions import QUESTIONS, Kind, Question
 from tests.console.conftest import AsRole, post
 from tests.online.helpers import send
 

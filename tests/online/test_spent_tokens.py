@@ -11,14 +11,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.casework import online
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models_online import SpentToken
+from ivr.models.online import SpentToken
 from ivr.online import EXTENSION_KEY, OnlineState, online_state
 from ivr.online.guard import FormGuard, Limits
+from ivr.outside.storage import StoreUnavailable
+from ivr.platform.db import Database
+from ivr.reports import online
 from ivr.services import services
-from ivr.storage import StoreUnavailable
 from tests.online.helpers import form_fields
 from tests.online.test_proof import opened, post, posted_at_once, reports
 

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from ivr.db import Database
-from ivr.models import RecordingJob, Report
-from ivr.models_flows import FlowVersion
+from ivr.models.calls import RecordingJob
+from ivr.models.flows import FlowVersion
+from ivr.models.reports import Report
+from ivr.platform.db import Database
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, PUBLIC_URL
 
 

@@ -7,7 +7,7 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
-from ivr.db import Database
+from ivr.platform.db import Database
 from ivr.webhooks.boundary import ALLOWED_FIELDS, SignatureRefused, authenticate
 from tests.conftest import AUTH_TOKEN, PLANTED_NUMBER, PUBLIC_URL
 from tests.webhooks.helpers import row_counts, signed_post, twilio_params

@@ -13,21 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.casework.intake import report_id_for_call
 from ivr.config import Config
 from ivr.crypto.hashing import keyed_hash
-from ivr.db import Base, Database
 from ivr.flows.loader import FlowInvalid, load_flow_file
 from ivr.flows.versions import publish
-from ivr.models import (
-    Anonymity,
-    JobState,
-    RecordingPart,
-    Report,
-    ReportSource,
-    ReportStatus,
-)
-from ivr.models_flows import FlowVersion
+from ivr.models.calls import JobState
+from ivr.models.flows import FlowVersion
+from ivr.models.reports import Anonymity, RecordingPart, Report, ReportSource, ReportStatus
+from ivr.platform.db import Base, Database
+from ivr.reports.intake import report_id_for_call
 from ivr.services import services
 from tests.conftest import PLANTED_NUMBER, Caller
 from tests.webhooks.helpers import callback, row_counts, signed_post, state_in, twilio_params

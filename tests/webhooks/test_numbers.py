@@ -11,7 +11,7 @@ import logging
 import pytest
 from flask.testing import FlaskClient
 
-from ivr.db import Database
+from ivr.platform.db import Database
 from ivr.webhooks.boundary import bounded_number
 from tests.webhooks.helpers import callback, signed_post, twilio_params
 from tests.webhooks.test_calls import recording_callbacks, reports, walk_to_recording

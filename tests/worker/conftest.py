@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import or_, select
 
-from ivr import adapters
 from ivr.config import Config
 from ivr.crypto import vault
-from ivr.db import Database, utcnow
-from ivr.models import AudioObject, CallLogErasure, JobStage, JobState, RecordingJob
-from ivr.services import Services
-from ivr.storage import ObjectStore
+from ivr.models.calls import CallLogErasure, JobStage, JobState, RecordingJob
+from ivr.models.reports import AudioObject
+from ivr.outside.storage import ObjectStore
+from ivr.platform.db import Database, utcnow
+from ivr.services import Services, key_unwrapper
 from ivr.worker.runner import Worker, build_worker
 
 
@@ -58,7 +58,7 @@ def decrypted(config: Config, store: ObjectStore, stored: AudioObject) -> bytes:
     database = Database.from_url(config.database_url)
     try:
         with database.reading() as session:
-            opened = vault.open(session, store, adapters.key_unwrapper(config), stored)
+            opened = vault.open(session, store, key_unwrapper(config), stored)
     finally:
         database.engine.dispose()
     return opened.whole()

@@ -9,16 +9,16 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
-from ivr import adapters
-from ivr.call_logs import schedule_call_log_erasure
 from ivr.cli import main
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import CallLogErasure, JobState, Report, ReportStatus
-from ivr.phone import EmulatorMedia, Phone, scripted_keys
-from ivr.services import services
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.phone import EmulatorMedia, Phone, scripted_keys
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import CallLogErasure, JobState
+from ivr.models.reports import Report, ReportStatus
+from ivr.platform.db import Database
+from ivr.services import services, twilio_api
+from ivr.telephony.call_logs import schedule_call_log_erasure
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PLANTED_NUMBER, SAMPLES, EmulatorCaller
@@ -132,7 +132,7 @@ def test_the_call_log_waits_for_a_recording_twilio_still_holds(
     (waiting,) = erasures(db)
     assert waiting.state is JobState.PENDING and waiting.attempts == 0  # waiting is no failure
     # And once reconciliation has brought the recording in and stored it
-    twilio = adapters.twilio_api(ingest_config)
+    twilio = twilio_api(ingest_config)
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
     settle(worker, db)
     # Then the recording, and then the call log, are erased

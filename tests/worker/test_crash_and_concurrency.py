@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ivr import adapters
 from ivr.config import Config
-from ivr.db import Base, Database
-from ivr.models import AudioObject, JobStage, RecordingJob, Report, ReportStatus
-from ivr.phone import EmulatorMedia
-from ivr.services import Services
-from ivr.storage import ObjectStore, StoredObject
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.phone import EmulatorMedia
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobStage, RecordingJob
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.outside.storage import ObjectStore, StoredObject
+from ivr.platform.db import Base, Database
+from ivr.services import Services, object_store, twilio_api
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, SAMPLES
@@ -39,7 +39,7 @@ def recordings_waiting(emulator: RunningEmulator, db: Database, config: Config, 
     media = EmulatorMedia(emulator.url)
     for index in range(count):
         media.store(f"CA{index:032x}", SPEECH)
-    assert reconcile(db, adapters.twilio_api(config), config.secret_key, timedelta(0)) == count
+    assert reconcile(db, twilio_api(config), config.secret_key, timedelta(0)) == count
 
 
 def finished(db: Database) -> int:
@@ -216,7 +216,7 @@ def test_a_worker_dying_between_storing_and_recording_leaves_a_job_that_still_co
     # Given a recording whose first attempt stored its object and died before keeping its key
     recordings_waiting(emulator, db, config, 1)
     services = Services(config, db=db)
-    dying = DiesAfterItsFirstWrite(adapters.object_store(config))
+    dying = DiesAfterItsFirstWrite(object_store(config))
     services.store = dying
     # When the job is retried (the store refuses to write over the object left behind)
     settle(build_worker(services), db)
@@ -226,7 +226,7 @@ def test_a_worker_dying_between_storing_and_recording_leaves_a_job_that_still_co
         (report,) = session.scalars(select(Report))
     assert report.status is ReportStatus.QUEUED and dying.first is not None
     assert stored.object_name != dying.first
-    store = adapters.object_store(config)
+    store = object_store(config)
     with pytest.raises(FileNotFoundError):
         store.size(dying.first)
     assert decrypted(config, store, stored)[:4] == b"RIFF"

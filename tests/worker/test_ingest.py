@@ -9,24 +9,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import adapters
-from ivr.audio import clean
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
-from ivr.db import Database
-from ivr.jobs import JobQueue, RetryPolicy
-from ivr.models import (
-    AudioObject,
-    JobStage,
-    JobState,
-    RecordingJob,
-    Report,
-    ReportSource,
-    ReportStatus,
-)
-from ivr.models_keys import DayKey
-from ivr.phone import EmulatorMedia, Phone
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.phone import EmulatorMedia, Phone
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobStage, JobState, RecordingJob
+from ivr.models.keys import DayKey
+from ivr.models.reports import AudioObject, Report, ReportSource, ReportStatus
+from ivr.outside.audio import clean
+from ivr.platform.db import Database
+from ivr.services import object_store, twilio_api
+from ivr.telephony.jobs import JobQueue, RetryPolicy
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import (
@@ -68,7 +61,7 @@ def test_a_call_ends_as_an_encrypted_object_a_queued_report_and_deletes_at_twili
     assert report.status is ReportStatus.QUEUED
     assert (report.duration_seconds, report.silent, report.has_audio) == (19, False, True)
     # and its audio is stored encrypted: the cleaned recording, and nothing readable on disk
-    store = adapters.object_store(ingest_config)
+    store = object_store(ingest_config)
     assert (
         decrypted(ingest_config, store, stored)
         == clean((SAMPLES / "report-en.wav").read_bytes()).wav
@@ -146,7 +139,7 @@ def test_recording_again_after_the_first_take_was_stored_deletes_our_copy(
     (first,) = stored_mid_call
     assert [item.object_name for item in stored] != [first.object_name] and len(stored) == 1
     with pytest.raises(FileNotFoundError):
-        adapters.object_store(ingest_config).size(first.object_name)
+        object_store(ingest_config).size(first.object_name)
     assert report.duration_seconds == 8  # the new, shorter take
     assert sorted(emulator.state.deleted_recordings) == sorted(log.recordings)
     # The day key that sealed the dropped take's wrapped key is replaced at the next purge
@@ -191,7 +184,7 @@ def test_a_recording_that_is_not_audio_is_parked_at_once_and_kept_at_twilio(
     emulator: RunningEmulator, worker: Worker, db: Database, ingest_config: Config
 ) -> None:
     sid, _ = EmulatorMedia(emulator.url).store("CA" + "1" * 32, b"this is not a wav file")
-    reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    reconcile(db, twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
     settle(worker, db)
     (report,), (job,), stored = everything(db)
     assert (report.source, job.state, job.attempts, stored) == (
@@ -231,7 +224,7 @@ def test_an_absent_recording_queues_the_report_without_audio(
 
 
 def test_the_twilio_client_implements_its_interface() -> None:
-    from ivr.twilio_api import TwilioApi, TwilioRest
+    from ivr.outside.twilio_api import TwilioApi, TwilioRest
     from tests.conftest import assert_implements
 
     assert_implements(TwilioApi, TwilioRest)

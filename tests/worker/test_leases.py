@@ -11,14 +11,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr import adapters
 from ivr.config import Config
-from ivr.db import Database
-from ivr.jobs import JobQueue, RetryPolicy
-from ivr.models import AudioObject, JobState, RecordingJob
-from ivr.services import Services
-from ivr.twilio_api import TwilioApi
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobState, RecordingJob
+from ivr.models.reports import AudioObject
+from ivr.outside.twilio_api import TwilioApi
+from ivr.platform.db import Database
+from ivr.services import Services, key_wrapper, object_store, twilio_api
+from ivr.telephony.jobs import JobQueue, RetryPolicy
 from ivr.worker.ingest import Ingester
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
@@ -76,9 +76,9 @@ def test_a_stalled_worker_whose_lease_was_taken_overwrites_nothing(
     config = short_leases(ingest_config, 1)
     emulator_caller.call("1,1,1,1,#,1")
     queue = JobQueue(db, timedelta(seconds=1), RetryPolicy())
-    twilio = Stalled(adapters.twilio_api(config))
-    store = adapters.object_store(config)
-    stalled = Ingester(db, queue, twilio, store, adapters.key_wrapper(config))  # type: ignore[arg-type]
+    twilio = Stalled(twilio_api(config))
+    store = object_store(config)
+    stalled = Ingester(db, queue, twilio, store, key_wrapper(config))  # type: ignore[arg-type]
     job_id = queue.claim("frozen")
     assert job_id is not None
     frozen = threading.Thread(target=stalled.run, args=(job_id, "frozen"))

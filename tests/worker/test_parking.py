@@ -8,10 +8,11 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from ivr.config import Config
-from ivr.db import Database, utcnow
-from ivr.jobs import JobQueue, RetryPolicy
-from ivr.models import JobState, RecordingJob, Report, ReportStatus
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobState, RecordingJob
+from ivr.models.reports import Report, ReportStatus
+from ivr.platform.db import Database, utcnow
+from ivr.telephony.jobs import JobQueue, RetryPolicy
 from ivr.worker.runner import Worker
 from tests.conftest import EmulatorCaller
 from tests.test_anonymity import dump_database

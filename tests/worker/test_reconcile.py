@@ -8,16 +8,17 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import adapters
-from ivr.casework.intake import Recording
 from ivr.cli import main
 from ivr.config import Config
-from ivr.db import Database
-from ivr.journal import Journal
-from ivr.models import JobState, RecordingJob, RecordingPart, Report, ReportSource, ReportStatus
-from ivr.phone import EmulatorMedia
-from ivr.spool import Spool
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.phone import EmulatorMedia
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import JobState, RecordingJob
+from ivr.models.reports import RecordingPart, Report, ReportSource, ReportStatus
+from ivr.platform.db import Database
+from ivr.reports.intake import Recording
+from ivr.services import twilio_api
+from ivr.telephony.journal import Journal
+from ivr.telephony.spool import Spool
 from ivr.worker.reconcile import reconcile
 from ivr.worker.runner import Worker
 from tests.conftest import SAMPLES
@@ -32,7 +33,7 @@ def test_a_recording_whose_callbacks_were_lost_becomes_a_report(
     # Given a recording at Twilio whose callbacks never reached us (e.g. the fallback URL
     # took it while our database was down)
     sid, _ = EmulatorMedia(emulator.url).store("CA" + "3" * 32, SPEECH)
-    twilio = adapters.twilio_api(ingest_config)
+    twilio = twilio_api(ingest_config)
     # When reconciliation runs (twice: it must not double up)
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 0
@@ -53,7 +54,7 @@ def test_recordings_of_very_recent_calls_are_left_to_their_callbacks(
 ) -> None:
     # (Calls keep no row while they last: the grace is what leaves their callbacks time.)
     EmulatorMedia(emulator.url).store("CA" + "5" * 32, SPEECH)
-    twilio = adapters.twilio_api(ingest_config)
+    twilio = twilio_api(ingest_config)
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(minutes=10)) == 0
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
 
@@ -64,7 +65,7 @@ def test_a_callback_that_comes_after_reconciliation_adds_the_callers_choices(
     # Given a recording that reconciliation took in before its callback arrived
     call_sid = "CA" + "6" * 32
     sid, _ = EmulatorMedia(emulator.url).store(call_sid, SPEECH)
-    reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    reconcile(db, twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
     # When the callback arrives, with the choices the caller made
     Journal(db, ingest_config.secret_key, Spool(ingest_config.spool_dir)).recording(
         Recording(
@@ -118,7 +119,7 @@ def test_failed_jobs_are_counted_in_metrics(
 ) -> None:
     emulator.state.faults["media_5xx"] = 100
     EmulatorMedia(emulator.url).store("CA" + "7" * 32, SPEECH)
-    reconcile(db, adapters.twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    reconcile(db, twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
     settle(worker, db)
     scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
     assert 'ivr_recording_jobs{state="failed"} 1.0' in scraped

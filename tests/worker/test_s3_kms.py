@@ -12,12 +12,12 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
-from ivr import adapters
 from ivr.config import Config
-from ivr.db import Database
-from ivr.models import AudioObject, RecordingJob, Report, ReportStatus
-from ivr.services import Services
-from ivr.twilio_emulator import RunningEmulator
+from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.models.calls import RecordingJob
+from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.platform.db import Database
+from ivr.services import Services, object_store
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
 from tests.functional.servers import free_port
@@ -60,7 +60,7 @@ def test_a_report_is_stored_in_s3_under_kms(
     bucket = config.storage_url.split("/")[2]
     head = s3.head_object(Bucket=bucket, Key=f"recordings/{stored.object_name}")
     assert head["ServerSideEncryption"] == "aws:kms"
-    assert decrypted(config, adapters.object_store(config), stored)[:4] == b"RIFF"
+    assert decrypted(config, object_store(config), stored)[:4] == b"RIFF"
     assert emulator.state.deleted_recordings == log.recordings
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ivr.casework import online
 from ivr.config import Config
 from ivr.crypto import vault
 from ivr.crypto.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, LocalKeyUnwrapper, LocalKeyWrapper
-from ivr.db import Database
-from ivr.models import AudioObject
-from ivr.models_online import OnlineObject
-from ivr.storage import LocalStore
+from ivr.models.online import OnlineObject
+from ivr.models.reports import AudioObject
+from ivr.outside.storage import LocalStore
+from ivr.platform.db import Database
+from ivr.reports import online
 from ivr.worker.runner import Worker
 from tests.conftest import EmulatorCaller
 from tests.worker.conftest import settle

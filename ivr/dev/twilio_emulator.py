@@ -1,0 +1,343 @@
+"""A loopback stand-in for Twilio's REST and media endpoints, for development and tests.
+
+It behaves as Twilio's documented API does for what this service uses: recordings
+fetched as ``{RecordingUrl}.wav`` with HTTP Basic auth, listed, and deleted; call logs
+deleted; the account read; the account's phone numbers found and their voice settings
+updated. The phone (``ivr call``) uploads the caller's audio here, as Twilio would keep
+it. Faults can be switched on to test retries: 5xx answers, 404 while a file is
+"still processing", slow answers, media cut a byte short.
+
+It holds one number, ``SEEDED_NUMBER``, as Twilio has it when just bought: no URLs.
+Tests add more with ``POST /_emulator/numbers``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ivr.dev.phone import new_sid
+
+API = "/2010-04-01/Accounts/<account>"
+SEEDED_NUMBER = "+448000112233"
+# The number settings an update may change, by Twilio's form name.
+NUMBER_FIELDS = {
+    "FriendlyName": "friendly_name",
+    "VoiceUrl": "voice_url",
+    "VoiceMethod": "voice_method",
+    "VoiceFallbackUrl": "voice_fallback_url",
+    "VoiceFallbackMethod": "voice_fallback_method",
+    "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
+    "VoiceApplicationSid": "voice_application_sid",
+}
+
+
+@dataclass
+class EmulatorState:
+    """Recordings held, what was deleted, and faults to inject."""
+
+    account_sid: str
+    auth_token: str
+    # sid -> (call sid, wav, created): what the account holds, as Twilio keeps it
+    recordings: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)
+    deleted_recordings: list[str] = field(default_factory=list)
+    deleted_calls: list[str] = field(default_factory=list)
+    media_fetches: int = 0
+    faults: dict[str, float] = field(default_factory=dict)
+    account_status: str = "active"
+    # sid -> the number's resource, in Twilio's JSON shape
+    numbers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_number(self, phone_number: str, **settings: str) -> dict[str, Any]:
+        """Hold a number as Twilio does once bought: no URLs, unless ``settings`` give some."""
+        sid = new_sid("PN")
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        number: dict[str, Any] = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "phone_number": phone_number,
+            "friendly_name": phone_number,
+            "api_version": "2010-04-01",
+            "capabilities": {"voice": True, "sms": False, "mms": False, "fax": False},
+            "voice_url": "",
+            "voice_method": "POST",
+            "voice_fallback_url": None,  # Twilio gives null for an unset fallback
+            "voice_fallback_method": "POST",
+            "status_callback": "",
+            "status_callback_method": "POST",
+            "voice_application_sid": "",
+            "trunk_sid": None,
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+        }
+        number.update(settings)
+        with self.lock:
+            self.numbers[sid] = number
+        return number
+
+    def take_fault(self, name: str) -> bool:
+        """Consume one planned fault called ``name``, if any remain."""
+        with self.lock:
+            left = self.faults.get(name, 0)
+            if left > 0:
+                self.faults[name] = left - 1
+                return True
+        return False
+
+
+bp = Blueprint("emulator", __name__)
+
+
+def _state() -> EmulatorState:
+    state: EmulatorState = current_app.extensions["twilio_emulator"]
+    return state
+
+
+def _check_auth(account: str) -> None:
+    state = _state()
+    auth = request.authorization
+    if (
+        account != state.account_sid
+        or auth is None
+        or (auth.username, auth.password) != (state.account_sid, state.auth_token)
+    ):
+        # Twilio's answer to wrong credentials, body and header as recorded.
+        refused = jsonify(
+            code=20003,
+            detail="Your AccountSid or AuthToken was incorrect.",
+            message="Authenticate",
+            more_info="https://www.twilio.com/docs/errors/20003",
+            status=401,
+        )
+        refused.status_code = 401
+        refused.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+        abort(refused)
+
+
+def _not_found() -> ResponseReturnValue:
+    return jsonify(
+        code=20404,
+        message=f"The requested resource {request.path} was not found",
+        more_info="https://www.twilio.com/docs/errors/20404",
+        status=404,
+    ), 404
+
+
+def _media_url(sid: str) -> str:
+    return f"{request.host_url.rstrip('/')}/2010-04-01/Accounts/{_state().account_sid}/Recordings/{sid}"
+
+
+@bp.post("/_emulator/recordings")
+def upload() -> ResponseReturnValue:
+    """Keep a caller's audio as Twilio would (the phone's side of the emulator)."""
+    sid = new_sid("RE")
+    with _state().lock:
+        _state().recordings[sid] = (
+            request.args.get("call_sid", ""),
+            request.get_data(),
+            datetime.now(UTC),
+        )
+    return jsonify(sid=sid, url=_media_url(sid)), 201
+
+
+@bp.get("/_emulator/state")
+def inspect() -> ResponseReturnValue:
+    state = _state()
+    return jsonify(
+        recordings=sorted(state.recordings),
+        deleted_recordings=state.deleted_recordings,
+        deleted_calls=state.deleted_calls,
+        media_fetches=state.media_fetches,
+        account_status=state.account_status,
+        numbers=sorted(state.numbers.values(), key=lambda number: number["phone_number"]),
+    )
+
+
+@bp.post("/_emulator/numbers")
+def add_number() -> ResponseReturnValue:
+    """Hold another number, e.g. ``{"phone_number": "+44...", "voice_url": "..."}``."""
+    body = dict(request.get_json() or {})
+    phone_number = str(body.pop("phone_number", ""))
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", phone_number):
+        return jsonify(message="phone_number must be E.164, e.g. +448000112233"), 400
+    return jsonify(_state().add_number(phone_number, **body)), 201
+
+
+@bp.put("/_emulator/account")
+def set_account() -> ResponseReturnValue:
+    """Set the account's status, e.g. ``{"status": "suspended"}``."""
+    _state().account_status = str((request.get_json() or {}).get("status", "active"))
+    return jsonify(status=_state().account_status)
+
+
+@bp.put("/_emulator/faults")
+def set_faults() -> ResponseReturnValue:
+    """Plan faults, e.g. ``{"media_5xx": 2, "media_truncated": 1, "slow_seconds": 3}``."""
+    with _state().lock:
+        _state().faults.update({k: float(v) for k, v in (request.get_json() or {}).items()})
+    return jsonify(_state().faults)
+
+
+@bp.get(f"{API}/Recordings/<sid>.wav")
+def media(account: str, sid: str) -> ResponseReturnValue:
+    _check_auth(account)
+    state = _state()
+    state.media_fetches += 1
+    if state.take_fault("media_5xx"):
+        return Response("upstream trouble", status=503)
+    if state.take_fault("media_404"):  # Twilio answers 404 while it finishes the file
+        return Response("not ready", status=404)
+    slow = state.faults.get("slow_seconds", 0)
+    if slow:
+        time.sleep(slow)
+    found = state.recordings.get(sid)
+    if found is None:
+        abort(404)
+    if state.take_fault("media_truncated"):  # a byte short: PCM of odd length
+        return Response(found[1][:-1], mimetype="audio/x-wav")
+    return Response(found[1], mimetype="audio/x-wav")
+
+
+@bp.get(f"{API}/Recordings.json")
+def list_recordings(account: str) -> ResponseReturnValue:
+    _check_auth(account)
+    items = [
+        {
+            "sid": sid,
+            "call_sid": call,
+            "account_sid": account,
+            "status": "completed",
+            "date_created": format_datetime(created, usegmt=True),
+            "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
+        }
+        for sid, (call, _, created) in sorted(_state().recordings.items())
+        if request.args.get("CallSid") in (None, call)
+    ]
+    return jsonify(recordings=items, next_page_uri=None, page=0, page_size=len(items))
+
+
+@bp.delete(f"{API}/Recordings/<sid>.json")
+def delete_recording(account: str, sid: str) -> ResponseReturnValue:
+    _check_auth(account)
+    state = _state()
+    if state.take_fault("delete_5xx"):
+        return Response("upstream trouble", status=503)
+    with state.lock:
+        if state.recordings.pop(sid, None) is None:
+            return jsonify(code=20404, message="not found", status=404), 404
+        state.deleted_recordings.append(sid)
+    return Response(status=204)
+
+
+@bp.delete(f"{API}/Calls/<sid>.json")
+def delete_call(account: str, sid: str) -> ResponseReturnValue:
+    _check_auth(account)
+    state = _state()
+    with state.lock:
+        if sid in state.deleted_calls:
+            return jsonify(code=20404, message="not found", status=404), 404
+        state.deleted_calls.append(sid)
+    return Response(status=204)
+
+
+@bp.get(f"{API}.json")
+def account_resource(account: str) -> ResponseReturnValue:
+    _check_auth(account)
+    # Real Twilio also returns the auth token here; the emulator has no need to echo it.
+    return jsonify(
+        sid=account,
+        owner_account_sid=account,
+        friendly_name="Hotline (emulated)",
+        status=_state().account_status,
+        type="Full",
+        date_created=format_datetime(datetime(2024, 1, 1, tzinfo=UTC), usegmt=True),
+        uri=f"/2010-04-01/Accounts/{account}.json",
+    )
+
+
+@bp.get(f"{API}/IncomingPhoneNumbers.json")
+def list_numbers(account: str) -> ResponseReturnValue:
+    _check_auth(account)
+    # As at Twilio, PhoneNumber matches part of a number, with * for any digit.
+    pattern = request.args.get("PhoneNumber", "")
+    matcher = re.compile(re.escape(pattern).replace(r"\*", r"\d"))
+    with _state().lock:
+        found = [
+            number
+            for _, number in sorted(_state().numbers.items())
+            if matcher.search(number["phone_number"])
+        ]
+    uri = f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"
+    return jsonify(
+        incoming_phone_numbers=found,
+        first_page_uri=uri,
+        next_page_uri=None,
+        previous_page_uri=None,
+        page=0,
+        page_size=len(found),
+        start=0,
+        end=max(len(found) - 1, 0),
+        uri=uri,
+    )
+
+
+@bp.post(f"{API}/IncomingPhoneNumbers/<sid>.json")
+def update_number(account: str, sid: str) -> ResponseReturnValue:
+    _check_auth(account)
+    state = _state()
+    with state.lock:
+        number = state.numbers.get(sid)
+        if number is None:
+            return _not_found()
+        for form_name, json_name in NUMBER_FIELDS.items():
+            if form_name in request.form:
+                number[json_name] = request.form[form_name]
+        number["date_updated"] = format_datetime(datetime.now(UTC), usegmt=True)
+        return jsonify(number)
+
+
+def create_emulator(account_sid: str, auth_token: str) -> Flask:
+    app = Flask(__name__)
+    state = EmulatorState(account_sid, auth_token)
+    state.add_number(SEEDED_NUMBER)
+    app.extensions["twilio_emulator"] = state
+    app.register_blueprint(bp)
+    return app
+
+
+class RunningEmulator:
+    """An emulator served on 127.0.0.1 in a background thread (port 0: any free port)."""
+
+    def __init__(self, account_sid: str, auth_token: str, port: int = 0) -> None:
+        self.app = create_emulator(account_sid, auth_token)
+        self._server: BaseWSGIServer = make_server("127.0.0.1", port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def state(self) -> EmulatorState:
+        state: EmulatorState = self.app.extensions["twilio_emulator"]
+        return state
+
+    def __enter__(self) -> RunningEmulator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()

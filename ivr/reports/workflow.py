@@ -1,0 +1,365 @@
+"""The life of a report in the console: claim, edit, submit, review, disseminate, purge.
+
+Plain functions over a session, so every rule can be tested without HTTP. Each change a
+person makes is audited in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ivr.models.calls import JobState, RecordingJob
+from ivr.models.reports import Dissemination, Force, Report, ReportStatus, Urgency
+from ivr.models.staff import Role, User
+from ivr.platform.db import Database, utcnow
+from ivr.reports.sanitise import CHECKLIST, CallerDetail, caller_details_in
+
+# Beside the state machine, whose refusals are workflow errors too: callers catch it here.
+from ivr.reports.status import WorkError as WorkError
+from ivr.reports.status import move
+from ivr.staff import audit
+from ivr.staff.permissions import Action, can
+
+WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
+# An address a mail server will take: one @, no spaces, a dotted domain. Deliberately
+# plain: the force's own mail server is the final judge.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+EDITABLE_FIELDS = (
+    "transcript",
+    "contact_transcript",
+    "force",
+    "handler_category",
+    "people",
+    "what",
+    "when_text",
+    "where_text",
+    "urgency",
+)
+
+
+def queue(
+    session: Session,
+    status: ReportStatus | None = None,
+    category: str | None = None,
+    visible: ColumnElement[bool] | None = None,
+) -> list[Report]:
+    """Reports waiting for work, oldest first (by the day received, then queue order)."""
+    query = select(Report).order_by(Report.received_on, Report.queue_position, Report.reference)
+    if visible is not None:
+        query = query.where(visible)
+    query = (
+        query.where(Report.status == status)
+        if status
+        else query.where(
+            Report.status.in_((*WORKABLE, ReportStatus.SUBMITTED, ReportStatus.APPROVED))
+        )
+    )
+    if category:
+        query = query.where(or_(Report.handler_category == category, Report.category == category))
+    return list(session.scalars(query.limit(500)))
+
+
+def audio_failures(session: Session) -> list[tuple[Report, str]]:
+    """Reports whose audio could not be stored, oldest first, each with the reason."""
+    rows = session.execute(
+        select(Report, RecordingJob.last_error)
+        .join(RecordingJob, RecordingJob.report_id == Report.id)
+        .where(Report.status == ReportStatus.AUDIO_FAILED, RecordingJob.state == JobState.FAILED)
+        .order_by(Report.received_on, Report.reference, RecordingJob.id)
+        .limit(500)
+    ).tuples()
+    found: dict[str, tuple[Report, str]] = {}
+    for report, reason in rows:
+        found.setdefault(report.id, (report, reason or "no reason recorded"))
+    return list(found.values())
+
+
+def claim_next(db: Database, user: User) -> str | None:
+    """Claim the oldest report nobody holds; return its reference. A claim is a lease.
+
+    A claim holds through the end of the day it was taken or last saved (UTC): like
+    everything else about a report, it is kept by the day, never by the time.
+
+    One statement picks and claims: on PostgreSQL its ``FOR UPDATE SKIP LOCKED`` lets
+    many handlers claim at once without waiting on each other, and the row lock makes a
+    double claim impossible (on SQLite, transactions are serialised). Reports nobody
+    holds come from the head of a partial index; lapsed claims are the rare second choice.
+    """
+    today = utcnow().date()
+    order = (Report.received_on, Report.queue_position, Report.reference)
+    unclaimed = (Report.status.in_(WORKABLE), Report.claimed_by.is_(None))
+    lapsed = (Report.status.in_(WORKABLE), Report.claimed_through < today)
+    with db.transaction() as session:
+        for free in (unclaimed, lapsed):
+            oldest = (
+                select(Report.id)
+                .where(*free)
+                .order_by(*order)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            reference = session.execute(
+                update(Report)
+                .where(Report.id == oldest.scalar_subquery())
+                .values(claimed_by=user.id, claimed_through=today, last_active_on=today)
+                .returning(Report.reference)
+            ).scalar()
+            if reference is not None:
+                audit.record(session, user.name, "claim", reference)
+                return str(reference)
+    return None
+
+
+def take(db: Database, user: User, reference: str) -> None:
+    """Claim the report ``reference`` if nobody holds it (or their claim lapsed).
+
+    One conditional UPDATE: on PostgreSQL a second handler's update waits on the row
+    lock, then finds the row no longer free and changes nothing, so exactly one wins.
+    """
+    today = utcnow().date()
+    with db.transaction() as session:
+        taken = session.execute(
+            update(Report)
+            .where(
+                Report.reference == reference,
+                Report.status.in_(WORKABLE),
+                or_(
+                    Report.claimed_by.is_(None),
+                    Report.claimed_by == user.id,
+                    Report.claimed_through < today,
+                ),
+            )
+            .values(claimed_by=user.id, claimed_through=today, last_active_on=today)
+            .returning(Report.reference)
+        ).scalar()
+        if taken is not None:
+            audit.record(session, user.name, "claim", reference)
+            return
+        status = session.scalar(select(Report.status).where(Report.reference == reference))
+    if status is None:
+        raise WorkError(f"there is no report {reference}")
+    if status not in WORKABLE:
+        raise WorkError(f"{reference} is no longer waiting for a handler")
+    raise WorkError(f"someone else has just taken {reference}; choose another report")
+
+
+def held_by(user: User) -> ColumnElement[bool]:
+    """The reports ``user`` holds now (their claim has not lapsed)."""
+    return and_(Report.claimed_by == user.id, Report.claimed_through >= utcnow().date())
+
+
+def find_reference(session: Session, text: str) -> str | None:
+    """The reference typed into the search box, if a report has exactly that reference."""
+    wanted = text.strip().upper()
+    if not wanted or len(wanted) > 16:
+        return None
+    found = session.scalar(select(Report.reference).where(Report.reference == wanted))
+    return str(found) if found is not None else None
+
+
+def active(report: Report) -> None:
+    """Note that someone worked on the report today: retention counts from its last such day."""
+    report.last_active_on = utcnow().date()
+
+
+def takeable(report: Report) -> bool:
+    """True if the report could be taken from the queue now: nobody holds it."""
+    lapsed = report.claimed_through is None or report.claimed_through < utcnow().date()
+    return report.status in WORKABLE and (report.claimed_by is None or lapsed)
+
+
+def holds(report: Report, user: User) -> bool:
+    return (
+        report.claimed_by == user.id
+        and report.claimed_through is not None
+        and report.claimed_through >= utcnow().date()
+    )
+
+
+class ReportAction(enum.StrEnum):
+    """What a person can do to a report from its page."""
+
+    EDIT = "edit"  # save and submit
+    RELEASE = "release"
+    REASSIGN = "reassign"
+    REVIEW = "review"
+    DISSEMINATE = "disseminate"
+
+
+def allowed(report: Report, user: User) -> frozenset[ReportAction]:
+    """The actions ``user`` may take on ``report`` now: the page shows these, and no more."""
+    actions: set[ReportAction] = set()
+    if holds(report, user) and report.status in WORKABLE:
+        actions.add(ReportAction.EDIT)
+    if report.claimed_by is not None and (
+        holds(report, user) or can(user.role, Action.RELEASE_CLAIM)
+    ):
+        actions.add(ReportAction.RELEASE)
+        if can(user.role, Action.RELEASE_CLAIM):
+            actions.add(ReportAction.REASSIGN)
+    if (
+        report.status is ReportStatus.SUBMITTED
+        and can(user.role, Action.REVIEW)
+        and report.submitted_by != user.id
+    ):
+        actions.add(ReportAction.REVIEW)
+    if report.status in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED) and can(
+        user.role, Action.DISSEMINATE
+    ):
+        actions.add(ReportAction.DISSEMINATE)
+    return frozenset(actions)
+
+
+def require_claim(report: Report, user: User) -> None:
+    if not holds(report, user):
+        raise WorkError("take this report first (or your claim on it has lapsed)")
+
+
+def release(session: Session, report: Report, actor: User, to: User | None = None) -> None:
+    """Release a claim, or hand it to someone else (a supervisor's call)."""
+    if to is not None and to.role not in (Role.HANDLER, Role.SUPERVISOR):
+        raise WorkError(f"{to.name} does not work reports")
+    report.claimed_by = to.id if to else None
+    report.claimed_through = utcnow().date() if to else None
+    active(report)
+    audit.record(
+        session,
+        actor.name,
+        "reassign" if to else "release",
+        report.reference,
+        f"to user {to.id}" if to else "",
+    )
+
+
+def save(session: Session, report: Report, user: User, fields: dict[str, str]) -> None:
+    """Save the handler's work (autosave); renews their claim."""
+    require_claim(report, user)
+    if report.status not in WORKABLE:
+        raise WorkError("this report is no longer being written")
+    for name in EDITABLE_FIELDS:
+        if name in fields:
+            value = fields[name].strip() if name != "transcript" else fields[name]
+            if name == "urgency":
+                try:
+                    value = Urgency(value)
+                except ValueError:
+                    raise WorkError("choose an urgency from the list") from None
+                if value is Urgency.RISK_TO_LIFE and report.urgency is not Urgency.RISK_TO_LIFE:
+                    audit.record(
+                        session,
+                        user.name,
+                        "escalate",
+                        report.reference,
+                        "risk to life or of serious harm",
+                    )
+            setattr(report, name, value or (None if name in ("force", "handler_category") else ""))
+    report.sanitised = False  # any change needs the checks again
+    report.claimed_through = utcnow().date()
+    active(report)
+    audit.record(session, user.name, "transcript_save", report.reference)
+
+
+def submit(
+    session: Session, report: Report, user: User, checked: int, warnings_reviewed: bool
+) -> None:
+    """Send for review: fields filled, sanitisation confirmed, warnings looked at."""
+    require_claim(report, user)
+    missing = [
+        label
+        for label, value in (
+            ("the transcript", report.transcript),
+            ("the force", report.force),
+            ("the category", report.handler_category),
+            ("what happened", report.what),
+        )
+        if not value
+    ]
+    if missing:
+        raise WorkError("fill in " + ", ".join(missing) + " before submitting")
+    if checked < len(CHECKLIST):
+        raise WorkError("confirm every sanitisation check before submitting")
+    flagged = caller_details(report)
+    if flagged and not warnings_reviewed:
+        raise WorkError(
+            "look at each highlighted detail, remove what could identify the caller, "
+            "then confirm you have reviewed the warnings"
+        )
+    move(session, report, ReportStatus.SUBMITTED, user.name, f"{len(flagged)} warnings reviewed")
+    report.sanitised = True
+    report.submitted_by = user.id
+    report.claimed_by = None
+    report.claimed_through = None
+
+
+def caller_details(report: Report) -> list[CallerDetail]:
+    """What in the report's text looks like the caller's own details (for the handler to check)."""
+    return caller_details_in(
+        "\n".join(
+            (report.transcript, report.people, report.what, report.when_text, report.where_text)
+        )
+    )
+
+
+def record_dissemination(
+    session: Session, report: Report, user: User, method: str, again: bool = False
+) -> None:
+    """Record that ``report`` goes to its force; a second time only when ``again`` confirms it."""
+    if report.status not in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED):
+        raise WorkError("only an approved report can be disseminated")
+    if not report.force or report.force == "Unknown":
+        raise WorkError("choose the force concerned before disseminating")
+    earlier = session.scalar(
+        select(Dissemination.on)
+        .where(Dissemination.report_id == report.id)
+        .order_by(Dissemination.id.desc())
+        .limit(1)
+    )
+    if earlier is not None and not again:
+        raise WorkError(
+            f"this report was already disseminated on {earlier.isoformat()}; "
+            "confirm that it should be sent again"
+        )
+    first = report.status is ReportStatus.APPROVED
+    move(session, report, ReportStatus.DISSEMINATED, user.name, f"{method} to {report.force}")
+    if first:
+        report.disseminated_on = utcnow().date()  # retention counts from the first time
+    session.add(
+        Dissemination(
+            report_id=report.id,
+            force=report.force,
+            method=method,
+            user_id=user.id,
+            on=utcnow().date(),
+        )
+    )
+
+
+def set_force_address(session: Session, name: str, address: str, actor: str) -> None:
+    """Record where a force's Counter Corruption Unit takes reports."""
+    address = address.strip()
+    if not EMAIL.fullmatch(address) or len(address) > 200:
+        raise WorkError(
+            f"{address!r} is not an email address: it needs a name, an @ and a domain "
+            "such as ccu@force.police.uk, without spaces"
+        )
+    force = session.get(Force, name)
+    if force is None:
+        raise WorkError(f"no force called {name!r} (see: ivr forces list)")
+    if force.ccu_email == address:
+        return
+    force.ccu_email = address
+    audit.record(session, actor, "force_email", detail=f"{name}: {address}")
+
+
+def force_address(session: Session, name: str) -> str:
+    force = session.get(Force, name)
+    if force is None or not force.ccu_email:
+        raise WorkError(
+            f"no Counter Corruption Unit address is set for {name}; a supervisor sets it "
+            f'on the Counter Corruption Units page (or: ivr forces set-email "{name}" ADDRESS)'
+        )
+    return force.ccu_email
