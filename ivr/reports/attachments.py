@@ -88,6 +88,8 @@ def clean_and_read(
                     except CannotClean as error:
                         item.removed = f"{NOT_CLEANED}: {error}"
                     else:
+                        # A HEIC photo is shown as the JPEG it became.
+                        item.media_type = cleaned.media_type
                         destroy.append(
                             online.replace_with_cleaned(
                                 session, store, keys, item, cleaned.data, cleaned.removed

@@ -3,8 +3,8 @@
 A file made to decode into gigabytes (a picture of 13,000 x 13,000 pixels in half a
 megabyte, a PDF whose page tree names one page two million times) must not take the
 console's web process with it. The child is a fresh interpreter (``python -I``, with an
-empty environment, so none of the console's secrets) running ``ivr.outside.metadata.library``
-alone. The file goes in over a pipe and the cleaned copy comes back over one, never
+empty environment, so none of the console's secrets) running the cleaners alone
+(``ivr.outside.metadata.child``), limited before it reads a byte. The file goes in over a pipe and the cleaned copy comes back over one, never
 through a file. Past its address-space limit the child's allocations fail; past its
 time limit it is killed.
 """
@@ -19,13 +19,16 @@ import sys
 import threading
 from typing import IO, ClassVar
 
-from ivr.outside.metadata import library
-from ivr.outside.metadata.library import TYPES, CannotClean, Cleaned
+from ivr.outside.metadata import child as cleaning_child
+from ivr.outside.metadata.library import TYPES
+from ivr.outside.metadata.outcome import CannotClean, Cleaned
 
 # Room for a 50-megapixel picture decoded twice (library.MAX_PIXELS) and for pikepdf on a
-# PDF within its bounds, while a 1 GiB console task keeps the rest for its web processes.
+# PDF within its bounds (PDFium draws one page at a time), while a 1 GiB console task keeps the rest for its web processes.
 MEMORY_BYTES = 512 * 1024 * 1024
 # A full-size photo is cleaned in a few seconds; the 13,000 x 13,000 picture took 14.6.
+# Drawing a PDF takes about a tenth of a second a page, and re-encoding ten minutes of
+# sound a few seconds.
 SECONDS = 30.0
 # A cleaned copy is about the size of its original (at most 10 MB from the form).
 MAX_OUTPUT = 64 * 1024 * 1024
@@ -66,7 +69,7 @@ class SandboxedStripper:
             sys.executable,
             "-I",  # no user site, no PYTHON* variables, no current directory on the path
             "-B",  # and no bytecode written: the child writes no file at all
-            library.__file__,
+            cleaning_child.__file__,
             media_type,
             str(self.memory_bytes),
             str(math.ceil(self.seconds)),  # CPU seconds: a backstop to the wall clock
@@ -132,7 +135,9 @@ def _outcome(output: bytes, returncode: int) -> Cleaned:
     match header:
         case {"refused": str(reason)}:
             raise CannotClean(reason)
-        case {"removed": list(removed)} if all(isinstance(kind, str) for kind in removed):
-            return Cleaned(output[_HEADER_BYTES + length :], removed)
+        case {"removed": list(removed), "media_type": str(media_type)} if all(
+            isinstance(kind, str) for kind in removed
+        ):
+            return Cleaned(output[_HEADER_BYTES + length :], removed, media_type)
         case _:
             raise CannotClean(STOPPED)
