@@ -8,6 +8,7 @@ to its end and thrown away, so the rest of the form (what the sender typed) surv
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -22,6 +23,28 @@ from ivr.reports.questions import QUESTIONS, Kind
 # The boxes a sender types in: the questions' own, then the contact details.
 TEXT_FIELDS = (*(q.name for q in QUESTIONS if q.kind is Kind.TEXT), "contact")
 ANONYMITY = ("anonymous", "contact")
+# Each accepted kind by its first bytes (magic numbers), whatever the file's name says.
+SIGNATURES = (
+    ((b"\xff\xd8\xff",), "image/jpeg"),
+    ((b"\x89PNG\r\n\x1a\n",), "image/png"),
+    ((b"GIF87a", b"GIF89a"), "image/gif"),
+    ((b"II*\x00", b"MM\x00*"), "image/tiff"),
+    ((b"%PDF-",), "application/pdf"),
+    ((b"ID3",), "audio/mpeg"),
+    ((b"OggS",), "audio/ogg"),
+)
+RIFF_KINDS = {b"WEBP": "image/webp", b"WAVE": "audio/wav"}
+# ISO media files by their major brand: HEIF by what its picture is coded as (HEVC, an
+# iPhone's HEIC, or any), sound by the first three letters of its brand.
+BRANDS = {
+    **dict.fromkeys((b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"), "image/heic"),
+    **dict.fromkeys((b"mif1", b"msf1"), "image/heif"),
+    **dict.fromkeys((b"M4A", b"mp4", b"iso", b"MSN"), "audio/mp4"),
+}
+# Word-processor files, refused with advice rather than cleaned: drawing them as pages
+# would need LibreOffice beside the console, a large program reading a stranger's file.
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc, and Office's other old files
+OFFICE_FOLDERS = ("word/", "xl/", "ppt/")
 
 
 class CappedBuffer(io.BytesIO):
@@ -68,24 +91,15 @@ class Checked:
 def sniff(data: bytes) -> str | None:
     """Return the media type ``data`` really is (whatever its name says), or None."""
     head = data[:16]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    for prefixes, media_type in SIGNATURES:
+        if head.startswith(prefixes):
+            return media_type
+    if head.startswith(b"RIFF") and head[8:12] in RIFF_KINDS:
+        return RIFF_KINDS[head[8:12]]
+    if head[4:8] == b"ftyp":
+        return BRANDS.get(head[8:12]) or BRANDS.get(head[8:11])
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG frame
         return "audio/mpeg"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso", b"MSN"):
-        return "audio/mp4"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -93,6 +107,21 @@ def sniff(data: bytes) -> str | None:
     if data and all(ch.isprintable() or ch in "\t\r\n" for ch in text):
         return "text/plain"
     return None
+
+
+def word_processor(data: bytes) -> bool:
+    """Say whether ``data`` is a Word, OpenDocument or RTF file (read from names alone)."""
+    if data.startswith((OLE2, b"{\\rtf")):
+        return True
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:  # a ZIP's list of names, from its central directory: nothing is decompressed
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError):
+        return False
+    # OpenDocument's first entry names its kind; Office Open XML keeps folders by program.
+    return "mimetype" in names or any(name.startswith(OFFICE_FOLDERS) for name in names)
 
 
 def check(
@@ -183,6 +212,9 @@ def _attachments(sent: list[Any], limits: Limits) -> tuple[list[Attachment], str
         if isinstance(stream, CappedBuffer) and stream.overflow:
             return [], f"err_size:{number}"
         data = stream.getvalue() if isinstance(stream, io.BytesIO) else stream.read()
+        # Before sniffing: an RTF file is text, and would pass as plain text, author and all.
+        if word_processor(data):
+            return [], f"err_document:{number}"
         media_type = sniff(data)
         if media_type is None:
             return [], f"err_type:{number}"
