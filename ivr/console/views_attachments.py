@@ -34,6 +34,10 @@ EXTENSIONS = {
     "image/png": "png",
     "image/gif": "gif",
     "image/webp": "webp",
+    # HEIC and TIFF are shown as the JPEG and PNG they become; these name an original.
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "image/tiff": "tif",
     "application/pdf": "pdf",
     "text/plain": "txt",
     "audio/wav": "wav",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import struct
+import zipfile
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -14,6 +17,7 @@ from ivr.models.online import OnlineObject, OnlinePart
 from ivr.models.reports import Anonymity, Report, ReportSource, ReportStatus
 from ivr.platform.db import Database
 from tests.online.helpers import form_action, form_fields, photo_with_gps, send
+from tests.outside.made import heic_with_gps, tiff_with_artist
 from tests.reports.test_attachments_bombs import png
 
 
@@ -140,6 +144,66 @@ def test_bad_input_gets_a_message_beside_its_field_and_keeps_what_was_typed(
     # Nothing of these was kept.
     with db.transaction() as session:
         assert session.scalars(select(Report)).first() is None
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def heic_claiming(width: int, height: int) -> bytes:
+    """The boxes of a HEIC file whose picture claims ``width`` x ``height``; no picture."""
+    extents = _box(b"ispe", b"\x00" * 4 + struct.pack(">II", width, height))
+    meta = _box(b"meta", b"\x00" * 4 + _box(b"iprp", _box(b"ipco", extents)))
+    return _box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + meta
+
+
+def test_an_iphone_heic_photo_and_a_tiff_scan_are_taken(client: FlaskClient, db: Database) -> None:
+    response = send(
+        client,
+        what="Photos of the logbook",
+        files=[(heic_with_gps(), "IMG_0001.HEIC"), (tiff_with_artist(), "scan.tif")],
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with db.transaction() as session:
+        kinds = session.scalars(
+            select(OnlineObject.media_type)
+            .where(OnlineObject.part == OnlinePart.ATTACHMENT)
+            .order_by(OnlineObject.position)
+        ).all()
+    assert kinds == ["image/heic", "image/tiff"]
+
+
+def test_a_heic_photo_claiming_too_many_pixels_is_refused_at_once(client: FlaskClient) -> None:
+    bomb = heic_claiming(13_000, 13_000)
+    page = send(client, what="KEPT-BOMB", files=[(bomb, "huge.heic")]).get_data(as_text=True)
+    assert "File 1 is a picture too large to check" in page and "KEPT-BOMB" in page
+
+
+def _zip(names: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in names.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+WORD_PROCESSOR_FILES = {
+    "statement.docx": _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
+    "statement.odt": _zip({"mimetype": b"application/vnd.oasis.opendocument.text"}),
+    "statement.doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504,
+    "statement.rtf": b"{\\rtf1\\ansi{\\info{\\author Jane Whistleblower}} Statement}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORD_PROCESSOR_FILES))
+def test_a_word_processor_file_is_refused_with_how_to_send_it_instead(
+    client: FlaskClient, name: str
+) -> None:
+    response = send(client, what="KEPT-WHAT", files=[(WORD_PROCESSOR_FILES[name], name)])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "File 1 is a word-processor document" in page
+    assert "Save it as a PDF, or take screenshots of it" in page and "KEPT-WHAT" in page
 
 
 def test_an_expired_or_reused_form_is_refused_with_the_answers_kept(
