@@ -3,6 +3,13 @@
 Calls are placed with a planted number (and the caller's name and town, as Twilio
 sends them); then every store we control is searched: every row of every table,
 every log line, every file written under the service's folders.
+
+The online form and the phone follow-up join the search (``tests.anonymity_markers``):
+a sender's words and contact details are sealed, so never in the clear outside the
+console's own text columns once a handler takes the report; their browser's address,
+agent and referrer, and what their files say of who made them, are nowhere at all; a
+follow-up caller's reference and PIN are in no row, log line, metric or spool entry.
+Each of these searches is shown to fail with a leak planted in one store.
 """
 
 from __future__ import annotations
@@ -11,22 +18,26 @@ import dataclasses
 import io
 import logging
 import re
+import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pikepdf
 import pytest
 from flask import Flask
 from PIL import Image
+from prometheus_client import Gauge
 from sqlalchemy import Date, DateTime, inspect, select
 from sqlalchemy.exc import OperationalError
 
 from ivr.cli.calls import AppTransport
 from ivr.config import Config
 from ivr.dev.phone import CallLog, HeldMedia, Phone, scripted_keys
-from ivr.models.calls import RecordingJob
+from ivr.models.calls import CallSession, RecordingJob
+from ivr.models.flows import FlowVersion
 from ivr.models.followup import FollowUpAnswer
 from ivr.models.online import OnlineObject
 from ivr.models.reports import AudioObject, Report
@@ -34,17 +45,26 @@ from ivr.models.staff import Role
 from ivr.platform.db import Base, Database
 from ivr.platform.logs import configure_logging
 from ivr.services import Services, services
+from ivr.telephony.spool import Spool
 from ivr.worker.runner import build_worker
 from tests.anonymity_markers import (
+    ADDRESS_V6,
     CONSOLE_TEXT,
     CONTACT,
     ENVIRON,
     FILE_NAME,
+    FORWARDED_V4,
     HEADERS,
+    JPEG_ARTIST,
+    JPEG_MAKE,
+    JPEG_SERIAL,
     METADATA,
     NOTE,
     OGG_ARTIST,
+    PDF_AUTHOR,
+    REFERER,
     REQUEST,
+    USER_AGENT,
     WHAT,
     WHEN,
     WHERE,
@@ -520,3 +540,149 @@ def test_a_follow_up_call_leaves_neither_the_caller_nor_the_digits_they_keyed(
     stores = called_back.stores()
     assert "call.started" in stores.logged and "followup.verified" in stores.logged
     assert search(called_back.traces, stores) == []
+
+
+# Each search above, shown to fail: the same report or call, one leak planted in one store.
+
+# A leak: plant it, and return what the search must then name (and any outputs to search).
+Leak = Callable[[Sent], tuple[str, dict[str, bytes]]]
+
+
+def log_the_senders_address(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    logging.getLogger("ivr.online.views").info("form sent from %s by %s", ADDRESS_V6, USER_AGENT)
+    return f"log: {ADDRESS_V6}", {}
+
+
+def keep_a_serial_in_what_cleaning_removed(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    with sent.db.transaction() as session:
+        for item in session.scalars(select(OnlineObject)):
+            item.removed = f"camera serial number {JPEG_SERIAL}"
+    return f"database online_objects.removed: {JPEG_SERIAL}", {}
+
+
+def copy_words_into_a_column_not_the_consoles(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    with sent.db.transaction() as session:
+        session.scalars(select(Report)).one().review_comment = f"sent by {WHO}"
+    return f"database reports.review_comment: {WHO}", {}
+
+
+def store_contact_details_in_the_clear(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    path = Path(sent.config.storage_url).absolute() / ("0" * 32)
+    path.write_bytes(CONTACT.encode())
+    return f"file {path}: {CONTACT}", {}
+
+
+def spool_the_referer(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    spool = Spool(sent.config.spool_dir)
+    spool.append({"kind": "recording", "referer": REFERER})
+    return f"file {spool.path.absolute()}: MARKER-REF-Zc1", {}
+
+
+def write_a_temporary_file_and_remove_it(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    with tempfile.NamedTemporaryFile(prefix="upload-") as file:  # in the system's own folder
+        file.write(f"{JPEG_ARTIST} {PIN}".encode())
+        file.flush()
+    assert not Path(file.name).exists()
+    return f"file {Path(file.name).absolute()}: {JPEG_ARTIST}", {}
+
+
+def label_a_metric_with_the_forwarded_address(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    registry = services(sent.app).metrics
+    Gauge("ivr_senders", "senders", ["client"], registry=registry).labels(FORWARDED_V4).set(1)
+    return f"metrics: {FORWARDED_V4}", {}
+
+
+def serve_the_photo_uncleaned(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    return f"attachment image/jpeg: {JPEG_MAKE}", {"attachment image/jpeg": jpeg()}
+
+
+def serve_a_page_naming_the_pdfs_author(sent: Sent) -> tuple[str, dict[str, bytes]]:
+    page = f"<li>Removed before showing: document author ({PDF_AUTHOR})</li>".encode()
+    return f"report page: {PDF_AUTHOR}", {"report page": page}
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        log_the_senders_address,
+        keep_a_serial_in_what_cleaning_removed,
+        copy_words_into_a_column_not_the_consoles,
+        store_contact_details_in_the_clear,
+        spool_the_referer,
+        write_a_temporary_file_and_remove_it,
+        label_a_metric_with_the_forwarded_address,
+        serve_the_photo_uncleaned,
+        serve_a_page_naming_the_pdfs_author,
+    ],
+    ids=lambda leak: leak.__name__,
+)
+def test_the_online_search_finds_a_planted_leak(sent: Sent, leak: Leak) -> None:
+    # Given the report sent with every marker, and one of them leaked into one store
+    expected, outputs = leak(sent)
+    # Then the search names it there (the console's own text columns alone are allowed)
+    found = search(sent_traces(sent), sent.stores(**outputs), allowed_columns=CONSOLE_TEXT)
+    assert expected in found, found
+
+
+# A leak in a follow-up's stores: plant it, and return what the search must then name.
+CallLeak = Callable[[CalledBack], str]
+
+
+def log_the_pin(called_back: CalledBack) -> str:
+    logging.getLogger("ivr.reports.followup").info("followup.verified pin=%s", PIN)
+    return f"log: {PIN}"
+
+
+def report_an_exception_quoting_the_pin(called_back: CalledBack) -> str:
+    try:
+        raise ValueError(f"PIN {PIN} does not match")
+    except ValueError:
+        logging.getLogger("ivr.telephony.calls").exception("call.failed")
+    return f"log: {PIN}"
+
+
+def spool_the_reference(called_back: CalledBack) -> str:
+    spool = Spool(called_back.tmp_path / "spool")
+    spool.append({"kind": "recording", "digits": called_back.reference})
+    return f"file {spool.path.absolute()}: {called_back.reference}"
+
+
+def keep_the_pin_in_a_live_calls_state(called_back: CalledBack) -> str:
+    with called_back.db.transaction() as session:
+        flow = session.scalars(select(FlowVersion.content_hash)).first()
+        assert flow is not None
+        session.add(
+            CallSession(
+                call_key="0" * 64,
+                flow_hash=flow,
+                step="follow_up_pin",
+                language="en-GB",
+                choices={"pin": PIN},
+                expires_at=datetime.now(UTC),
+            )
+        )
+    return f"database call_sessions.choices: {PIN}"
+
+
+def keep_the_callers_number_on_a_job(called_back: CalledBack) -> str:
+    with called_back.db.transaction() as session:
+        for job in session.scalars(select(RecordingJob)):
+            job.last_error = f"no answer from {PLANTED_NUMBER}"
+    return f"database recording_jobs.last_error: {PLANTED_NUMBER}"
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        log_the_pin,
+        report_an_exception_quoting_the_pin,
+        spool_the_reference,
+        keep_the_pin_in_a_live_calls_state,
+        keep_the_callers_number_on_a_job,
+    ],
+    ids=lambda leak: leak.__name__,
+)
+def test_the_follow_up_search_finds_a_planted_leak(called_back: CalledBack, leak: CallLeak) -> None:
+    expected = leak(called_back)
+    found = search(called_back.traces, called_back.stores())
+    assert expected in found, found
