@@ -255,6 +255,8 @@ def delete_call(account: str, sid: str) -> ResponseReturnValue:
 @bp.get(f"{API}.json")
 def account_resource(account: str) -> ResponseReturnValue:
     _check_auth(account)
+    if _state().take_fault("account_5xx"):  # Twilio down: the worker's probe sees it
+        return jsonify(code=20500, message="Internal Server Error", status=503), 503
     # Real Twilio also returns the auth token here; the emulator has no need to echo it.
     return jsonify(
         sid=account,
