@@ -100,6 +100,14 @@ class EmulatorState:
 bp = Blueprint("emulator", __name__)
 
 
+@bp.before_request
+def _rest_down() -> ResponseReturnValue | None:
+    """While the ``rest_down`` fault is set, Twilio's whole REST side answers 503."""
+    if request.path.startswith("/2010-04-01/") and _state().faults.get("rest_down", 0) > 0:
+        return jsonify(code=20500, message="Service Unavailable", status=503), 503
+    return None
+
+
 def _state() -> EmulatorState:
     state: EmulatorState = current_app.extensions["twilio_emulator"]
     return state
