@@ -79,6 +79,9 @@ class Config:
     job_retry_base_seconds: float = 5.0
     job_retry_max_seconds: float = 3600.0
     worker_poll_seconds: float = 1.0
+    # While jobs wait for a service that is down, how often a worker asks it again: its
+    # return is noticed within this, and every job waiting for it is due at once.
+    outage_probe_seconds: float = 3.0
     # Reconciliation looks at Twilio for recordings no callback told us about.
     reconcile_interval_seconds: int = 600
     reconcile_grace_seconds: int = 600
@@ -265,6 +268,9 @@ class Config:
             job_retry_base_seconds=float(_number(get, "JOB_RETRY_BASE_SECONDS", 5.0)),
             job_retry_max_seconds=float(_number(get, "JOB_RETRY_MAX_SECONDS", 3600.0)),
             worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),
+            outage_probe_seconds=float(
+                _number(get, "OUTAGE_PROBE_SECONDS", cls.outage_probe_seconds)
+            ),
             reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
             flow_poll_seconds=float(_number(get, "FLOW_POLL_SECONDS", 2.0)),

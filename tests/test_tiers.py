@@ -170,6 +170,9 @@ class UnreadableStore:
     def delete(self, name: str) -> None:
         self._store.delete(name)
 
+    def answers(self) -> bool:
+        return self._store.answers()
+
 
 def test_an_object_sealed_for_another_key_is_not_verified_but_stored_again(
     ingest_config: Config,

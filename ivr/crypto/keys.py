@@ -23,13 +23,39 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ivr.crypto.envelope import FINGERPRINT_SIZE
+from ivr.platform.outages import Service, ServiceDown
 
 PUBLIC_KEY_FILE = "recordings-public.pem"
 PRIVATE_KEY_FILE = "recordings-private.pem"
 
 
 class KeyServiceError(Exception):
-    """The key service refused or could not be reached."""
+    """The key service refused, or could not be reached."""
+
+
+class KeyServiceDown(KeyServiceError, ServiceDown):
+    """KMS could not be reached, timed out, throttled or failed inside: wait for it."""
+
+    service = Service.KEYS
+
+
+# KMS's own errors that say the key or the ciphertext is wrong: those belong to the job.
+# Anything else it answers (throttling, internal errors, refused permissions, a disabled
+# key) is the same for every job, so they all wait for it.
+_KMS_ANSWERS_ABOUT_THE_DATA = frozenset(
+    {"InvalidCiphertextException", "IncorrectKeyException", "InvalidKeyUsageException"}
+)
+
+
+def _kms_failed(call: str, error: Exception) -> KeyServiceError:
+    """The domain error for a failed KMS call: down, unless KMS faulted the data itself."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _KMS_ANSWERS_ABOUT_THE_DATA:
+            return KeyServiceError(f"KMS {call} failed: {error}")
+    return KeyServiceDown(f"KMS {call} failed: {error}")
 
 
 @dataclass(frozen=True)
@@ -207,7 +233,7 @@ class KmsKeyWrapper:
                 KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=dict(context)
             )
         except (BotoCoreError, ClientError) as error:
-            raise KeyServiceError(f"KMS GenerateDataKey failed: {error}") from None
+            raise _kms_failed("GenerateDataKey", error) from None
         arn: str = answer["KeyId"]  # always the key's ARN, whatever alias was configured
         return DataKey(
             answer["Plaintext"],
@@ -224,7 +250,7 @@ class KmsKeyWrapper:
             try:
                 arn = self._client.describe_key(KeyId=self._key_id)["KeyMetadata"]["Arn"]
             except (BotoCoreError, ClientError) as error:
-                raise KeyServiceError(f"KMS DescribeKey failed: {error}") from None
+                raise _kms_failed("DescribeKey", error) from None
             self._fingerprint = fingerprint_of(str(arn).encode())
         return self._fingerprint
 
@@ -241,6 +267,6 @@ class KmsKeyUnwrapper:
         try:
             answer = self._client.decrypt(CiphertextBlob=wrapped, EncryptionContext=dict(context))
         except (BotoCoreError, ClientError) as error:
-            raise KeyServiceError(f"KMS Decrypt failed: {error}") from None
+            raise _kms_failed("Decrypt", error) from None
         plaintext: bytes = answer["Plaintext"]
         return plaintext

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -28,6 +29,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from ivr.dev.phone import new_sid
 
 API = "/2010-04-01/Accounts/<account>"
+# SID patterns as twilio-oai states them for the Sid path parameters.
+RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 SEEDED_NUMBER = "+448000112233"
 # The number settings an update may change, by Twilio's form name.
 NUMBER_FIELDS = {
@@ -50,6 +54,11 @@ class EmulatorState:
     auth_token: str
     # sid -> (call sid, wav, created): what the account holds, as Twilio keeps it
     recordings: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)
+    # A recording's status when it is not "completed" (e.g. "absent", "processing").
+    statuses: dict[str, str] = field(default_factory=dict)
+    # sid -> (call sid, created): Twilio keeps a deleted recording's metadata for 40 days,
+    # listed and fetched only with IncludeSoftDeleted=true, with the status "deleted".
+    soft_deleted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
     deleted_calls: list[str] = field(default_factory=list)
     media_fetches: int = 0
@@ -98,6 +107,14 @@ class EmulatorState:
 
 
 bp = Blueprint("emulator", __name__)
+
+
+@bp.before_request
+def _rest_down() -> ResponseReturnValue | None:
+    """While the ``rest_down`` fault is set, Twilio's whole REST side answers 503."""
+    if request.path.startswith("/2010-04-01/") and _state().faults.get("rest_down", 0) > 0:
+        return jsonify(code=20500, message="Service Unavailable", status=503), 503
+    return None
 
 
 def _state() -> EmulatorState:
@@ -149,6 +166,8 @@ def upload() -> ResponseReturnValue:
             request.get_data(),
             datetime.now(UTC),
         )
+        if request.args.get("status", "completed") != "completed":
+            _state().statuses[sid] = request.args["status"]
     return jsonify(sid=sid, url=_media_url(sid)), 201
 
 
@@ -203,29 +222,95 @@ def media(account: str, sid: str) -> ResponseReturnValue:
     if slow:
         time.sleep(slow)
     found = state.recordings.get(sid)
-    if found is None:
+    if found is None or sid in state.statuses:  # gone, or no audio (absent, processing)
         abort(404)
     if state.take_fault("media_truncated"):  # a byte short: PCM of odd length
         return Response(found[1][:-1], mimetype="audio/x-wav")
     return Response(found[1], mimetype="audio/x-wav")
 
 
+def _recording_resource(
+    account: str, sid: str, call: str, created: datetime, status: str
+) -> dict[str, Any]:
+    """A recording as Twilio's API gives it (twilio-oai: api.v2010.account.recording)."""
+    return {
+        "sid": sid,
+        "call_sid": call,
+        "account_sid": account,
+        "api_version": "2010-04-01",
+        "status": status,
+        "source": "RecordVerb",
+        "channels": 1,
+        "date_created": format_datetime(created, usegmt=True),
+        "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
+    }
+
+
+def _recordings_held(account: str, with_deleted: bool) -> list[dict[str, Any]]:
+    state = _state()
+    with state.lock:
+        held = [
+            _recording_resource(account, sid, call, created, state.statuses.get(sid, "completed"))
+            for sid, (call, _, created) in state.recordings.items()
+        ]
+        if with_deleted:
+            held += [
+                _recording_resource(account, sid, call, created, "deleted")
+                for sid, (call, created) in state.soft_deleted.items()
+            ]
+    # Twilio lists the newest first; ties keep a stable order by SID.
+    return sorted(held, key=lambda item: item["sid"])
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() == "true"
+
+
 @bp.get(f"{API}/Recordings.json")
 def list_recordings(account: str) -> ResponseReturnValue:
+    """Twilio's ListRecording: filtered by CallSid, in pages of PageSize (default 50)."""
     _check_auth(account)
+    call = request.args.get("CallSid")
+    if call is not None and not CALL_SID.fullmatch(call):
+        return _not_found()
     items = [
-        {
-            "sid": sid,
-            "call_sid": call,
-            "account_sid": account,
-            "status": "completed",
-            "date_created": format_datetime(created, usegmt=True),
-            "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
-        }
-        for sid, (call, _, created) in sorted(_state().recordings.items())
-        if request.args.get("CallSid") in (None, call)
+        item
+        for item in _recordings_held(account, _flag("IncludeSoftDeleted"))
+        if call in (None, item["call_sid"])
     ]
-    return jsonify(recordings=items, next_page_uri=None, page=0, page_size=len(items))
+    size = min(max(int(request.args.get("PageSize", "50") or 50), 1), 1000)
+    page = max(int(request.args.get("Page", "0") or 0), 0)
+    start = page * size
+    shown = items[start : start + size]
+    uri = f"/2010-04-01/Accounts/{account}/Recordings.json"
+
+    def page_uri(number: int) -> str:
+        query = {**request.args, "PageSize": str(size), "Page": str(number)}
+        query["PageToken"] = f"PA{number}"
+        return f"{uri}?{urlencode(query)}"
+
+    return jsonify(
+        recordings=shown,
+        first_page_uri=page_uri(0),
+        next_page_uri=page_uri(page + 1) if start + size < len(items) else None,
+        previous_page_uri=page_uri(page - 1) if page > 0 else None,
+        page=page,
+        page_size=size,
+        start=start,
+        end=start + max(len(shown) - 1, 0),
+        uri=f"{uri}?{urlencode(request.args)}" if request.args else uri,
+    )
+
+
+@bp.get(f"{API}/Recordings/<sid>.json")
+def fetch_recording(account: str, sid: str) -> ResponseReturnValue:
+    _check_auth(account)
+    found = [
+        item
+        for item in _recordings_held(account, _flag("IncludeSoftDeleted"))
+        if item["sid"] == sid
+    ]
+    return jsonify(found[0]) if found else _not_found()
 
 
 @bp.delete(f"{API}/Recordings/<sid>.json")
@@ -234,9 +319,14 @@ def delete_recording(account: str, sid: str) -> ResponseReturnValue:
     state = _state()
     if state.take_fault("delete_5xx"):
         return Response("upstream trouble", status=503)
+    if not RECORDING_SID.fullmatch(sid):
+        return _not_found()
     with state.lock:
-        if state.recordings.pop(sid, None) is None:
-            return jsonify(code=20404, message="not found", status=404), 404
+        held = state.recordings.pop(sid, None)
+        if held is None:
+            return _not_found()
+        state.statuses.pop(sid, None)
+        state.soft_deleted[sid] = (held[0], held[2])  # the metadata stays, the audio goes
         state.deleted_recordings.append(sid)
     return Response(status=204)
 
@@ -245,9 +335,11 @@ def delete_recording(account: str, sid: str) -> ResponseReturnValue:
 def delete_call(account: str, sid: str) -> ResponseReturnValue:
     _check_auth(account)
     state = _state()
+    if not CALL_SID.fullmatch(sid):
+        return _not_found()
     with state.lock:
         if sid in state.deleted_calls:
-            return jsonify(code=20404, message="not found", status=404), 404
+            return _not_found()
         state.deleted_calls.append(sid)
     return Response(status=204)
 
@@ -255,6 +347,8 @@ def delete_call(account: str, sid: str) -> ResponseReturnValue:
 @bp.get(f"{API}.json")
 def account_resource(account: str) -> ResponseReturnValue:
     _check_auth(account)
+    if _state().take_fault("account_5xx"):  # Twilio down: the worker's probe sees it
+        return jsonify(code=20500, message="Internal Server Error", status=503), 503
     # Real Twilio also returns the auth token here; the emulator has no need to echo it.
     return jsonify(
         sid=account,

@@ -66,6 +66,9 @@ class LeasedJob:
     lease_expires: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The outside service (an ``ivr.platform.outages.Service``) this job waits for, if any:
+    # an outage spends none of its attempts, and the service's return makes it due at once.
+    waiting_for: Mapped[str | None] = mapped_column(String(16))
 
 
 class RecordingJob(LeasedJob, Base):

@@ -15,10 +15,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ivr.models.calls import CallLogErasure, JobState, RecordingJob
 from ivr.models.reports import Report, ReportStatus
 from ivr.platform.db import Database
+from ivr.platform.outages import Service
 from ivr.reports.followup import HOURLY_FAILURE_LIMIT, failures_this_hour
 
 
@@ -45,8 +47,15 @@ class QueueCollector(Collector):
             f"Failed follow-up attempts (wrong reference or PIN) this clock hour; at "
             f"{HOURLY_FAILURE_LIMIT} every attempt is refused until the hour ends.",
         )
+        waiting = GaugeMetricFamily(
+            "ivr_jobs_waiting_for_service",
+            "Jobs put aside, without spending attempts, until an outside service answers "
+            "again (store, keys, twilio); nonzero means that service is down for the worker.",
+            labels=["service"],
+        )
         with self._db.reading() as session:  # a scrape must not wait for the write lock
             followups.add_metric([], failures_this_hour(session))
+            waiting_counts = _waiting_for_services(session)
             job_counts: dict[JobState, int] = {
                 state: count
                 for state, count in session.execute(
@@ -71,10 +80,27 @@ class QueueCollector(Collector):
             erasures.add_metric([state.value], erasure_counts.get(state, 0))
         for status in ReportStatus:
             reports.add_metric([status.value], report_counts.get(status, 0))
+        for service in Service:
+            waiting.add_metric([service.value], waiting_counts.get(service.value, 0))
         yield jobs
+        yield waiting
         yield erasures
         yield reports
         yield followups
+
+
+def _waiting_for_services(session: Session) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for model in (RecordingJob, CallLogErasure):
+        rows = session.execute(
+            select(model.waiting_for, func.count())
+            .where(model.waiting_for.is_not(None), model.state == JobState.PENDING)
+            .group_by(model.waiting_for)
+        ).tuples()
+        for service, count in rows:
+            if service is not None:
+                counts[service] = counts.get(service, 0) + count
+    return counts
 
 
 def registry_for(db: Database) -> CollectorRegistry:

@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ivr.platform.chunks import rechunk
+from ivr.platform.outages import Service, ServiceDown
 from ivr.platform.private_files import date_to_the_day, fsync_folder, open_private, private_folder
 
 READ_CHUNK = 256 * 1024
 S3_PART = 8 * 1024 * 1024  # S3's minimum part is 5 MiB (except the last)
 
 
-class StoreUnavailable(Exception):
-    """The store failed in a way that may pass: retry later."""
+class StoreUnavailable(ServiceDown):
+    """The store failed in a way that may pass: the work waits for it."""
+
+    service = Service.STORE
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class ObjectStore(Protocol):
 
     def delete(self, name: str) -> None:
         """Delete object ``name``, every version of it; a missing object is not an error."""
+
+    def answers(self) -> bool:
+        """Whether the store answers at all: the cheap probe made while jobs wait for it."""
 
 
 def new_object_name() -> str:
@@ -133,6 +139,14 @@ class LocalStore:
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def answers(self) -> bool:
+        # A folder that cannot be made, or is read-only (a lost mount), does not answer.
+        try:
+            private_folder(self.root)
+        except OSError:
+            return False
+        return os.access(self.root, os.W_OK | os.X_OK)
 
 
 class S3Store:
@@ -239,6 +253,23 @@ class S3Store:
             raise StoreUnavailable(f"S3 head failed: {_describe(error)}") from None
         except BotoCoreError as error:
             raise StoreUnavailable(f"S3 head failed: {_describe(error)}") from None
+
+    def answers(self) -> bool:
+        """Ask for an object that cannot exist: any answer but a 5xx or throttling is S3's.
+
+        The edge may not list the bucket, so S3 answers 403 rather than 404 for it: that
+        still shows S3 is back.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=self._key(new_object_name()))
+        except ClientError as error:
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            return 0 < status < 500 and status != 429
+        except BotoCoreError:
+            return False
+        return True
 
     def delete(self, name: str) -> None:
         """Delete every version of the object, and any delete marker, by its VersionId.

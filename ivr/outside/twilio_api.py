@@ -21,23 +21,33 @@ from urllib.parse import urlsplit
 import requests
 
 from ivr.platform.hosts import is_loopback
+from ivr.platform.outages import Service, ServiceDown
 
 MEDIA_CHUNK = 256 * 1024
 
 
 class TwilioUnavailable(Exception):
-    """Twilio failed or timed out: try again later."""
+    """Twilio did not do what was asked: try again later."""
+
+
+class TwilioDown(TwilioUnavailable, ServiceDown):
+    """Twilio could not be reached, timed out, or answered 5xx or 429: wait for it."""
+
+    service = Service.TWILIO
 
 
 class MediaNotReady(TwilioUnavailable):
-    """404 on a recording's media: Twilio may still be finishing the file."""
+    """404 on a recording's media: Twilio may still be finishing the file.
+
+    Not an outage: it is this recording's own state, so it counts towards parking the job.
+    """
 
 
-class TwilioAuthFailed(TwilioUnavailable):
+class TwilioAuthFailed(TwilioDown):
     """Twilio refused the account SID and auth token (HTTP 401).
 
-    A kind of TwilioUnavailable so that the worker keeps retrying and then parks its jobs,
-    as before: they can be retried once the token is fixed.
+    Every job needs the same credentials, so none is at fault: they all wait, without
+    spending attempts, until the token is fixed (``/metrics`` shows Twilio as down).
     """
 
 
@@ -226,7 +236,7 @@ class TwilioRest:
             try:
                 yield from response.iter_content(MEDIA_CHUNK)
             except requests.RequestException as error:
-                raise TwilioUnavailable(
+                raise TwilioDown(
                     f"the recording download broke off: {type(error).__name__}"
                 ) from None
 
@@ -320,9 +330,7 @@ class TwilioRest:
         try:
             return self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as error:
-            raise TwilioUnavailable(
-                f"Twilio could not be reached: {type(error).__name__}"
-            ) from None
+            raise TwilioDown(f"Twilio could not be reached: {type(error).__name__}") from None
 
 
 def _raise_for(response: requests.Response, doing: str, detail: bool = False) -> None:
@@ -339,6 +347,8 @@ def _raise_for(response: requests.Response, doing: str, detail: bool = False) ->
             f"Twilio refused the account SID and auth token while {doing}{said}: "
             "check IVR_TWILIO_ACCOUNT_SID and IVR_TWILIO_AUTH_TOKEN"
         )
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TwilioDown(f"Twilio answered HTTP {response.status_code} {doing}{said}")
     raise TwilioUnavailable(f"Twilio answered HTTP {response.status_code} {doing}{said}")
 
 

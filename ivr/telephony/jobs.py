@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ivr.models.calls import CallLogErasure, JobStage, JobState, LeasedJob, RecordingJob
 from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event, redact
+from ivr.platform.outages import Service, ServiceDown
 from ivr.reports import lifecycle
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class RetryPolicy:
     max_attempts: int = 10
     base_seconds: float = 5.0
     max_seconds: float = 3600.0
+    # A job waiting for a service is woken the moment a probe finds it back; this is only
+    # how long it waits if no worker is probing (all of them stopped, say).
+    outage_recheck_seconds: float = 60.0
 
     def delay(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter: spreads retries after an outage."""
@@ -112,6 +116,7 @@ class LeaseQueue(Generic[J]):
                         lease_owner=owner,
                         lease_expires=now + self._lease,
                         attempts=model.attempts + 1,
+                        waiting_for=None,
                     )
                 )
                 if getattr(claimed, "rowcount", 0) != 1:
@@ -192,6 +197,7 @@ class LeaseQueue(Generic[J]):
             job.last_error = error
             job.lease_owner = None
             job.lease_expires = None
+            job.waiting_for = None
             if job.attempts >= self.policy.max_attempts:
                 self._park(session, job, f"gave up after {job.attempts} attempts: {error}")
             else:
@@ -223,6 +229,53 @@ class LeaseQueue(Generic[J]):
             job.not_before = utcnow() + delay
         event(logger, "job.deferred", kind=self.kind, reason=reason)
         return True
+
+    def wait_for(self, job_id: int, owner: str, down: ServiceDown) -> None:
+        """Put the job aside until ``down.service`` answers again, spending no attempt.
+
+        The service's outage is not the job's failure: however long it lasts, the job is
+        neither parked nor backed off past it (a probe wakes it, see :meth:`wake`).
+        """
+        service = down.service
+        with self._db.transaction() as session:
+            job = self.fenced(session, job_id, owner)
+            job.attempts = max(0, job.attempts - 1)  # give back what the claim counted
+            job.lease_owner = None
+            job.lease_expires = None
+            job.waiting_for = service.value
+            job.last_error = redact(f"waiting for {service.described}: {down}")
+            job.not_before = utcnow() + timedelta(seconds=self.policy.outage_recheck_seconds)
+        event(logger, "job.waiting", logging.WARNING, kind=self.kind, service=service.value)
+
+    def waiting_services(self) -> set[Service]:
+        """The services some unfinished job of this kind is waiting for."""
+        return set(self.waiting_counts())
+
+    def wake(self, service: Service) -> int:
+        """Make every job waiting for ``service`` due now (it answered); return how many."""
+        model = self._model
+        with self._db.transaction() as session:
+            woken = session.execute(
+                update(model)
+                .where(model.waiting_for == service.value, *self._unfinished())
+                .values(not_before=None)
+            )
+            return int(getattr(woken, "rowcount", 0) or 0)
+
+    def waiting_counts(self) -> dict[Service, int]:
+        """How many unfinished jobs of this kind wait for each service (for ``/metrics``)."""
+        with self._db.transaction() as session:
+            return self.waiting_counts_in(session)
+
+    def waiting_counts_in(self, session: Session) -> dict[Service, int]:
+        model = self._model
+        rows = session.execute(
+            select(model.waiting_for, func.count())
+            .where(model.waiting_for.is_not(None), *self._unfinished())
+            .group_by(model.waiting_for)
+        )
+        known = {service.value: service for service in Service}
+        return {known[value]: int(count) for value, count in rows if value in known}
 
     def park(self, job_id: int, owner: str, error: str) -> None:
         """Fail the job now: it needs a person (e.g. the recording is not audio)."""

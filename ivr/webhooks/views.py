@@ -129,14 +129,21 @@ def _source() -> ReportSource:
     return ReportSource.FALLBACK if request.args.get("source") == "fallback" else ReportSource.MENU
 
 
+# Twilio's recording statuses that hold no audio (twilio-oai: recording_enum_status, and
+# the status callback's "failed" when a recording could not be made or decrypted). Such a
+# recording is still a report (the caller called), with nothing to fetch: its call log is
+# erased as soon as the rest of the call is stored.
+NO_AUDIO = frozenset({"absent", "failed"})
+
+
 @bp.post("/recording-status")
 def recording_status() -> Response:
     params = _params()
     status = params.get("RecordingStatus")
-    if status in {"completed", "absent", "failed"}:
+    if status in {"completed", *NO_AUDIO}:
         # The fallback's status callback carries no call state: its report has no choices.
         point = None if _source() is ReportSource.FALLBACK else _point()
-        recording = _recording(params, point, _source(), absent=status == "absent")
+        recording = _recording(params, point, _source(), absent=status in NO_AUDIO)
         if recording is not None:
             _calls().recording_status(recording)
     return Response(status=204)

@@ -18,6 +18,7 @@ from ivr.models.calls import JobStage, RecordingJob
 from ivr.outside.twilio_api import TwilioApi
 from ivr.platform.db import Database
 from ivr.platform.logs import event
+from ivr.platform.outages import ServiceDown
 from ivr.telephony.jobs import CallLogQueue, LeaseLost
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class CallLogEraser:
             self._forget(job_id, owner)
         except LeaseLost:
             event(logger, "job.lease_lost", logging.WARNING, kind=self._queue.kind)
+        except ServiceDown as down:
+            self._queue.wait_for(job_id, owner, down)  # Twilio's outage is not this job's
         except Exception as error:
             # Anything unexpected (a malformed SID, a bug) is a failed attempt too, so a job
             # that can never succeed is parked for a person rather than retried for ever.

@@ -30,6 +30,7 @@ from ivr.outside.storage import ObjectStore, StoreUnavailable, checksum, new_obj
 from ivr.outside.twilio_api import TwilioApi, TwilioUnavailable
 from ivr.platform.db import Database
 from ivr.platform.logs import event
+from ivr.platform.outages import ServiceDown
 from ivr.reports import followup, lifecycle
 from ivr.telephony.call_logs import nudge_call_log_erasure, schedule_call_log_erasure
 from ivr.telephony.jobs import JobQueue, LeaseLost
@@ -78,9 +79,11 @@ class Ingester:
     def run(self, job_id: int, owner: str) -> None:
         """Take the job through its remaining stages; on failure, schedule a retry.
 
-        Any exception is a failed attempt: a job that can never succeed (PCM of odd
-        length, a malformed SID, a bug) is parked after its last attempt, and its report
-        shown as "audio failed", rather than retried for ever.
+        An outside service being down (the store, the key service, Twilio) is not the
+        job's failure: the job waits for the service, spending no attempt. Any other
+        exception is a failed attempt: a job that can never succeed (PCM of odd length, a
+        malformed SID, a bug) is parked after its last attempt, and its report shown as
+        "audio failed", rather than retried for ever.
         """
         try:
             job = self._view(job_id, owner)
@@ -94,6 +97,8 @@ class Ingester:
             event(logger, "job.lease_lost", logging.WARNING)
         except audio.AudioRejected as rejected:
             self._queue.park(job_id, owner, f"the recording is not usable audio: {rejected}")
+        except ServiceDown as down:
+            self._queue.wait_for(job_id, owner, down)
         except Exception as error:
             if not isinstance(error, EXPECTED):
                 # Bad data or a bug, not an outage: worth a traceback for whoever fixes it.

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ivr.config import ConfigError
 from ivr.outside.twilio_api import TwilioUnavailable
 from ivr.platform.logs import event
+from ivr.platform.outages import Service
 from ivr.reports.retention import purge_as_configured
 from ivr.telephony.calls import sweep_expired_calls
 from ivr.telephony.jobs import CallLogQueue, JobQueue, LeaseQueue
 from ivr.worker.erasure import CallLogEraser
 from ivr.worker.ingest import Ingester
+from ivr.worker.probes import Probes
 from ivr.worker.reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -45,14 +47,21 @@ class Worker:
         erasures: tuple[CallLogQueue, CallLogEraser] | None = None,
         poll_seconds: float = 1.0,
         periodic: list[tuple[float, Callable[[], object]]] | None = None,
+        probes: tuple[float, Probes] | None = None,
     ) -> None:
         self.owner = secrets.token_hex(8)
         self._kinds: list[tuple[LeaseQueue[Any], JobRunner]] = [(queue, ingester)]
         if erasures is not None:
             self._kinds.append(erasures)
         self._poll = poll_seconds
-        # (interval in seconds, task): reconciliation, sweeping stale call state.
-        self._periodic = [(interval, task, 0.0) for interval, task in (periodic or [])]
+        # (interval in seconds, task): reconciliation, sweeping stale call state, and asking
+        # the services jobs wait for whether they are back.
+        tasks = list(periodic or [])
+        self._probes: Probes | None = None
+        if probes is not None:
+            interval, self._probes = probes
+            tasks.append((interval, self._probes.run))
+        self._periodic = [(interval, task, 0.0) for interval, task in tasks]
 
     def run_once(self) -> int:
         """Run one due job of each kind to its end (or its next retry); return how many ran."""
@@ -65,6 +74,11 @@ class Worker:
                 runner.run(job_id, self.owner)
             ran += 1
         return ran
+
+    def probe(self) -> None:
+        """Ask the services jobs are waiting for whether they are back (now, not on schedule)."""
+        if self._probes is not None:
+            self._probes.run()
 
     def drain(self) -> int:
         """Run jobs until none is due; return how many were run."""
@@ -99,6 +113,20 @@ class Worker:
                     logger.exception("worker.periodic_failed")
 
 
+def _probes(services: Services) -> Probes:
+    """A cheap call to each service a job can wait for: the store, the keys, Twilio."""
+    store, keys, twilio = services.store, services.key_wrapper, services.twilio
+    return Probes(
+        (services.jobs, services.call_logs),
+        {
+            Service.STORE: store.answers,
+            # A data key asked for and thrown away: KMS's cheapest call that needs its key.
+            Service.KEYS: lambda: keys.generate({"purpose": "probe"}),
+            Service.TWILIO: twilio.account_status,
+        },
+    )
+
+
 def build_worker(services: Services) -> Worker:
     """Assemble a worker from what ``services`` built: its queues, runners and schedule."""
     config, db = services.config, services.db
@@ -124,4 +152,5 @@ def build_worker(services: Services) -> Worker:
         erasures=(services.call_logs, services.call_log_eraser),
         poll_seconds=config.worker_poll_seconds,
         periodic=periodic,
+        probes=(config.outage_probe_seconds, _probes(services)),
     )

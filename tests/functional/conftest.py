@@ -19,6 +19,7 @@ from ivr.platform.db import Base, Database
 from ivr.services import Services
 from ivr.worker.runner import build_worker
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, IN_CI, EmulatorCaller, seed_forces
+from tests.functional.hotline import hotline  # noqa: F401 - the fault stories' fixture
 from tests.functional.servers import free_port
 from tests.mailbox import Mailbox, smtp_server
 from tests.worker.conftest import settle

@@ -366,8 +366,17 @@ def test_no_callback_url_identifies_the_caller(client: FlaskClient) -> None:
         assert call_sid not in url and PLANTED_NUMBER.removeprefix("+") not in url
 
 
-def test_an_absent_recording_is_marked_as_having_no_audio(
-    client: FlaskClient, db: Database
+@pytest.mark.parametrize(
+    ("status_said", "duration"),
+    [
+        ("absent", "0"),  # nothing was said
+        # Twilio could not make or decrypt the recording, whatever length it names: there
+        # is no audio to fetch, so nothing waits on a 404 while the call log stays there
+        ("failed", "12"),
+    ],
+)
+def test_a_recording_twilio_says_holds_no_audio_is_marked_as_having_none(
+    client: FlaskClient, db: Database, status_said: str, duration: str
 ) -> None:
     call_sid = "CA" + "8" * 32
     asked = walk_to_recording(client, call_sid)
@@ -375,7 +384,7 @@ def test_an_absent_recording_is_marked_as_having_no_audio(
     signed_post(
         client,
         callback(asked, "Record", "recordingStatusCallback"),
-        {**status, "RecordingStatus": "absent", "RecordingDuration": "0"},
+        {**status, "RecordingStatus": status_said, "RecordingDuration": duration},
     )
     (report,) = reports(db)
     assert report.recordings[0].duration_seconds == 0

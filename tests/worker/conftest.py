@@ -21,12 +21,14 @@ from ivr.worker.runner import Worker, build_worker
 def settle(worker: Worker, db: Database, seconds: float = 120.0) -> None:
     """Run jobs (retries included) until none is pending, or fail the test.
 
-    A call log erasure that is waiting (for a parked recording, say) counts as settled;
+    Services that jobs wait for are probed on every round, as a worker does every few
+    seconds. A call log erasure that is waiting (for a parked recording, say) counts as settled;
     one due for a retry does not (tests retry within milliseconds; waits last seconds).
     The deadline is generous: a busy two-core CI machine can be many times slower.
     """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        worker.probe()  # jobs waiting for a service that is back are due at once
         if not worker.run_once():
             with db.transaction() as session:
                 busy = session.scalar(

@@ -201,6 +201,9 @@ class DiesAfterItsFirstWrite:
     def delete(self, name: str) -> None:
         self._store.delete(name)
 
+    def answers(self) -> bool:
+        return self._store.answers()
+
 
 @pytest.mark.parametrize("where", ["local", "s3"])
 def test_a_worker_dying_between_storing_and_recording_leaves_a_job_that_still_completes(

@@ -155,25 +155,37 @@ def test_twilio_media_failing_then_recovering_is_retried(
     settle(worker, db)
     (report,), (job,), _ = everything(db)
     assert report.status is ReportStatus.QUEUED
-    assert job.attempts == 4 and emulator.state.media_fetches == 4
+    # Twilio's 503s were its outage, not the job's: only the 404 and the success counted.
+    assert job.attempts == 2 and emulator.state.media_fetches == 4
 
 
-def test_after_too_many_failures_a_job_is_parked_and_can_be_retried(
+def test_a_long_twilio_outage_spends_no_attempt_and_parks_nothing(
     emulator_caller: EmulatorCaller, emulator: RunningEmulator, worker: Worker, db: Database
 ) -> None:
-    emulator.state.faults["media_5xx"] = 100
+    emulator.state.faults["media_5xx"] = 100  # far more failures than a job has attempts
+    emulator_caller.call("1,1,1,1,#,1")
+    settle(worker, db)
+    (report,), (job,), _ = everything(db)
+    assert report.status is ReportStatus.QUEUED
+    assert job.state is JobState.DONE and job.attempts == 1 and job.waiting_for is None
+
+
+def test_after_too_many_failures_of_its_own_a_job_is_parked_and_can_be_retried(
+    emulator_caller: EmulatorCaller, emulator: RunningEmulator, worker: Worker, db: Database
+) -> None:
+    emulator.state.faults["media_404"] = 100  # this recording's own media never appears
     log = emulator_caller.call("1,1,1,1,#,1")
     settle(worker, db)
     (report,), (job,), _ = everything(db)
     assert job.state is JobState.FAILED and job.attempts == 4
-    assert "gave up after 4 attempts" in (job.last_error or "") and "HTTP 503" in (
+    assert "gave up after 4 attempts" in (job.last_error or "") and "not found" in (
         job.last_error or ""
     )
     assert report.status is ReportStatus.AUDIO_FAILED  # shown to supervisors, with the reason
     assert emulator.state.deleted_recordings == []  # nothing erased that we do not hold
     assert emulator.state.deleted_calls == []  # nor the call log, while its recording waits
-    # When Twilio recovers and someone retries it
-    emulator.state.faults["media_5xx"] = 0
+    # When Twilio has the file and someone retries it
+    emulator.state.faults["media_404"] = 0
     assert JobQueue(db, timedelta(seconds=60), RetryPolicy()).retry_failed() == 1
     settle(worker, db)
     assert everything(db)[0][0].status is ReportStatus.QUEUED

@@ -94,7 +94,7 @@ def test_the_commands_show_and_retry_failed_jobs(
 ) -> None:
     env = cli_env(ingest_config, IVR_JOB_MAX_ATTEMPTS="1")
     runner = CliRunner(env=env)
-    emulator.state.faults["media_5xx"] = 1
+    emulator.state.faults["media_404"] = 1  # the recording's own fault: it counts
     EmulatorMedia(emulator.url).store("CA" + "6" * 32, SPEECH)
     assert (
         "1 recording(s) found at Twilio"
@@ -102,7 +102,7 @@ def test_the_commands_show_and_retry_failed_jobs(
     )
     assert "Ran 1 jobs." in runner.invoke(main, ["worker", "--drain"]).output
     listing = runner.invoke(main, ["jobs", "--state", "failed"]).output
-    assert "failed" in listing and "gave up after 1 attempts" in listing and "HTTP 503" in listing
+    assert "failed" in listing and "gave up after 1 attempts" in listing and "not found" in listing
     assert "ivr jobs retry --all-failed" in listing
     assert "1 job(s) queued again." in runner.invoke(main, ["jobs", "retry", "--all-failed"]).output
     runner.invoke(main, ["worker", "--drain"])
@@ -117,10 +117,41 @@ def test_failed_jobs_are_counted_in_metrics(
     ingest_config: Config,
     ingest_app: Flask,
 ) -> None:
-    emulator.state.faults["media_5xx"] = 100
+    emulator.state.faults["media_404"] = 100
     EmulatorMedia(emulator.url).store("CA" + "7" * 32, SPEECH)
     reconcile(db, twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
     settle(worker, db)
     scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
     assert 'ivr_recording_jobs{state="failed"} 1.0' in scraped
     assert 'ivr_reports{status="audio_failed"} 1.0' in scraped
+
+
+def test_a_job_waiting_for_twilio_says_so_in_the_commands_and_the_metrics(
+    emulator: RunningEmulator,
+    worker: Worker,
+    db: Database,
+    ingest_config: Config,
+    ingest_app: Flask,
+) -> None:
+    # Given Twilio answers 503 to every fetch and to the probe of its account
+    emulator.state.faults.update({"media_5xx": 100, "account_5xx": 100})
+    EmulatorMedia(emulator.url).store("CA" + "8" * 32, SPEECH)
+    reconcile(db, twilio_api(ingest_config), ingest_config.secret_key, timedelta(0))
+    for _ in range(5):
+        worker.run_once()
+        worker.probe()
+    # Then the job waits, with none of its attempts spent, and everyone can see why
+    scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'ivr_jobs_waiting_for_service{service="twilio"} 1.0' in scraped
+    assert 'ivr_recording_jobs{state="failed"} 0.0' in scraped
+    listing = CliRunner(env=cli_env(ingest_config)).invoke(main, ["jobs"]).output
+    assert "waiting for Twilio's REST API" in listing and "HTTP 503" in listing
+    with db.transaction() as session:
+        job = session.scalars(select(RecordingJob)).one()
+        assert (job.attempts, job.state, job.waiting_for) == (0, JobState.PENDING, "twilio")
+    # When Twilio is back, the next probe makes the job due and it finishes
+    emulator.state.faults.update({"media_5xx": 0, "account_5xx": 0})
+    settle(worker, db)
+    scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'ivr_jobs_waiting_for_service{service="twilio"} 0.0' in scraped
+    assert 'ivr_recording_jobs{state="done"} 1.0' in scraped

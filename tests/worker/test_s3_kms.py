@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+import time_machine
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
 from ivr.config import Config
 from ivr.dev.twilio_emulator import RunningEmulator
-from ivr.models.calls import RecordingJob
+from ivr.models.calls import JobState, RecordingJob
 from ivr.models.reports import AudioObject, Report, ReportStatus
-from ivr.platform.db import Database
+from ivr.platform.db import Database, utcnow
 from ivr.services import Services, object_store
 from ivr.worker.runner import build_worker
 from tests.conftest import EmulatorCaller
@@ -87,15 +88,24 @@ def test_the_object_store_failing_for_a_while_loses_nothing(
         production_config(ingest_config, endpoint, kms_endpoint=aws_endpoint), job_max_attempts=10
     )
     worker = build_worker(Services(config, db=db))
-    # Given the object store goes down just as a report comes in
+    # Given the object store goes down just as a report comes in, and stays down for an
+    # hour on a clock the test moves a minute at a time (a worker's try and probe each)
     server.stop()
     emulator_caller.call("1,1,1,1,#,1")
-    for _ in range(3):
-        worker.run_once()
-        time.sleep(0.02)
-    with db.transaction() as session:
-        (job,) = session.scalars(select(RecordingJob))
-        assert job.attempts >= 2 and "StoreUnavailable" in (job.last_error or "")
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        for minute in range(61):
+            clock.move_to(start + timedelta(minutes=minute))
+            worker.run_once()
+            worker.probe()
+        # Then the job waits for the store, without spending its attempts or being parked,
+        # and comes back no later than a minute from now: no backoff grows with the outage
+        with db.transaction() as session:
+            (job,) = session.scalars(select(RecordingJob))
+            assert (job.attempts, job.state, job.waiting_for) == (0, JobState.PENDING, "store")
+            assert "waiting for the object store" in (job.last_error or "")
+            assert job.not_before is not None
+            assert job.not_before <= utcnow() + timedelta(seconds=61)
     assert emulator.state.deleted_recordings == []  # Twilio keeps its copy meanwhile
     # When it comes back (moto keeps its buckets in this process)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
