@@ -82,6 +82,8 @@ class Config:
     # While jobs wait for a service that is down, how often a worker asks it again: its
     # return is noticed within this, and every job waiting for it is due at once.
     outage_probe_seconds: float = 3.0
+    # How often each console process sends the emails the mail server did not take yet.
+    outbox_retry_seconds: float = 5.0
     # Reconciliation looks at Twilio for recordings no callback told us about.
     reconcile_interval_seconds: int = 600
     reconcile_grace_seconds: int = 600
@@ -270,6 +272,9 @@ class Config:
             worker_poll_seconds=float(_number(get, "WORKER_POLL_SECONDS", 1.0)),
             outage_probe_seconds=float(
                 _number(get, "OUTAGE_PROBE_SECONDS", cls.outage_probe_seconds)
+            ),
+            outbox_retry_seconds=float(
+                _number(get, "OUTBOX_RETRY_SECONDS", cls.outbox_retry_seconds)
             ),
             reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),

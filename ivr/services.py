@@ -45,6 +45,7 @@ from ivr.outside.storage import LocalStore, ObjectStore, S3Store
 from ivr.outside.twilio_api import TwilioApi, TwilioRest, TwilioUnavailable
 from ivr.platform.db import Database
 from ivr.platform.logs import event
+from ivr.reports.outbox import Outbox
 from ivr.staff.audit import AuditTrail
 from ivr.staff.throttle import SourceThrottle
 from ivr.telephony.jobs import CallLogQueue, JobQueue, RetryPolicy
@@ -329,6 +330,17 @@ class Services:
         config = self.config
         every = timedelta(minutes=config.audit_anchor_minutes)
         return AuditTrail(self.db, config.audit_chain_key, self.anchors, every)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Emails to forces, sent once the mail server takes them (the console's)."""
+        config = self.config
+        return Outbox(
+            self.db,
+            self.mailer,
+            lambda: self.flows.current().flow.categories,
+            config.protective_marking,
+        )
 
     @cached_property
     def metrics(self) -> CollectorRegistry:

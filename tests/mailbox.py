@@ -86,11 +86,19 @@ def _check_login(
 
 
 @contextmanager
-def smtp_server(folder: Path, *, tls: bool = True, login: bool = False) -> Iterator[Mailbox]:
-    """Serve SMTP on 127.0.0.1: with STARTTLS required (or none at all), and maybe AUTH."""
-    cert_file, key_file = loopback_certificate(folder)
+def smtp_server(
+    folder: Path, *, tls: bool = True, login: bool = False, port: int | None = None
+) -> Iterator[Mailbox]:
+    """Serve SMTP on 127.0.0.1: with STARTTLS required (or none at all), and maybe AUTH.
+
+    The certificate already in ``folder`` is served, if there is one: a server started
+    again is the same server to its clients.
+    """
+    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    if not cert_file.exists():
+        cert_file, key_file = loopback_certificate(folder)
     mailbox = Mailbox(cert_file)
-    mailbox.port = free_port()
+    mailbox.port = port or free_port()
     options: dict[str, Any] = {}
     if tls:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

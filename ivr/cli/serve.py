@@ -148,12 +148,29 @@ def _start_in_web_process(app: Any, with_worker: bool) -> None:
             name="ivr-audit-sealer",
             daemon=True,
         ).start()
+        # Emails to forces the mail server did not take: sent the moment it answers.
+        threading.Thread(
+            target=_send_waiting_mail, args=(found,), name="ivr-outbox", daemon=True
+        ).start()
         if not with_worker:
             # Retention is the console's (the edge may not blank report text); with a
             # worker in the process, the worker applies it.
             threading.Thread(
                 target=_apply_retention_daily, args=(found,), name="ivr-retention", daemon=True
             ).start()
+
+
+def _send_waiting_mail(found: Services) -> None:
+    """Send pending emails every few seconds, for as long as the process runs."""
+    import logging
+    import time
+
+    while True:
+        try:
+            found.outbox.send_pending()
+        except Exception:  # the database is down: the emails wait with it
+            logging.getLogger(__name__).warning("outbox.failed", exc_info=False)
+        time.sleep(found.config.outbox_retry_seconds)
 
 
 def _apply_retention_daily(found: Services) -> None:

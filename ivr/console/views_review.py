@@ -14,7 +14,6 @@ from ivr.console.lookup import report_by_reference as _report
 from ivr.models.reports import Force, Report
 from ivr.models.review import MESSAGE_MAX_CHARS
 from ivr.models.staff import User
-from ivr.outside.mail import MailUnavailable
 from ivr.reports import review, workflow
 from ivr.reports.documents import as_pdf, as_text
 from ivr.services import services
@@ -93,35 +92,34 @@ def disseminate(reference: str) -> ResponseReturnValue:
     try:
         with services().db.transaction() as db_session:
             report = _report(db_session, reference)
-            workflow.record_dissemination(db_session, report, g.user, method, again)
             address = ""
             if method == "email":
                 address = workflow.force_address(db_session, report.force or "")
-                services().mailer.send(
-                    address,
-                    f"Intelligence report {report.reference}",
-                    as_text(report, categories(), marking),
-                    [
-                        (
-                            f"{report.reference}.pdf",
-                            "application/pdf",
-                            as_pdf(report, categories(), marking),
-                        )
-                    ],
+            sent = workflow.record_dissemination(db_session, report, g.user, method, again)
+            sent_id = sent.id
+            body = b""
+            if method != "email":
+                body = (
+                    as_pdf(report, categories(), marking)
+                    if method == "pdf"
+                    else as_text(report, categories(), marking).encode()
                 )
-            body = (
-                as_pdf(report, categories(), marking)
-                if method == "pdf"
-                else as_text(report, categories(), marking).encode()
-            )
     except workflow.WorkError as error:
         flash(str(error), "error")
         return back_to(reference)
-    except MailUnavailable as error:
-        flash(f"The email could not be sent ({error}); nothing was recorded. Try again.", "error")
-        return back_to(reference)
     if method == "email":
-        flash(f"{reference} was sent to the force's Counter Corruption Unit at {address}.", "info")
+        # Recorded first, sent after: a mail server that is down delays the email, it
+        # never loses it (the console's outbox sends it the moment the server answers).
+        if services().outbox.send(sent_id):
+            flash(
+                f"{reference} was sent to the force's Counter Corruption Unit at {address}.", "info"
+            )
+        else:
+            flash(
+                f"The mail server is not answering: the email to {address} is queued and will "
+                "be sent as soon as it answers. It shows as pending below until then.",
+                "info",
+            )
         return back_to(reference)
     mime, suffix = (
         ("application/pdf", "pdf") if method == "pdf" else ("text/plain; charset=utf-8", "txt")

@@ -168,6 +168,9 @@ class Dissemination(Base):
     method: Mapped[str] = mapped_column(String(20))  # email, pdf, text
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     on: Mapped[date] = mapped_column(Date)
+    # By email: "pending" until the mail server has taken it, then "sent". A send the
+    # mail server refused waits in this state and goes when it answers (ivr.reports.outbox).
+    delivery: Mapped[str | None] = mapped_column(String(16))
 
 
 # Unambiguous characters, so a handler can read a reference aloud or type it.

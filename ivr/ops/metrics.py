@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.models.calls import CallLogErasure, JobState, RecordingJob
-from ivr.models.reports import Report, ReportStatus
+from ivr.models.reports import Dissemination, Report, ReportStatus
 from ivr.platform.db import Database
 from ivr.platform.outages import Service
 from ivr.reports.followup import HOURLY_FAILURE_LIMIT, failures_this_hour
+from ivr.reports.workflow import PENDING
 
 
 class QueueCollector(Collector):
@@ -53,8 +54,21 @@ class QueueCollector(Collector):
             "again (store, keys, twilio); nonzero means that service is down for the worker.",
             labels=["service"],
         )
+        emails = GaugeMetricFamily(
+            "ivr_emails_to_forces_pending",
+            "Disseminations by email the mail server has not taken yet (sent when it answers).",
+        )
         with self._db.reading() as session:  # a scrape must not wait for the write lock
             followups.add_metric([], failures_this_hour(session))
+            emails.add_metric(
+                [],
+                session.scalar(
+                    select(func.count())
+                    .select_from(Dissemination)
+                    .where(Dissemination.delivery == PENDING)
+                )
+                or 0,
+            )
             waiting_counts = _waiting_for_services(session)
             job_counts: dict[JobState, int] = {
                 state: count
@@ -87,6 +101,7 @@ class QueueCollector(Collector):
         yield erasures
         yield reports
         yield followups
+        yield emails
 
 
 def _waiting_for_services(session: Session) -> dict[str, int]:

@@ -40,6 +40,7 @@ class Sent:
     method: str
     by: str
     force: str
+    delivery: str | None = None  # by email: "pending" (waits for the mail server) or "sent"
 
 
 def _text(text: str, needed: bool) -> str:
@@ -131,4 +132,4 @@ def disseminations(session: Session, report: Report) -> list[Sent]:
         .where(Dissemination.report_id == report.id)
         .order_by(Dissemination.id)
     ).tuples()
-    return [Sent(d.on, d.method, name, d.force) for d, name in rows]
+    return [Sent(d.on, d.method, name, d.force, d.delivery) for d, name in rows]

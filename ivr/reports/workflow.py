@@ -304,9 +304,12 @@ def caller_details(report: Report) -> list[CallerDetail]:
     )
 
 
+PENDING, SENT = "pending", "sent"
+
+
 def record_dissemination(
     session: Session, report: Report, user: User, method: str, again: bool = False
-) -> None:
+) -> Dissemination:
     """Record that ``report`` goes to its force; a second time only when ``again`` confirms it."""
     if report.status not in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED):
         raise WorkError("only an approved report can be disseminated")
@@ -327,15 +330,19 @@ def record_dissemination(
     move(session, report, ReportStatus.DISSEMINATED, user.name, f"{method} to {report.force}")
     if first:
         report.disseminated_on = utcnow().date()  # retention counts from the first time
-    session.add(
-        Dissemination(
-            report_id=report.id,
-            force=report.force,
-            method=method,
-            user_id=user.id,
-            on=utcnow().date(),
-        )
+    sent = Dissemination(
+        report_id=report.id,
+        force=report.force,
+        method=method,
+        user_id=user.id,
+        on=utcnow().date(),
+        # An email is kept as pending in this transaction, and sent after it commits:
+        # if the mail server is down, the send waits for it instead of being lost.
+        delivery=PENDING if method == "email" else None,
     )
+    session.add(sent)
+    session.flush()
+    return sent
 
 
 def set_force_address(session: Session, name: str, address: str, actor: str) -> None:

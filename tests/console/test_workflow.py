@@ -25,7 +25,8 @@ from ivr.reports.retention import purge
 from ivr.services import Services, object_store
 from ivr.staff import audit
 from tests.console.conftest import make_staff, post, sign_in
-from tests.mailbox import Mailbox, smtp_server
+from tests.functional.servers import free_port
+from tests.mailbox import Mailbox, loopback_certificate, smtp_server
 
 
 @pytest.fixture
@@ -245,3 +246,53 @@ def test_categories_come_from_the_published_flow(
         assert "Category\nUsing the badge for their own gain" in as_text(
             report, categories
         ).replace("CATEGORY", "Category")
+
+
+def test_an_email_to_a_force_while_the_mail_server_is_down_is_queued_then_sent(
+    as_role: Any,
+    db: Database,
+    queued_report: str,
+    ingest_app: Flask,
+    ingest_config: Config,
+    tmp_path: Path,
+) -> None:
+    handler = as_role(Role.HANDLER)
+    post(handler, "/console/take-next")
+    write_and_submit(handler, queued_report)
+    with db.transaction() as session:
+        session.scalars(select(Report)).one().status = ReportStatus.APPROVED
+        session.get(Force, "West Yorkshire Police").ccu_email = "ccu@westyorkshire.police.example"  # type: ignore[union-attr]
+    # Given the mail server is down (nothing answers on its port)
+    port = free_port()
+    (tmp_path / "ca").mkdir()
+    ca_file, _ = loopback_certificate(tmp_path / "ca")
+    mailing = dataclasses.replace(
+        ingest_config, smtp_url=f"smtp://127.0.0.1:{port}", smtp_ca_file=ca_file
+    )
+    built = ingest_app.extensions["ivr"]
+    built.mailer = Services(mailing).mailer
+    supervisor = as_role(Role.SUPERVISOR)
+    page = f"/console/reports/{queued_report}"
+    # When a supervisor disseminates by email
+    answer = post(
+        supervisor, f"{page}/disseminate", {"method": "email"}, page=page, follow_redirects=True
+    )
+    # Then the send is queued, not lost, and the page says so
+    shown = html.unescape(answer.get_data(as_text=True))
+    assert "The mail server is not answering" in shown and "queued" in shown
+    assert "(pending: waiting for the mail server)" in shown
+    assert report(db, queued_report).status is ReportStatus.DISSEMINATED
+    assert built.outbox.send_pending() == 0  # still down: it waits
+    scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
+    assert "ivr_emails_to_forces_pending 1.0" in scraped
+    # When the mail server answers again (same address, same certificate authority)
+    with smtp_server(tmp_path / "ca", port=port) as mailbox:
+        assert built.outbox.send_pending() == 1
+        assert built.outbox.send_pending() == 0  # sent once, never twice
+    (message,) = mailbox.messages
+    assert message["To"] == "ccu@westyorkshire.police.example"
+    shown = html.unescape(supervisor.get(page).get_data(as_text=True))
+    assert "(sent)" in shown and "pending" not in shown
+    with db.reading() as session:
+        (sent_event,) = audit.events(session, action="email_sent")
+    assert (sent_event.actor, sent_event.report_reference) == ("outbox", queued_report)
