@@ -20,6 +20,7 @@ from flask import (
     abort,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -28,6 +29,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ivr.models.staff import User
@@ -83,6 +85,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
+    app.register_error_handler(DBAPIError, _database_unavailable)
     for code in (403, 404, 405, 500):
         app.register_error_handler(code, _error_page)
     # Navigation asks the permission table, as every route does: one place for the rules.
@@ -133,6 +136,27 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
     except Exception:  # the page itself failed (the database is down?): still no traceback
         logger.exception("console.error_page_failed")
         return Response(f"{title}. {message}", status=code, mimetype="text/plain")
+
+
+# How soon a page that found the database down asks again (and a save tries again).
+RETRY_SECONDS = 10
+DATABASE_DOWN = (
+    "the console cannot reach its database just now; your words are kept in this tab "
+    "and saved as soon as it answers"
+)
+
+
+def _database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+    """The database is down: a clear, self-refreshing answer, never a traceback."""
+    if not request.path.startswith("/console"):
+        raise error
+    logger.warning("console.database_unavailable")
+    headers = {"Retry-After": str(RETRY_SECONDS)}
+    if "application/json" in request.headers.get("Accept", ""):
+        return jsonify(saved=False, unavailable=True, error=DATABASE_DOWN), 503, headers
+    g.user = None  # the page names nobody: finding the user needs the database
+    page = render_template("console/unavailable.html", retry_seconds=RETRY_SECONDS)
+    return page, 503, headers
 
 
 def _know_the_user() -> None:

@@ -223,6 +223,14 @@ class ReportWork {
       return;
     }
     if (response.status === 401 || (answer && answer.signed_out)) return this.sessionEnded();
+    if (answer && answer.unavailable) {
+      // The console's database is down: keep the words in this tab and try again.
+      this.failed = true;
+      this.keep("unavailable");
+      this.say("Not saved: " + answer.error + ". Trying again…");
+      this.schedule(RETRY_AFTER_MS);
+      return;
+    }
     if (!answer) {
       this.failed = true;
       this.say("Not saved: the console did not answer as expected. Trying again…");
@@ -297,9 +305,10 @@ class ReportWork {
       return;
     }
     const offer = document.getElementById("restore-offer");
-    document.getElementById("restore-text").textContent = kept.reason === "signed-out"
-      ? "You had unsaved text from before you were signed out."
-      : "You had unsaved text from when you last left this report.";
+    document.getElementById("restore-text").textContent = {
+      "signed-out": "You had unsaved text from before you were signed out.",
+      unavailable: "You had unsaved text from when the console could not reach its database.",
+    }[kept.reason] || "You had unsaved text from when you last left this report.";
     offer.hidden = false;
     document.getElementById("restore-text-button").addEventListener("click", () => {
       for (const [name, value] of Object.entries(kept.values)) {
