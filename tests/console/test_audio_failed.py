@@ -24,8 +24,9 @@ def test_a_report_whose_audio_failed_is_shown_to_supervisors_with_the_reason(
     ingest_config: Config,
     db: Database,
 ) -> None:
-    # Given a report whose recording Twilio keeps failing to serve, parked by the worker
-    emulator.state.faults["media_5xx"] = 100
+    # Given a report whose recording Twilio never has (404, the job's own fault, not an
+    # outage of Twilio's), parked by the worker after its attempts
+    emulator.state.faults["media_404"] = 100
     emulator_caller.call("1,1,1,1,#,1")
     settle(build_worker(Services(ingest_config, db=db)), db)
     with db.transaction() as session:
@@ -34,6 +35,6 @@ def test_a_report_whose_audio_failed_is_shown_to_supervisors_with_the_reason(
     page = as_role(Role.SUPERVISOR).get("/console/").get_data(as_text=True)
     # Then the report is listed as "audio failed", with the reason
     assert "Audio failed" in page and reference in page
-    assert "HTTP 503" in page and "ivr jobs retry" in page
+    assert "not found" in page and "ivr jobs retry" in page
     # (and handlers, who can do nothing about it, are not shown it)
     assert "Audio failed" not in as_role(Role.HANDLER).get("/console/").get_data(as_text=True)
