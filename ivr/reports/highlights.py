@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 
 from ivr.models.reports import Report
-from ivr.reports import workflow
+from ivr.reports.sanitise import caller_details_in
 
-# The fields workflow.caller_details reads, in the order it joins them (with "\n").
+# The fields a report's sanitisation checks read (those workflow.caller_details reads).
 CHECKED_FIELDS = ("transcript", "people", "what", "when_text", "where_text")
 
 
@@ -28,29 +28,16 @@ class Highlight:
 
 
 def highlights(report: Report) -> list[Highlight]:
-    """Return each finding of the sanitisation checks with the field and place it is in."""
-    bounds: list[tuple[str, int, int]] = []
-    at = 0
-    for name in CHECKED_FIELDS:
-        value = getattr(report, name) or ""
-        bounds.append((name, at, at + len(value)))
-        at += len(value) + 1  # the joining newline
-    found = []
-    for detail in workflow.caller_details(report):
-        # A finding that runs over a field's end is shown from where it starts.
-        for name, start, end in bounds:
-            if start <= detail.start < end or (start == detail.start == end):
-                found.append(
-                    Highlight(
-                        detail.kind,
-                        detail.text,
-                        name,
-                        detail.start - start,
-                        min(detail.end, end) - start,
-                    )
-                )
-                break
-    return found
+    """Return each finding of the sanitisation checks with the field and place it is in.
+
+    Each field is checked on its own, so a finding never joins the end of one field to
+    the start of the next ("January 2026" and "Rose Street" are not an address).
+    """
+    return [
+        Highlight(detail.kind, detail.text, name, detail.start, detail.end)
+        for name in CHECKED_FIELDS
+        for detail in caller_details_in(getattr(report, name) or "")
+    ]
 
 
 def segments(text: str, spans: list[Highlight]) -> list[tuple[str, Highlight | None]]:

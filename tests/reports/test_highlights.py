@@ -45,3 +45,13 @@ def test_the_readable_transcript_keeps_paragraphs_and_marks() -> None:
     ]
     assert shown[1][1][1] is not None and shown[1][1][1].kind == "the caller's name"
     assert shown[1][0][1] is None
+
+
+def test_no_finding_joins_the_end_of_one_field_to_the_next() -> None:
+    # Given a report whose When ends in a year and whose Where starts with a street
+    found = report(when_text="Last January 2026", where_text="Rose Street, by the shop")
+    # When its findings are placed, then none of them is an address made of the two
+    placed = highlights(found)
+    assert not any(h.kind == "address" for h in placed)
+    for h in placed:
+        assert getattr(found, h.field)[h.start : h.end] == h.text
