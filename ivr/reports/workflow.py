@@ -297,11 +297,9 @@ def submit(
 
 def caller_details(report: Report) -> list[CallerDetail]:
     """What in the report's text looks like the caller's own details (for the handler to check)."""
-    return caller_details_in(
-        "\n".join(
-            (report.transcript, report.people, report.what, report.when_text, report.where_text)
-        )
-    )
+    # Field by field, as the page highlights them: a finding never joins two fields.
+    fields = (report.transcript, report.people, report.what, report.when_text, report.where_text)
+    return [found for text in fields for found in caller_details_in(text)]
 
 
 PENDING, SENT = "pending", "sent"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ivr.models.reports import Report
 from ivr.reports.highlights import highlights, paragraphs
 from ivr.reports.sanitise import caller_details_in
+from ivr.reports.workflow import caller_details
 
 
 def report(**fields: str) -> Report:
@@ -55,3 +56,5 @@ def test_no_finding_joins_the_end_of_one_field_to_the_next() -> None:
     assert not any(h.kind == "address" for h in placed)
     for h in placed:
         assert getattr(found, h.field)[h.start : h.end] == h.text
+    # And the warnings given when the handler submits say the same
+    assert not any(detail.kind == "address" for detail in caller_details(found))
