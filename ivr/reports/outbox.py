@@ -54,10 +54,6 @@ class Outbox:
             sent += 1 if outcome else 0
         return sent
 
-    def pending(self) -> int:
-        with self._db.reading() as session:
-            return len(session.scalars(select(Dissemination.id).where(_is_pending())).all())
-
     def _next_pending(self) -> int | None:
         with self._db.reading() as session:
             found: int | None = session.scalar(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -247,10 +247,6 @@ class LeaseQueue(Generic[J]):
             job.not_before = utcnow() + timedelta(seconds=self.policy.outage_recheck_seconds)
         event(logger, "job.waiting", logging.WARNING, kind=self.kind, service=service.value)
 
-    def waiting_services(self) -> set[Service]:
-        """The services some unfinished job of this kind is waiting for."""
-        return set(self.waiting_counts())
-
     def wake(self, service: Service) -> int:
         """Make every job waiting for ``service`` due now (it answered); return how many."""
         model = self._model
@@ -262,20 +258,17 @@ class LeaseQueue(Generic[J]):
             )
             return int(getattr(woken, "rowcount", 0) or 0)
 
-    def waiting_counts(self) -> dict[Service, int]:
-        """How many unfinished jobs of this kind wait for each service (for ``/metrics``)."""
-        with self._db.transaction() as session:
-            return self.waiting_counts_in(session)
-
-    def waiting_counts_in(self, session: Session) -> dict[Service, int]:
+    def waiting_services(self) -> set[Service]:
+        """The services some unfinished job of this kind is waiting for."""
         model = self._model
-        rows = session.execute(
-            select(model.waiting_for, func.count())
-            .where(model.waiting_for.is_not(None), *self._unfinished())
-            .group_by(model.waiting_for)
-        )
-        known = {service.value: service for service in Service}
-        return {known[value]: int(count) for value, count in rows if value in known}
+        with self._db.transaction() as session:
+            found = session.scalars(
+                select(model.waiting_for)
+                .where(model.waiting_for.is_not(None), *self._unfinished())
+                .distinct()
+            )
+            known = {service.value: service for service in Service}
+            return {known[value] for value in found if value in known}
 
     def park(self, job_id: int, owner: str, error: str) -> None:
         """Fail the job now: it needs a person (e.g. the recording is not audio)."""
