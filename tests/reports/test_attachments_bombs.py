@@ -85,7 +85,10 @@ def children() -> set[int]:
     """The processes this one has started and not yet reaped."""
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        try:
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+        except FileNotFoundError:
+            continue  # a thread that ended while we looked: it had no child of ours
     return found
 
 
