@@ -71,6 +71,19 @@ class LeasedJob:
     waiting_for: Mapped[str | None] = mapped_column(String(16))
 
 
+class ServiceOutage(Base):
+    """An outside service work is waiting for, and since when: /metrics shows how long.
+
+    One row per service, written by the first job that finds it down and deleted when a
+    probe finds it back; it names no job, report or call.
+    """
+
+    __tablename__ = "service_outages"
+
+    service: Mapped[str] = mapped_column(String(16), primary_key=True)
+    since: Mapped[datetime]
+
+
 class RecordingJob(LeasedJob, Base):
     """A durable "fetch this recording" job, one per recording, keyed by the recording."""
 

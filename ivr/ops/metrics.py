@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from ivr.models.calls import CallLogErasure, JobState, RecordingJob
 from ivr.models.reports import Dissemination, Report, ReportStatus
-from ivr.platform.db import Database
+from ivr.platform.db import Database, utcnow
 from ivr.platform.outages import Service
 from ivr.reports.followup import HOURLY_FAILURE_LIMIT, failures_this_hour
 from ivr.reports.workflow import PENDING
+from ivr.telephony import outages
 
 
 class QueueCollector(Collector):
@@ -54,6 +55,11 @@ class QueueCollector(Collector):
             "again (store, keys, twilio); nonzero means that service is down for the worker.",
             labels=["service"],
         )
+        waited = GaugeMetricFamily(
+            "ivr_service_waited_seconds",
+            "How long work has waited for an outside service that is down (0: none waits).",
+            labels=["service"],
+        )
         emails = GaugeMetricFamily(
             "ivr_emails_to_forces_pending",
             "Disseminations by email the mail server has not taken yet (sent when it answers).",
@@ -70,6 +76,7 @@ class QueueCollector(Collector):
                 or 0,
             )
             waiting_counts = _waiting_for_services(session)
+            down_since = outages.noted(session)
             job_counts: dict[JobState, int] = {
                 state: count
                 for state, count in session.execute(
@@ -94,10 +101,16 @@ class QueueCollector(Collector):
             erasures.add_metric([state.value], erasure_counts.get(state, 0))
         for status in ReportStatus:
             reports.add_metric([status.value], report_counts.get(status, 0))
+        now = utcnow()
         for service in Service:
-            waiting.add_metric([service.value], waiting_counts.get(service.value, 0))
+            count = waiting_counts.get(service.value, 0)
+            waiting.add_metric([service.value], count)
+            since = down_since.get(service.value)
+            seconds = (now - since).total_seconds() if since is not None and count else 0.0
+            waited.add_metric([service.value], max(0.0, seconds))
         yield jobs
         yield waiting
+        yield waited
         yield erasures
         yield reports
         yield followups

@@ -121,6 +121,8 @@ GRANTS: Mapping[str, TableGrants] = {
     # (the console reads the queues' states for /metrics)
     "recording_jobs": TableGrants(edge=EVERYTHING),
     "call_log_erasures": TableGrants(edge=EVERYTHING, console=READ),
+    # Since when the edge's workers have waited for a service that is down (/metrics).
+    "service_outages": TableGrants(edge=EVERYTHING, console=READ),
     # The edge worker deletes the object of a take the caller replaced, or one that failed
     # its check (it may delete the stored object itself too).
     "audio_objects": TableGrants(edge=EVERYTHING),

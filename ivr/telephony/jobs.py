@@ -32,6 +32,7 @@ from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event, redact
 from ivr.platform.outages import Service, ServiceDown
 from ivr.reports import lifecycle
+from ivr.telephony import outages
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ class LeaseQueue(Generic[J]):
             job.lease_expires = None
             job.waiting_for = service.value
             job.last_error = redact(f"waiting for {service.described}: {down}")
+            outages.note(session, service)
             job.not_before = utcnow() + timedelta(seconds=self.policy.outage_recheck_seconds)
         event(logger, "job.waiting", logging.WARNING, kind=self.kind, service=service.value)
 

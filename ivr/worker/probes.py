@@ -11,8 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ivr.platform.db import Database
 from ivr.platform.logs import event
 from ivr.platform.outages import Service, ServiceDown
+from ivr.telephony import outages
 from ivr.telephony.jobs import LeaseQueue
 
 logger = logging.getLogger(__name__)
@@ -22,9 +24,15 @@ Check = Callable[[], object]
 
 
 class Probes:
-    def __init__(self, queues: Sequence[LeaseQueue[Any]], checks: Mapping[Service, Check]) -> None:
+    def __init__(
+        self,
+        queues: Sequence[LeaseQueue[Any]],
+        checks: Mapping[Service, Check],
+        db: Database | None = None,
+    ) -> None:
         self._queues = queues
         self._checks = checks
+        self._db = db  # where the outages' start is noted (None: not noted)
 
     def run(self) -> set[Service]:
         """Probe each service some job waits for; return those found back (their jobs due)."""
@@ -36,6 +44,9 @@ class Probes:
             for queue in self._queues:
                 queue.wake(service)
             event(logger, "service.back", service=service.value)
+        if self._db is not None:
+            # Back, or no work waits for it any more (its jobs found it back themselves).
+            outages.clear(self._db, back | (set(Service) - waiting))
         return back
 
     def _answers(self, service: Service) -> bool:

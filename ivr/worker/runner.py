@@ -124,6 +124,7 @@ def _probes(services: Services) -> Probes:
             Service.KEYS: lambda: keys.generate({"purpose": "probe"}),
             Service.TWILIO: twilio.account_status,
         },
+        db=services.db,
     )
 
 
