@@ -84,11 +84,20 @@ class Config:
     outage_probe_seconds: float = 3.0
     # How often each console process sends the emails the mail server did not take yet.
     outbox_retry_seconds: float = 5.0
-    # Reconciliation looks at Twilio for recordings no callback told us about.
-    reconcile_interval_seconds: int = 600
+    # Reconciliation looks at Twilio for recordings no callback told us about: the static
+    # fallback's too, which need no grace, so they reach the queue within this of the
+    # edge's return (one listing request each time, a page per 100 recordings held).
+    reconcile_interval_seconds: int = 20
     reconcile_grace_seconds: int = 600
     # How often each process looks for a newly published flow version.
     flow_poll_seconds: float = 2.0
+    # The static fallback (ivr.telephony.static_fallback): where ``ivr twilio fallback
+    # publish`` writes it (s3://bucket/prefix, or a folder), and the https address it is
+    # served from, which ``ivr twilio provision`` gives Twilio. Empty: the edge's own.
+    fallback_site: str = ""
+    fallback_url: str = ""
+    # The fallback's bucket lives in another region than the edge (eu-west-2, London).
+    fallback_region: str = "eu-west-1"
     # /metrics answers only with this bearer token when set; the edge needs one to serve it.
     metrics_token: str = ""
     session_idle_minutes: int = 15
@@ -276,9 +285,14 @@ class Config:
             outbox_retry_seconds=float(
                 _number(get, "OUTBOX_RETRY_SECONDS", cls.outbox_retry_seconds)
             ),
-            reconcile_interval_seconds=_number(get, "RECONCILE_INTERVAL_SECONDS", 600),
+            reconcile_interval_seconds=_number(
+                get, "RECONCILE_INTERVAL_SECONDS", cls.reconcile_interval_seconds
+            ),
             reconcile_grace_seconds=_number(get, "RECONCILE_GRACE_SECONDS", 600),
             flow_poll_seconds=float(_number(get, "FLOW_POLL_SECONDS", 2.0)),
+            fallback_site=get("FALLBACK_SITE", ""),
+            fallback_url=get("FALLBACK_URL", "").rstrip("/"),
+            fallback_region=get("FALLBACK_REGION", cls.fallback_region),
             metrics_token=get("METRICS_TOKEN", ""),
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),

@@ -40,6 +40,7 @@ from ivr.crypto.keys import (
 )
 from ivr.flows.registry import FlowRegistry
 from ivr.outside.anchors import AnchorLog, FileAnchors, S3Anchors
+from ivr.outside.fallback_site import FallbackSite, FolderSite, S3Site
 from ivr.outside.mail import Mailer, MailSettingError, mailer_for
 from ivr.outside.storage import LocalStore, ObjectStore, S3Store
 from ivr.outside.twilio_api import TwilioApi, TwilioRest, TwilioUnavailable
@@ -166,6 +167,32 @@ def anchor_log(config: Config, aws: AwsClients | None = None) -> AnchorLog | Non
     if not url:
         return None
     return _opener(ANCHORS, "IVR_AUDIT_ANCHOR", url)(url, config, aws or AwsClients(config))
+
+
+def fallback_site(config: Config) -> FallbackSite:
+    """Open where ``IVR_FALLBACK_SITE`` says the static fallback is published."""
+    url = config.fallback_site
+    parts = urlsplit(url)
+    if not url:
+        raise ConfigError(
+            "IVR_FALLBACK_SITE is not set: name the bucket (s3://bucket/prefix) or the folder "
+            "the static fallback is published to (see README, Deploying)"
+        )
+    if parts.scheme == "s3":
+        import boto3
+
+        # The fallback's own region: the bucket is kept away from the edge's.
+        client = boto3.client(
+            "s3",
+            region_name=config.fallback_region,
+            endpoint_url=config.s3_endpoint_url or None,
+        )
+        return S3Site(client, parts.netloc, parts.path)
+    if parts.scheme in {"", "file"}:
+        return FolderSite(_local_path(url))
+    raise ConfigError(
+        f"IVR_FALLBACK_SITE: unknown URL scheme {parts.scheme!r}: use s3:// or a path"
+    )
 
 
 def kms_client(config: Config) -> Any:

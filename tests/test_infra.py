@@ -153,3 +153,18 @@ def test_the_recordings_bucket_refuses_any_write_over_an_object() -> None:
         "Null": {"s3:if-none-match": "true"},
         "Bool": {"s3:ObjectCreationOperation": "true"},
     } in [statement.get("Condition") for statement in refusals if _puts_objects(statement)]
+
+
+def test_the_fallback_bucket_serves_only_its_documents_over_https_and_logs_no_request() -> None:
+    fallback = template("fallback.yaml")
+    resources = fallback["Resources"]
+    # Twilio's GETs carry the caller's number in their query: nothing may write them down.
+    assert "LoggingConfiguration" not in resources["FallbackBucket"]["Properties"]
+    assert not [r for r in resources.values() if r["Type"] == "AWS::CloudTrail::Trail"]
+    statements = resources["FallbackBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (public,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert public["Action"] == "s3:GetObject"
+    assert public["Resource"] == {"Fn::Sub": "${FallbackBucket.Arn}/fallback/*"}
+    assert public["Condition"] == {"Bool": {"aws:SecureTransport": "true"}}
+    # It depends on no other stack of ours: it must stand when they are gone.
+    assert "Fn::ImportValue" not in str(fallback)

@@ -56,6 +56,9 @@ class EmulatorState:
     recordings: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)
     # A recording's status when it is not "completed" (e.g. "absent", "processing").
     statuses: dict[str, str] = field(default_factory=dict)
+    # sid -> (source, channels) when not the <Record> verb's ("RecordVerb", 1): how the
+    # recording was made, as the resource's source and channels fields say.
+    kinds: dict[str, tuple[str, int]] = field(default_factory=dict)
     # sid -> (call sid, created): Twilio keeps a deleted recording's metadata for 40 days,
     # listed and fetched only with IncludeSoftDeleted=true, with the status "deleted".
     soft_deleted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
@@ -168,6 +171,11 @@ def upload() -> ResponseReturnValue:
         )
         if request.args.get("status", "completed") != "completed":
             _state().statuses[sid] = request.args["status"]
+        if "source" in request.args or "channels" in request.args:
+            _state().kinds[sid] = (
+                request.args.get("source", "RecordVerb"),
+                int(request.args.get("channels", "1")),
+            )
     return jsonify(sid=sid, url=_media_url(sid)), 201
 
 
@@ -233,14 +241,15 @@ def _recording_resource(
     account: str, sid: str, call: str, created: datetime, status: str
 ) -> dict[str, Any]:
     """A recording as Twilio's API gives it (twilio-oai: api.v2010.account.recording)."""
+    source, channels = _state().kinds.get(sid, ("RecordVerb", 1))
     return {
         "sid": sid,
         "call_sid": call,
         "account_sid": account,
         "api_version": "2010-04-01",
         "status": status,
-        "source": "RecordVerb",
-        "channels": 1,
+        "source": source,
+        "channels": channels,
         "date_created": format_datetime(created, usegmt=True),
         "uri": f"/2010-04-01/Accounts/{account}/Recordings/{sid}.json",
     }

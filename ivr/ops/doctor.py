@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from ivr.config import Config, ConfigError, Tier
 from ivr.crypto import day_keys
 from ivr.crypto.keys import KeyServiceError, KmsKeyUnwrapper, LocalKeyUnwrapper, object_context
+from ivr.outside.fallback_site import SiteUnavailable, fetch
 from ivr.outside.mail import MailSettingError, MailUnavailable, SmtpMailer, SmtpSettings
 from ivr.outside.storage import StoreUnavailable, new_object_name
 from ivr.outside.twilio_api import TwilioAuthFailed, TwilioUnavailable
@@ -25,6 +26,7 @@ from ivr.platform.db import Database
 from ivr.platform.hosts import is_loopback
 from ivr.platform.migrate import alembic_config
 from ivr.services import key_unwrapper, key_wrapper, kms_client, object_store, twilio_api
+from ivr.telephony import static_fallback
 from ivr.telephony.spool import Spool
 
 
@@ -71,6 +73,7 @@ def diagnose(config: Config, *, web: bool = True) -> Iterator[Check]:
         yield _guarded("twilio", lambda: check_twilio(config))
         if web:
             yield _guarded("spool", lambda: check_spool(config))
+        yield _guarded("fallback", lambda: check_fallback(config))
     if config.serves_console:
         yield _guarded("mail", lambda: check_mail(config))
     yield check_public_url(config)
@@ -228,6 +231,38 @@ def check_twilio(config: Config) -> Check:
     if status != "active":
         return fail("twilio", f"the account is {status}", "reactivate it with Twilio")
     return ok("twilio", f"account {config.twilio_account_sid} is active")
+
+
+def check_fallback(config: Config) -> Check:
+    """Fetch the static fallback as Twilio would, and compare it with this build's set."""
+    publish = "run `ivr twilio fallback publish`"
+    if not config.fallback_url:
+        detail = "no IVR_FALLBACK_URL: while the edge is down, callers hear Twilio's error"
+        fix = f"{publish}, set IVR_FALLBACK_URL, then `ivr twilio provision`"
+        if is_loopback(urlsplit(config.public_url).hostname or ""):
+            return Check("fallback", Verdict.SKIP, detail, fix)  # a developer's machine
+        return fail("fallback", detail, fix)
+    wanted = static_fallback.documents()
+    stale = []
+    for name, body in wanted.items():
+        url = f"{config.fallback_url}/{name}"
+        try:
+            served = fetch(url)
+        except SiteUnavailable as error:
+            return fail("fallback", f"not served: {error}", f"{publish}; check the bucket's policy")
+        if served != body:
+            stale.append(name)
+    version = static_fallback.version(wanted)
+    if stale:
+        return fail(
+            "fallback",
+            f"{config.fallback_url} serves an older set ({', '.join(stale)} differ from "
+            f"version {version})",
+            publish,
+        )
+    return ok(
+        "fallback", f"version {version} served at {static_fallback.entry_url(config.fallback_url)}"
+    )
 
 
 def check_mail(config: Config) -> Check:

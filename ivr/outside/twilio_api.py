@@ -69,6 +69,10 @@ class RecordingListing:
     call_sid: str
     status: str
     created: datetime | None
+    # How Twilio made it (``RecordVerb`` for every recording the edge asks for) and in how
+    # many channels: the static fallback's say so its language.
+    source: str = ""
+    channels: int = 1
 
 
 @dataclass(frozen=True)
@@ -142,26 +146,38 @@ FALLBACK_OVERRIDES = "rc=2&rp=ct,rt,5xx&ct=1000&rt=2000&tt=5000"
 STATUS_OVERRIDES = "rc=3&rp=ct,rt,5xx&ct=2000&rt=5000&tt=15000"
 
 
-def hotline_settings(public_url: str, api_url: str) -> NumberSettings:
+def hotline_settings(public_url: str, api_url: str, fallback_entry: str = "") -> NumberSettings:
     """Return how the hotline's number must be set up, given the service's public URL.
 
     Refuse an http public URL unless Twilio is the loopback emulator: real Twilio needs
     https to reach a production service, and callers' words must not cross in clear.
+    ``fallback_entry``, when given, is the static fallback's first document, served
+    outside the edge's failure domain (and fetched with GET); otherwise the edge's own
+    fallback is used, which fails with the edge.
     """
-    parts = urlsplit(public_url)
-    if parts.query or parts.fragment:
-        raise UnusablePublicUrl("IVR_PUBLIC_URL must not carry a query or a fragment")
-    if parts.scheme != "https" and not _loopback(api_url):
-        raise UnusablePublicUrl(
-            f"IVR_PUBLIC_URL is {public_url}, but Twilio ({api_url}) must call the hotline "
-            "over https: set IVR_PUBLIC_URL to the service's https address"
-        )
-    base = public_url.rstrip("/")
+    base = _usable("IVR_PUBLIC_URL", public_url, api_url).rstrip("/")
+    fallback = (f"{base}/twilio/fallback", "POST")
+    if fallback_entry:
+        # A bucket answers GET only.
+        fallback = (_usable("IVR_FALLBACK_URL", fallback_entry, api_url), "GET")
     return NumberSettings(
         voice_url=f"{base}/twilio/voice#{VOICE_OVERRIDES}",
-        voice_fallback_url=f"{base}/twilio/fallback#{FALLBACK_OVERRIDES}",
+        voice_fallback_url=f"{fallback[0]}#{FALLBACK_OVERRIDES}",
+        voice_fallback_method=fallback[1],
         status_callback=f"{base}/twilio/status#{STATUS_OVERRIDES}",
     )
+
+
+def _usable(setting: str, url: str, api_url: str) -> str:
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise UnusablePublicUrl(f"{setting} must not carry a query or a fragment")
+    if parts.scheme != "https" and not _loopback(api_url):
+        raise UnusablePublicUrl(
+            f"{setting} is {url}, but Twilio ({api_url}) must call the hotline "
+            f"over https: set {setting} to an https address"
+        )
+    return url
 
 
 def compare(current: NumberSettings, wanted: NumberSettings) -> list[SettingDifference]:
@@ -263,6 +279,8 @@ class TwilioRest:
                     call_sid=item.get("call_sid") or "",
                     status=item.get("status", ""),
                     created=_date(item.get("date_created")),
+                    source=item.get("source") or "",
+                    channels=int(item.get("channels") or 1),
                 )
             # Twilio's next page URI carries the filter and the page size on.
             url, params = self._next_page(page), None

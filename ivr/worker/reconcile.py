@@ -4,6 +4,11 @@ A callback can be lost, and the fallback URL can take a report while our databas
 down. Every recording still at Twilio that we have no job for becomes a report marked
 "received without menu choices", unless its call is still live (the callbacks are
 probably on their way) or it is younger than a grace period.
+
+The static fallback (``ivr.telephony.static_fallback``) takes reports while the edge is
+down altogether; no callback ever tells us of them, so they are taken as soon as Twilio
+has finished them, without a grace period, as reports from the fallback in the language
+their recording shows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from ivr.outside.twilio_api import TwilioApi
 from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event
 from ivr.reports.intake import Recording, register_recording
+from ivr.telephony.static_fallback import language_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +37,9 @@ def reconcile(db: Database, twilio: TwilioApi, secret: bytes, grace: timedelta) 
     for listing in twilio.recordings():
         if listing.status not in {"completed", ""}:
             continue  # still being recorded or processed at Twilio
-        if listing.created is not None and now - listing.created < grace:
+        language = language_of(listing.source, listing.channels)
+        young = listing.created is not None and now - listing.created < grace
+        if language is None and young:
             continue
         with db.transaction() as session:
             known = session.scalar(
@@ -53,7 +61,8 @@ def reconcile(db: Database, twilio: TwilioApi, secret: bytes, grace: timedelta) 
                     listing.sid,
                     listing.call_sid,
                     part=RecordingPart.REPORT,
-                    source=ReportSource.RECONCILED,
+                    source=ReportSource.RECONCILED if language is None else ReportSource.FALLBACK,
+                    language=language,
                 ),
             )
             job.call_ended = True

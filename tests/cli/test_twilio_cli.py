@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 import requests
 from click.testing import CliRunner
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 from ivr.cli import main
 from ivr.dev.twilio_emulator import SEEDED_NUMBER, RunningEmulator
 from ivr.outside.twilio_api import FALLBACK_OVERRIDES, STATUS_OVERRIDES, VOICE_OVERRIDES
+from ivr.telephony import static_fallback
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 
 VOICE = f"{PUBLIC_URL}/twilio/voice#{VOICE_OVERRIDES}"
@@ -158,3 +160,70 @@ def test_an_http_public_url_is_allowed_against_the_loopback_emulator(
     )
     assert result.exit_code == 0, result.output
     assert held(emulator)["voice_url"] == f"http://127.0.0.1:8000/twilio/voice#{VOICE_OVERRIDES}"
+
+
+def test_the_static_fallback_is_published_to_a_bucket_and_the_number_falls_back_to_it(
+    runner: CliRunner, emulator: RunningEmulator, aws_endpoint: str
+) -> None:
+    # Given a public bucket for the fallback, in another region than the edge's
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="eu-west-1")
+    s3.create_bucket(
+        Bucket="hotline-fallback", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    served = "https://hotline-fallback.s3.eu-west-1.amazonaws.com/fallback"
+    env = {
+        "IVR_FALLBACK_SITE": "s3://hotline-fallback/fallback",
+        "IVR_FALLBACK_URL": served,
+        "IVR_S3_ENDPOINT_URL": aws_endpoint,
+    }
+    # When operations publish it
+    result = runner.invoke(main, ["twilio", "fallback", "publish"], env=env)
+    # Then every document is in the bucket as TwiML, cached briefly, and the version shown
+    assert result.exit_code == 0, result.output
+    assert f"version {static_fallback.version()}: 4 documents" in result.output
+    for name, body in static_fallback.documents().items():
+        found = s3.get_object(Bucket="hotline-fallback", Key=f"fallback/{name}")
+        assert found["Body"].read() == body
+        assert found["ContentType"].startswith("text/xml")
+        assert found["CacheControl"] == "public, max-age=60"
+    # When they provision the number, it falls back to the bucket, with GET (all a bucket
+    # answers), keeping the fallback's connection overrides
+    result = runner.invoke(main, ["twilio", "provision", SEEDED_NUMBER], env=env)
+    assert result.exit_code == 0, result.output
+    number = held(emulator)
+    assert number["voice_fallback_url"] == f"{served}/voice.xml#{FALLBACK_OVERRIDES}"
+    assert number["voice_fallback_method"] == "GET"
+    assert (
+        runner.invoke(main, ["twilio", "provision", SEEDED_NUMBER, "--check"], env=env).exit_code
+        == 0
+    )
+    # And a fallback pointed back at the edge by hand is drift
+    sid = number["sid"]
+    requests.post(
+        f"{emulator.url}/2010-04-01/Accounts/{ACCOUNT_SID}/IncomingPhoneNumbers/{sid}.json",
+        data={"VoiceFallbackUrl": FALLBACK, "VoiceFallbackMethod": "POST"},
+        auth=(ACCOUNT_SID, AUTH_TOKEN),
+        timeout=5,
+    ).raise_for_status()
+    result = runner.invoke(main, ["twilio", "provision", SEEDED_NUMBER, "--check"], env=env)
+    assert result.exit_code == 1
+    assert "  VoiceFallbackMethod: drift: is POST, should be GET\n" in result.output
+
+
+def test_publishing_without_a_place_to_publish_to_says_what_to_set(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["twilio", "fallback", "publish"], env={"IVR_FALLBACK_SITE": ""})
+    assert result.exit_code == 1
+    assert "IVR_FALLBACK_SITE is not set" in result.output
+
+
+def test_an_http_fallback_url_is_refused_for_real_twilio(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main,
+        ["twilio", "provision", SEEDED_NUMBER, "--check"],
+        env={
+            "IVR_FALLBACK_URL": "http://fallback.example.org",
+            "IVR_TWILIO_API_URL": "https://api.twilio.com",
+        },
+    )
+    assert result.exit_code == 1
+    assert "IVR_FALLBACK_URL is http://fallback.example.org" in result.output

@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Select, func, select
 
-from ivr.dev.phone import CallLog, EmulatorMedia, HttpTransport, Phone, scripted_keys
+from ivr.dev.phone import (
+    HOTLINE_NUMBER,
+    CallLog,
+    EmulatorMedia,
+    HttpTransport,
+    Phone,
+    scripted_keys,
+)
 from ivr.dev.twilio_emulator import RunningEmulator
 from ivr.models.calls import CallLogErasure
 from ivr.models.reports import AudioObject, Report, ReportStatus
@@ -45,7 +52,13 @@ class Hotline:
             yield process
 
     def call(self, keys: str) -> CallLog:
-        """A caller on the line, as Twilio would carry them to the service over HTTP."""
+        """A caller on the line, as Twilio would carry them to the service over HTTP.
+
+        As Twilio does, the phone asks the number's Voice Fallback URL when the Voice URL
+        fails, if ``ivr twilio provision`` set one on the emulator's number.
+        """
+        numbers = self.emulator.state.numbers.values()
+        fallback = next((n for n in numbers if n["phone_number"] == HOTLINE_NUMBER), {})
         return Phone(
             HttpTransport(timeout=60),
             EmulatorMedia(self.emulator.url, timeout=60),
@@ -55,6 +68,8 @@ class Hotline:
             keys=scripted_keys(keys),
             audio=(SAMPLES / "report-en.wav").read_bytes(),
             caller=PLANTED_NUMBER,
+            fallback_url=fallback.get("voice_fallback_url") or "",
+            fallback_method=fallback.get("voice_fallback_method") or "POST",
         ).call()
 
     def count(self, query: Select[tuple[int]]) -> int:

@@ -16,15 +16,16 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
-from ivr.dev.phone import CallLog
+from ivr.dev.phone import HOTLINE_NUMBER, CallLog
 from ivr.models.calls import JobState, RecordingJob
-from ivr.models.reports import Report, ReportStatus
+from ivr.models.reports import Report, ReportSource, ReportStatus
 from tests.functional.hotline import (
     RECOVERY_SECONDS,
     Hotline,
@@ -32,7 +33,8 @@ from tests.functional.hotline import (
     everything_erased,
     within,
 )
-from tests.functional.servers import free_port
+from tests.functional.servers import free_port, ivr
+from tests.functional.static_site import StaticSite
 
 pytestmark = pytest.mark.slow
 
@@ -169,3 +171,40 @@ def test_callers_report_while_twilios_rest_side_answers_503(hotline: Hotline) ->
         hotline.emulator.state.faults["rest_down"] = 0
         healed(hotline, calls, "Twilio answering 503")
     assert_nothing_lost_and_nothing_left(hotline, calls)
+
+
+def test_callers_report_through_the_static_fallback_while_the_whole_edge_is_stopped(
+    hotline: Hotline, tmp_path: Path
+) -> None:
+    # Given the static fallback published to a folder a separate server serves (standing in
+    # for the bucket in another region), and the number provisioned to fall back to it
+    with StaticSite(tmp_path / "site") as site:
+        hotline.env.update(
+            IVR_FALLBACK_SITE=str(tmp_path / "site" / "fallback"),
+            IVR_FALLBACK_URL=f"{site.url}/fallback",
+        )
+        hotline.emulator.state.add_number(HOTLINE_NUMBER)
+        for command in (["twilio", "fallback", "publish"], ["twilio", "provision", HOTLINE_NUMBER]):
+            done = ivr(command, hotline.env, hotline.folder)
+            assert done.returncode == 0, done.stdout + done.stderr
+        with hotline.serving():
+            pass  # the edge ran, and is now stopped: nothing of ours answers
+        # When callers call: three stay in English, two press 2 for Welsh
+        calls = [hotline.call(",#") for _ in range(3)] + [hotline.call("2,#") for _ in range(2)]
+    # Then each heard the 999 notice in their language and recorded, nothing is lost yet
+    assert all(log.fallback and len(log.recordings) == 1 for log in calls)
+    assert all("call 999" in log.text() for log in calls[:3])
+    assert all("ffoniwch 999" in log.text() for log in calls[3:])
+    assert hotline.emulator.state.deleted_recordings == []
+    # When the edge is started again, every report is in the handlers' queue within a
+    # minute, from the fallback, in the language the caller chose, and erased at Twilio
+    with hotline.serving():
+        healed(hotline, calls, "the whole edge stopped")
+    assert_nothing_lost_and_nothing_left(hotline, calls)
+    with hotline.db.reading() as session:
+        reports = sorted(
+            (r.source, r.language, r.category) for r in session.scalars(select(Report))
+        )
+    assert reports == sorted(
+        [(ReportSource.FALLBACK, "en", None)] * 3 + [(ReportSource.FALLBACK, "cy", None)] * 2
+    )

@@ -13,7 +13,9 @@ from click.testing import CliRunner, Result
 from ivr.cli import main
 from ivr.crypto.keys import PUBLIC_KEY_FILE
 from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.telephony import static_fallback
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.functional.static_site import StaticSite
 from tests.mailbox import PASSWORD, USER, smtp_server
 
 
@@ -28,8 +30,18 @@ def line(result: Result, name: str) -> str:
 
 
 @pytest.fixture
-def deployed(tmp_path: Path, key_pair: Path, emulator: RunningEmulator) -> Iterator[dict[str, str]]:
-    """An edge deployed as the README says: migrated, given the public key only."""
+def site(tmp_path: Path) -> Iterator[StaticSite]:
+    """Where the static fallback is served from (the bucket's stand-in)."""
+    with StaticSite(tmp_path / "site") as serving:
+        yield serving
+
+
+@pytest.fixture
+def deployed(
+    tmp_path: Path, key_pair: Path, emulator: RunningEmulator, site: StaticSite
+) -> Iterator[dict[str, str]]:
+    """An edge deployed as the README says: migrated, given the public key only, its
+    static fallback published."""
     edge_keys = tmp_path / "edge-keys"
     edge_keys.mkdir()
     (edge_keys / PUBLIC_KEY_FILE).write_bytes((key_pair / PUBLIC_KEY_FILE).read_bytes())
@@ -44,17 +56,22 @@ def deployed(tmp_path: Path, key_pair: Path, emulator: RunningEmulator) -> Itera
         "IVR_STORAGE_URL": str(tmp_path / "recordings"),
         "IVR_KEYS_DIR": str(edge_keys),
         "IVR_SPOOL_DIR": str(tmp_path / "spool"),
+        "IVR_FALLBACK_SITE": str(tmp_path / "site" / "fallback"),
+        "IVR_FALLBACK_URL": f"{site.url}/fallback",
     }
     migrated = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert migrated.exit_code == 0, migrated.output
+    published = CliRunner().invoke(main, ["twilio", "fallback", "publish"], env=env)
+    assert published.exit_code == 0, published.output
     yield env
 
 
 def test_a_well_deployed_edge_passes_every_check(deployed: dict[str, str]) -> None:
     result = doctor(deployed)
     assert result.exit_code == 0, result.output
-    for name in ("tier", "database", "keys", "store", "twilio", "spool", "public url"):
+    for name in ("tier", "database", "keys", "store", "twilio", "spool", "fallback", "public url"):
         assert line(result, name).startswith("ok")
+    assert f"version {static_fallback.version()} served at" in line(result, "fallback")
     assert "cannot" not in line(result, "keys") and "seals for key" in line(result, "keys")
     assert "All checks passed." in result.output
 
@@ -83,6 +100,22 @@ def test_each_wrong_step_is_named_with_its_fix(
     assert result.exit_code == 1
     failed = line(result, check)
     assert failed.startswith("FAIL") and fix in failed
+
+
+def test_a_fallback_older_than_this_build_or_none_at_all_is_caught(
+    deployed: dict[str, str], tmp_path: Path
+) -> None:
+    # Given the bucket still serves the Welsh document of an older build
+    welsh = tmp_path / "site" / "fallback" / static_fallback.WELSH
+    welsh.write_bytes(welsh.read_bytes().replace(b"999", b"112"))
+    result = doctor(deployed)
+    # Then the doctor names the stale document and the command that publishes this set
+    assert result.exit_code == 1
+    assert "serves an older set (cy.xml differ" in line(result, "fallback")
+    assert "fix: run `ivr twilio fallback publish`" in line(result, "fallback")
+    # And an edge on the internet with no fallback outside it fails the check
+    result = doctor({**deployed, "IVR_FALLBACK_URL": ""})
+    assert line(result, "fallback").startswith("FAIL  fallback    no IVR_FALLBACK_URL")
 
 
 def console_env(tmp_path: Path, key_pair: Path) -> dict[str, str]:

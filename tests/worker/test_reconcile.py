@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from click.testing import CliRunner
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from ivr.cli import main
 from ivr.config import Config
-from ivr.dev.phone import EmulatorMedia
+from ivr.dev.phone import EmulatorMedia, RecordingKind
 from ivr.dev.twilio_emulator import RunningEmulator
 from ivr.models.calls import JobState, RecordingJob
 from ivr.models.reports import RecordingPart, Report, ReportSource, ReportStatus
@@ -57,6 +58,35 @@ def test_recordings_of_very_recent_calls_are_left_to_their_callbacks(
     twilio = twilio_api(ingest_config)
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(minutes=10)) == 0
     assert reconcile(db, twilio, ingest_config.secret_key, timedelta(0)) == 1
+
+
+def test_the_static_fallbacks_recordings_are_taken_at_once_in_the_language_they_show(
+    emulator: RunningEmulator, worker: Worker, db: Database, ingest_config: Config
+) -> None:
+    # Given two calls the static fallback took while the edge was down: the English one
+    # recorded in one channel, the Welsh one in two, both by <Start><Recording> (twilio-oai:
+    # a recording's "source" and "channels"), and one the edge itself asked for
+    media = EmulatorMedia(emulator.url)
+    started = "StartCallRecordingTwiML"
+    english, _ = media.store("CA" + "a" * 32, SPEECH, RecordingKind(started, 1))
+    welsh, _ = media.store("CA" + "b" * 32, SPEECH, RecordingKind(started, 2))
+    media.store("CA" + "c" * 32, SPEECH)  # <Record>: its callbacks may be on their way
+    # When reconciliation runs with its usual grace, moments after the calls
+    twilio = twilio_api(ingest_config)
+    assert reconcile(db, twilio, ingest_config.secret_key, timedelta(minutes=10)) == 2
+    settle(worker, db)
+    # Then the fallback's two are queued as reports from the fallback, language known,
+    # category unknown, and erased at Twilio; the edge's own is left to its callbacks
+    with db.transaction() as session:
+        found = {
+            (report.source, report.language, report.category, report.status)
+            for report in session.scalars(select(Report))
+        }
+    assert found == {
+        (ReportSource.FALLBACK, "en", None, ReportStatus.QUEUED),
+        (ReportSource.FALLBACK, "cy", None, ReportStatus.QUEUED),
+    }
+    assert sorted(emulator.state.deleted_recordings) == sorted([english, welsh])
 
 
 def test_a_callback_that_comes_after_reconciliation_adds_the_callers_choices(
@@ -143,6 +173,7 @@ def test_a_job_waiting_for_twilio_says_so_in_the_commands_and_the_metrics(
     # Then the job waits, with none of its attempts spent, and everyone can see why
     scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
     assert 'ivr_jobs_waiting_for_service{service="twilio"} 1.0' in scraped
+    assert waited_seconds(scraped, "twilio") > 0
     assert 'ivr_recording_jobs{state="failed"} 0.0' in scraped
     listing = CliRunner(env=cli_env(ingest_config)).invoke(main, ["jobs"]).output
     assert "waiting for Twilio's REST API" in listing and "HTTP 503" in listing
@@ -154,4 +185,11 @@ def test_a_job_waiting_for_twilio_says_so_in_the_commands_and_the_metrics(
     settle(worker, db)
     scraped = ingest_app.test_client().get("/metrics").get_data(as_text=True)
     assert 'ivr_jobs_waiting_for_service{service="twilio"} 0.0' in scraped
+    assert waited_seconds(scraped, "twilio") == 0
     assert 'ivr_recording_jobs{state="done"} 1.0' in scraped
+
+
+def waited_seconds(scraped: str, service: str) -> float:
+    found = re.search(rf'^ivr_service_waited_seconds{{service="{service}"}} (\S+)$', scraped, re.M)
+    assert found is not None, scraped
+    return float(found.group(1))
