@@ -31,9 +31,10 @@ from twilio.twiml.voice_response import Gather, Start, VoiceResponse
 ENTRY = "voice.xml"  # the document the Voice Fallback URL names
 WELSH = "cy.xml"
 FINISHED = {"en": "finished-en.xml", "cy": "finished-cy.xml"}
-# A recording's channels tell its language (see the module's docstring).
+# A recording's channels tell its language (see the module's docstring), by the call
+# flow's language tags, which reports keep.
 CHANNELS = {"en": "mono", "cy": "dual"}
-LANGUAGE_BY_CHANNELS = {1: "en", 2: "cy"}
+LANGUAGE_BY_CHANNELS = {1: "en-GB", 2: "cy-GB"}
 # The longest report the fallback takes: then the call thanks the caller and ends.
 MAX_SECONDS = 600
 # Twilio names a recording the edge asked for with <Record> so; the fallback's are not.

@@ -206,5 +206,5 @@ def test_callers_report_through_the_static_fallback_while_the_whole_edge_is_stop
             (r.source, r.language, r.category) for r in session.scalars(select(Report))
         )
     assert reports == sorted(
-        [(ReportSource.FALLBACK, "en", None)] * 3 + [(ReportSource.FALLBACK, "cy", None)] * 2
+        [(ReportSource.FALLBACK, "en-GB", None)] * 3 + [(ReportSource.FALLBACK, "cy-GB", None)] * 2
     )

@@ -65,8 +65,8 @@ def test_a_recordings_source_and_channels_tell_the_fallbacks_language_from_the_e
     assert language_of("RecordVerb", 1) is None
     assert language_of("RecordVerb", 2) is None
     assert language_of("", 1) is None
-    assert language_of("StartCallRecordingTwiML", 1) == "en"
-    assert language_of("StartCallRecordingTwiML", 2) == "cy"
+    assert language_of("StartCallRecordingTwiML", 1) == "en-GB"
+    assert language_of("StartCallRecordingTwiML", 2) == "cy-GB"
 
 
 def test_the_version_changes_with_any_document() -> None:

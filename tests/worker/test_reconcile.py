@@ -83,8 +83,8 @@ def test_the_static_fallbacks_recordings_are_taken_at_once_in_the_language_they_
             for report in session.scalars(select(Report))
         }
     assert found == {
-        (ReportSource.FALLBACK, "en", None, ReportStatus.QUEUED),
-        (ReportSource.FALLBACK, "cy", None, ReportStatus.QUEUED),
+        (ReportSource.FALLBACK, "en-GB", None, ReportStatus.QUEUED),
+        (ReportSource.FALLBACK, "cy-GB", None, ReportStatus.QUEUED),
     }
     assert sorted(emulator.state.deleted_recordings) == sorted([english, welsh])
 
