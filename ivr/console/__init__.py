@@ -32,6 +32,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from ivr.console.labels import status_label
 from ivr.models.staff import User
 from ivr.platform.db import utcnow
 from ivr.services import Services, services
@@ -90,6 +91,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
         app.register_error_handler(code, _error_page)
     # Navigation asks the permission table, as every route does: one place for the rules.
     app.context_processor(lambda: {"user_can": _user_can})
+    app.add_template_filter(status_label)
     return csrf
 
 
