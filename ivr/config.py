@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar, assert_never
@@ -39,7 +40,17 @@ class Tier(StrEnum):
 
 # Settings that belong to one tier only. A process of the other tier refuses to start
 # with any of them set, so a secret copied to the wrong side is caught at once.
-EDGE_ONLY_SETTINGS = ("IVR_SECRET_KEY", "IVR_TWILIO_AUTH_TOKEN")
+EDGE_ONLY_SETTINGS = (
+    "IVR_SECRET_KEY",
+    "IVR_TWILIO_AUTH_TOKEN",
+    "IVR_TWILIO_PREVIOUS_AUTH_TOKEN",
+    "IVR_TWILIO_WEBHOOK_KEYS",
+)
+# Rotating Twilio's auth token: how long the previous one may stay valid at most. Long
+# enough for every call and callback signed before the promotion to end (a call lasts at
+# most 4 hours; Twilio retries a callback for minutes), short enough that a leaked old
+# token is soon worthless.
+MAX_PREVIOUS_TOKEN_WINDOW = timedelta(days=2)
 CONSOLE_ONLY_SETTINGS = ("IVR_CONSOLE_SECRET_KEY", "IVR_SMTP_URL", "IVR_AUDIT_KEY")
 
 
@@ -55,6 +66,12 @@ class Config:
     twilio_auth_token: str
     secret_key: bytes
     tier: Tier = Tier.ALL
+    # Rotating Twilio's auth token: the one it replaced, accepted on webhooks until the
+    # given moment (UTC, at most two days ahead; see ivr.webhooks.signatures).
+    twilio_previous_auth_token: str = ""
+    twilio_previous_token_until: datetime | None = None
+    # Shared keys a webhook signature-settings rule may name: key name -> secret.
+    twilio_webhook_keys: Mapping[str, str] = field(default_factory=dict)
     # Console (and all): signs the handlers' session cookies. Never held by the edge.
     console_secret_key: bytes = b""
     twilio_api_url: str = "https://api.twilio.com"
@@ -131,6 +148,7 @@ class Config:
 
     def __post_init__(self) -> None:
         self._check_tier_secrets()
+        self._check_previous_token()
         self._check_settings()
 
     def _check_tier_secrets(self) -> None:
@@ -158,6 +176,22 @@ class Config:
             len(self.audit_key) < 32 or self.audit_key in {self.console_secret_key, self.secret_key}
         ):
             raise ConfigError("IVR_AUDIT_KEY must hold at least 32 bytes of its own")
+
+    def _check_previous_token(self) -> None:
+        """The previous Twilio token is accepted only within a short, stated window."""
+        if self.twilio_previous_auth_token and self.twilio_previous_token_until is None:
+            raise ConfigError(
+                "IVR_TWILIO_PREVIOUS_AUTH_TOKEN needs IVR_TWILIO_PREVIOUS_TOKEN_UNTIL, the "
+                "UTC time after which the old token is refused (e.g. 2026-12-05T09:00Z)"
+            )
+        if self.twilio_previous_token_until is not None:
+            ahead = self.twilio_previous_token_until - datetime.now(UTC)
+            if ahead > MAX_PREVIOUS_TOKEN_WINDOW:
+                raise ConfigError(
+                    "IVR_TWILIO_PREVIOUS_TOKEN_UNTIL may be at most "
+                    f"{MAX_PREVIOUS_TOKEN_WINDOW.days} days ahead: an old token must not "
+                    "stay valid for long"
+                )
 
     def _check_settings(self) -> None:
         """Refuse a setting outside what the service can work with."""
@@ -255,6 +289,9 @@ class Config:
             public_url=get("PUBLIC_URL", "http://127.0.0.1:8000"),
             twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID),
             twilio_auth_token=secret("TWILIO_AUTH_TOKEN", "dev-twilio-auth-token", 16, webhooks),
+            twilio_previous_auth_token=env.get("IVR_TWILIO_PREVIOUS_AUTH_TOKEN", ""),
+            twilio_previous_token_until=_moment(get("TWILIO_PREVIOUS_TOKEN_UNTIL", "")),
+            twilio_webhook_keys=_named_secrets(get("TWILIO_WEBHOOK_KEYS", "")),
             secret_key=secret("SECRET_KEY", "secret-key", 32, webhooks).encode(),
             tier=tier,
             console_secret_key=secret(
@@ -370,6 +407,30 @@ def _number(get: Callable[[str, str], str], name: str, default: T) -> T:
         return type(default)(text)
     except ValueError:
         raise ConfigError(f"IVR_{name} must be a number, not {text!r}") from None
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO 8601 time in UTC ("2026-12-05T09:00Z"), or None when not set."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a time such as 2026-12-05T09:00Z") from None
+    if moment.tzinfo is None:
+        raise ConfigError(f"{text!r} must say its zone: end it with Z for UTC")
+    return moment.astimezone(UTC)
+
+
+def _named_secrets(text: str) -> dict[str, str]:
+    """``name=secret,name2=secret2`` as a mapping; a part without both is refused."""
+    named: dict[str, str] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, separator, value = part.partition("=")
+        if not (separator and name.strip() and value.strip()):
+            raise ConfigError("IVR_TWILIO_WEBHOOK_KEYS must be name=secret pairs, comma-separated")
+        named[name.strip()] = value.strip()
+    return named
 
 
 def _local_secret(path: Path, nbytes: int) -> str:

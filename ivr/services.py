@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from prometheus_client import CollectorRegistry
-from twilio.request_validator import RequestValidator
 
 from ivr.config import Config, ConfigError, Tier
 from ivr.crypto.keys import (
@@ -341,11 +340,6 @@ class Services:
     @cached_property
     def call_log_eraser(self) -> CallLogEraser:
         return CallLogEraser(self.db, self.call_logs, self.twilio)
-
-    @cached_property
-    def validator(self) -> RequestValidator:
-        """Checks Twilio's signatures (the edge; its webhooks are the only users)."""
-        return RequestValidator(self.config.twilio_auth_token)
 
     @cached_property
     def sign_in_throttle(self) -> SourceThrottle:

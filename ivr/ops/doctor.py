@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -71,6 +72,7 @@ def diagnose(config: Config, *, web: bool = True) -> Iterator[Check]:
     yield _guarded("store", lambda: check_store(config))
     if config.serves_webhooks:
         yield _guarded("twilio", lambda: check_twilio(config))
+        yield check_token_rotation(config)
         if web:
             yield _guarded("spool", lambda: check_spool(config))
         yield _guarded("fallback", lambda: check_fallback(config))
@@ -231,6 +233,25 @@ def check_twilio(config: Config) -> Check:
     if status != "active":
         return fail("twilio", f"the account is {status}", "reactivate it with Twilio")
     return ok("twilio", f"account {config.twilio_account_sid} is active")
+
+
+def check_token_rotation(config: Config, now: datetime | None = None) -> Check:
+    """Say whether a previous Twilio token is still accepted, and when it can be dropped."""
+    until = config.twilio_previous_token_until
+    if not config.twilio_previous_auth_token or until is None:
+        return ok("rotation", "webhooks are checked with the current Twilio token only")
+    moment = until.strftime("%Y-%m-%d %H:%M UTC")
+    if (now or datetime.now(UTC)) < until:
+        return ok(
+            "rotation",
+            f"the previous Twilio token is accepted until {moment}; remove "
+            "IVR_TWILIO_PREVIOUS_AUTH_TOKEN and IVR_TWILIO_PREVIOUS_TOKEN_UNTIL after that",
+        )
+    return fail(
+        "rotation",
+        f"the previous Twilio token has been refused since {moment}, yet is still set",
+        "remove IVR_TWILIO_PREVIOUS_AUTH_TOKEN and IVR_TWILIO_PREVIOUS_TOKEN_UNTIL",
+    )
 
 
 def check_fallback(config: Config) -> Check:

@@ -144,6 +144,13 @@ FALLBACK_OVERRIDES = "rc=2&rp=ct,rt,5xx&ct=1000&rt=2000&tt=5000"
 # The call has ended and no one is waiting: retry longer (Twilio's 15 s maximum). The
 # handler is idempotent, and a lost callback leaves the call's state until it expires.
 STATUS_OVERRIDES = "rc=3&rp=ct,rt,5xx&ct=2000&rt=5000&tt=15000"
+# The edge's paths that Twilio is given with a fragment, and the fragment, so that a
+# signature made over the URL with it is accepted too (ivr.webhooks.signatures).
+SIGNED_FRAGMENTS = {
+    "/twilio/voice": VOICE_OVERRIDES,
+    "/twilio/fallback": FALLBACK_OVERRIDES,
+    "/twilio/status": STATUS_OVERRIDES,
+}
 
 
 def hotline_settings(public_url: str, api_url: str, fallback_entry: str = "") -> NumberSettings:

@@ -24,6 +24,7 @@ from ivr.services import services
 from ivr.telephony.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
 from ivr.telephony.urlstate import BadCallState, CallPoint, parse
 from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
+from ivr.webhooks.signatures import WebhookSecrets
 from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,8 @@ WEBHOOK_MAX_BYTES = 64 * 1024
 def authenticate_request() -> None:
     request.max_content_length = WEBHOOK_MAX_BYTES  # Twilio's forms are small
     svc = services()
-    assert svc.validator is not None  # registered only where the config serves webhooks
     try:
-        g.twilio = authenticate(request, svc.validator, svc.config.public_base)
+        g.twilio = authenticate(request, WebhookSecrets.of(svc.config), svc.config.public_base)
     except SignatureRefused:
         event(logger, "webhook.refused", logging.WARNING, path=request.path)
         abort(403)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -11,8 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ivr.cli import main
+from ivr.config import Config
 from ivr.crypto.keys import PUBLIC_KEY_FILE
 from ivr.dev.twilio_emulator import RunningEmulator
+from ivr.ops.doctor import Verdict, check_token_rotation
 from ivr.telephony import static_fallback
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.functional.static_site import StaticSite
@@ -192,3 +195,25 @@ def test_a_worker_only_process_is_not_asked_for_a_spool(
     worker = CliRunner().invoke(main, ["doctor", "--worker-only"], env=env)
     assert worker.exit_code == 0, worker.output
     assert "spool" not in worker.output
+
+
+def test_during_a_token_rotation_the_doctor_says_when_the_old_token_can_go(
+    deployed: dict[str, str],
+) -> None:
+    # Given the operator promoted Twilio's secondary token and kept the old one for six hours
+    until = datetime.now(UTC) + timedelta(hours=6)
+    rotating = {
+        **deployed,
+        "IVR_TWILIO_PREVIOUS_AUTH_TOKEN": "the-token-before-the-promotion",
+        "IVR_TWILIO_PREVIOUS_TOKEN_UNTIL": until.strftime("%Y-%m-%dT%H:%MZ"),
+    }
+    # Then the doctor names the moment after which both settings can be removed
+    result = doctor(rotating)
+    assert result.exit_code == 0, result.output
+    said = line(result, "rotation")
+    assert said.startswith("ok") and until.strftime("%Y-%m-%d %H:%M UTC") in said
+    assert "remove IVR_TWILIO_PREVIOUS_AUTH_TOKEN" in said
+    # And once the window has passed, a token still set is a fault to clear
+    config = Config.from_env(rotating)
+    later = check_token_rotation(config, now=until + timedelta(minutes=1))
+    assert later.verdict is Verdict.FAIL and "remove IVR_TWILIO_PREVIOUS_AUTH_TOKEN" in later.fix

@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.platform.db import Database
 from ivr.webhooks.boundary import ALLOWED_FIELDS, SignatureRefused, authenticate
+from ivr.webhooks.signatures import WebhookSecrets
 from tests.conftest import AUTH_TOKEN, PLANTED_NUMBER, PUBLIC_URL
 from tests.webhooks.helpers import row_counts, signed_post, twilio_params
 
@@ -39,7 +40,7 @@ def test_twilios_documented_example_signature_is_accepted() -> None:
         data=params,
         headers={"X-Twilio-Signature": "L/OH5YylLD5NRKLltdqwSvS0BnU="},
     ):
-        kept = authenticate(request, RequestValidator("12345"), "https://example.com")
+        kept = authenticate(request, WebhookSecrets("12345"), "https://example.com")
         assert dict(kept.fields) == {"CallSid": "CA1234567890ABCDE", "Digits": "1234"}
         # Nothing downstream can read the caller's number from the request any more.
         assert dict(request.form) == {}
@@ -53,7 +54,7 @@ def test_twilios_documented_example_signature_is_accepted() -> None:
         ),
         pytest.raises(SignatureRefused),
     ):
-        authenticate(request, RequestValidator("12345"), "https://example.com")
+        authenticate(request, WebhookSecrets("12345"), "https://example.com")
 
 
 @pytest.mark.parametrize("path", WEBHOOKS)
