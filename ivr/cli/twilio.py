@@ -41,6 +41,13 @@ def provision(runtime: Runtime, number: str, check: bool) -> None:
         wanted = hotline_settings(config.public_url, config.twilio_api_url, entry)
         api = runtime.services.twilio
         found = api.incoming_number(number)
+        if found.trunk_sid:
+            raise click.ClickException(
+                f"{found.phone_number} is on SIP trunk {found.trunk_sid}: Twilio ignores its "
+                "voice URLs and sends every call to the trunk, so callers would never reach "
+                "the hotline. Remove the number from the trunk (Twilio console: Elastic SIP "
+                "Trunking, the trunk's Numbers), then run this again."
+            )
         differences = compare(found.settings, wanted)
         drift = [difference for difference in differences if difference.changed]
         if check:

@@ -43,7 +43,11 @@ NUMBER_FIELDS = {
     "StatusCallback": "status_callback",
     "StatusCallbackMethod": "status_callback_method",
     "VoiceApplicationSid": "voice_application_sid",
+    "VoiceCallerIdLookup": "voice_caller_id_lookup",
+    "TrunkSid": "trunk_sid",
 }
+# Fields twilio-oai types as boolean (api_v2010 IncomingPhoneNumber): JSON true/false.
+BOOLEAN_NUMBER_FIELDS = {"VoiceCallerIdLookup"}
 
 
 @dataclass
@@ -89,6 +93,7 @@ class EmulatorState:
             "status_callback": "",
             "status_callback_method": "POST",
             "voice_application_sid": "",
+            "voice_caller_id_lookup": False,  # twilio-oai: "defaults to false"
             "trunk_sid": None,
             "date_created": now,
             "date_updated": now,
@@ -153,6 +158,16 @@ def _not_found() -> ResponseReturnValue:
         more_info="https://www.twilio.com/docs/errors/20404",
         status=404,
     ), 404
+
+
+def _invalid(message: str) -> ResponseReturnValue:
+    # Twilio's answer to a parameter it cannot take: 400 with error 21502-style JSON.
+    return jsonify(
+        code=20001,
+        message=message,
+        more_info="https://www.twilio.com/docs/errors/20001",
+        status=400,
+    ), 400
 
 
 def _media_url(sid: str) -> str:
@@ -406,7 +421,12 @@ def update_number(account: str, sid: str) -> ResponseReturnValue:
             return _not_found()
         for form_name, json_name in NUMBER_FIELDS.items():
             if form_name in request.form:
-                number[json_name] = request.form[form_name]
+                value: Any = request.form[form_name]
+                if form_name in BOOLEAN_NUMBER_FIELDS:
+                    if value.lower() not in {"true", "false"}:
+                        return _invalid(f"{form_name} must be true or false")
+                    value = value.lower() == "true"
+                number[json_name] = value
         number["date_updated"] = format_datetime(datetime.now(UTC), usegmt=True)
         return jsonify(number)
 

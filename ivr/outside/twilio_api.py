@@ -81,7 +81,9 @@ class NumberSettings:
 
     Field names are Twilio's JSON names; ``form()`` gives Twilio's form names (VoiceUrl...).
     A voice application SID, when set, makes Twilio ignore every URL here, so it is
-    managed too (and kept empty).
+    managed too (and kept empty). Caller-name lookup (``voice_caller_id_lookup``, a CNAM
+    query) would have Twilio look up who is calling and keep the name in its call log: it
+    is kept off. Twilio's JSON gives it as a boolean; here it is the form's "true"/"false".
     """
 
     voice_url: str = ""
@@ -91,11 +93,12 @@ class NumberSettings:
     status_callback: str = ""
     status_callback_method: str = "POST"
     voice_application_sid: str = ""
+    voice_caller_id_lookup: str = "false"
 
     @classmethod
     def from_twilio(cls, resource: dict[str, Any]) -> NumberSettings:
         """Read the settings from Twilio's JSON (which gives null for an unset URL)."""
-        return cls(**{f.name: resource.get(f.name) or "" for f in fields(cls)})
+        return cls(**{f.name: _form_value(resource.get(f.name)) for f in fields(cls)})
 
     def form(self) -> dict[str, str]:
         """Return the settings as Twilio's update form fields, e.g. ``VoiceUrl``."""
@@ -109,6 +112,8 @@ class IncomingNumber:
     sid: str
     phone_number: str
     settings: NumberSettings
+    # A number on a SIP trunk: Twilio ignores every voice URL and sends calls to the trunk.
+    trunk_sid: str = ""
 
 
 @dataclass(frozen=True)
@@ -392,7 +397,15 @@ def _incoming_number(item: dict[str, Any]) -> IncomingNumber:
         sid=item["sid"],
         phone_number=item.get("phone_number", ""),
         settings=NumberSettings.from_twilio(item),
+        trunk_sid=item.get("trunk_sid") or "",
     )
+
+
+def _form_value(value: Any) -> str:
+    """A setting from Twilio's JSON as its form writes it: null as "", booleans in words."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if value else ""
 
 
 def _form_name(field_name: str) -> str:

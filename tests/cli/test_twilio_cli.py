@@ -111,6 +111,42 @@ def test_a_voice_application_on_the_number_is_drift(
     assert runner.invoke(main, ["twilio", "provision", "+447700900222", "--check"]).exit_code == 0
 
 
+def test_caller_name_lookup_is_switched_off_and_kept_off(
+    runner: CliRunner, emulator: RunningEmulator
+) -> None:
+    # Given a number whose caller-name lookup was switched on (twilio-oai, IncomingPhoneNumber:
+    # "look up the caller's caller-ID name from the CNAM database"): Twilio would keep the
+    # caller's name in its call log
+    emulator.state.add_number("+447700900333", voice_caller_id_lookup=True)
+    # When operations check it, it is drift
+    result = runner.invoke(main, ["twilio", "provision", "+447700900333", "--check"])
+    assert result.exit_code == 1
+    assert "  VoiceCallerIdLookup: drift: is true, should be false\n" in result.output
+    # When they provision it, Twilio holds it off, as a JSON boolean
+    result = runner.invoke(main, ["twilio", "provision", "+447700900333"])
+    assert result.exit_code == 0, result.output
+    assert "  VoiceCallerIdLookup: true -> false\n" in result.output
+    (number,) = [n for n in emulator.state.numbers.values() if n["phone_number"] == "+447700900333"]
+    assert number["voice_caller_id_lookup"] is False
+    assert runner.invoke(main, ["twilio", "provision", "+447700900333", "--check"]).exit_code == 0
+
+
+def test_a_number_on_a_sip_trunk_is_refused_with_what_to_do(
+    runner: CliRunner, emulator: RunningEmulator
+) -> None:
+    # Given a number on a SIP trunk, for which Twilio ignores every voice URL
+    emulator.state.add_number("+447700900444", trunk_sid="TK" + "4" * 32)
+    for extra in ([], ["--check"]):
+        # When operations provision or check it
+        result = runner.invoke(main, ["twilio", "provision", "+447700900444", *extra])
+        # Then it is refused, saying why and what to do, and nothing at Twilio changes
+        assert result.exit_code == 1
+        assert f"is on SIP trunk TK{'4' * 32}" in result.output
+        assert "Remove the number from the trunk" in result.output
+    (number,) = [n for n in emulator.state.numbers.values() if n["phone_number"] == "+447700900444"]
+    assert number["voice_url"] == ""
+
+
 def test_a_number_the_account_does_not_hold_is_a_clear_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["twilio", "provision", "+44 7700 900123"])
     assert result.exit_code == 1
