@@ -115,6 +115,10 @@ class Config:
     fallback_url: str = ""
     # The fallback's bucket lives in another region than the edge (eu-west-2, London).
     fallback_region: str = "eu-west-1"
+    # The worker sends the gauges alarms read (ivr.ops.alarms) to CloudWatch under this
+    # namespace, e.g. IVR/production; empty: they are kept in memory only.
+    cloudwatch_namespace: str = ""
+    cloudwatch_endpoint_url: str = ""
     # /metrics answers only with this bearer token when set; the edge needs one to serve it.
     metrics_token: str = ""
     session_idle_minutes: int = 15
@@ -330,6 +334,8 @@ class Config:
             fallback_site=get("FALLBACK_SITE", ""),
             fallback_url=get("FALLBACK_URL", "").rstrip("/"),
             fallback_region=get("FALLBACK_REGION", cls.fallback_region),
+            cloudwatch_namespace=get("CLOUDWATCH_NAMESPACE", ""),
+            cloudwatch_endpoint_url=get("CLOUDWATCH_ENDPOINT_URL", ""),
             metrics_token=get("METRICS_TOKEN", ""),
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),

@@ -39,6 +39,7 @@ from ivr.crypto.keys import (
 )
 from ivr.flows.registry import FlowRegistry
 from ivr.outside.anchors import AnchorLog, FileAnchors, S3Anchors
+from ivr.outside.cloud_metrics import CloudWatchMetrics, HeldMetrics, MetricSink
 from ivr.outside.fallback_site import FallbackSite, FolderSite, S3Site
 from ivr.outside.mail import Mailer, MailSettingError, mailer_for
 from ivr.outside.storage import LocalStore, ObjectStore, S3Store
@@ -103,6 +104,10 @@ class AwsClients:
     @cached_property
     def kms(self) -> Any:
         return self._client("kms", self._config.kms_endpoint_url)
+
+    @cached_property
+    def cloudwatch(self) -> Any:
+        return self._client("cloudwatch", self._config.cloudwatch_endpoint_url)
 
 
 def _local_path(url: str) -> Path:
@@ -287,6 +292,12 @@ class Services:
     @cached_property
     def key_unwrapper(self) -> KeyUnwrapper:
         return key_unwrapper(self.config, self.aws)
+
+    @cached_property
+    def alarm_metrics(self) -> MetricSink:
+        """Where the worker sends the gauges alarms read: CloudWatch when a namespace is set."""
+        namespace = self.config.cloudwatch_namespace
+        return CloudWatchMetrics(self.aws.cloudwatch, namespace) if namespace else HeldMetrics()
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -13,6 +13,7 @@ from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Tier
 from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_pair
 from ivr.models.calls import JobState
+from ivr.ops.alarms import AlarmGauges, send_forever
 from ivr.services import Services
 from ivr.telephony.jobs import CallLogQueue, JobQueue
 from ivr.worker.reconcile import reconcile as reconcile_recordings
@@ -31,6 +32,14 @@ def worker(runtime: Runtime, drain: bool) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    services = runtime.services
+    # The gauges alarms read (infra/alarms.yaml), sent each minute beside the jobs.
+    threading.Thread(
+        target=send_forever,
+        args=(AlarmGauges(services.db), services.alarm_metrics, stop),
+        name="alarm-gauges",
+        daemon=True,
+    ).start()
     click.echo("Worker running; Ctrl-C stops it after the current job.")
     job_worker.run_forever(stop)
 
