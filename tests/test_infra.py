@@ -168,3 +168,58 @@ def test_the_fallback_bucket_serves_only_its_documents_over_https_and_logs_no_re
     assert public["Condition"] == {"Bool": {"aws:SecureTransport": "true"}}
     # It depends on no other stack of ours: it must stand when they are gone.
     assert "Fn::ImportValue" not in str(fallback)
+
+
+def test_every_alarm_reaches_the_on_call_topic_and_has_its_runbook_entry() -> None:
+    alarms = template("alarms.yaml")["Resources"]
+    readme = (REPO / "README.md").read_text()
+    runbook = readme.split("### Alarms", 1)[1].split("\n## ", 1)[0]
+    found = {
+        name: r["Properties"] for name, r in alarms.items() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    wanted = {
+        "Parked job",
+        "Held at Twilio",
+        "Fallback answering",
+        "Service down",
+        "Emails pending",
+        "Edge 5xx",
+        "Console 5xx",
+        "Spool growing",
+        "Database storage",
+        "Database connections",
+    }
+    titles = set()
+    for name, alarm in found.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        title = alarm["AlarmDescription"].split('alarm "', 1)[1].rstrip('".')
+        titles.add(title)
+        # Each alarm's runbook entry says what it means, what to check and what to do.
+        entry = runbook.split(f"**{title}**", 1)
+        assert len(entry) == 2, f"README has no runbook entry for {title!r}"
+        assert (
+            "*Check*" in entry[1].split("\n- **", 1)[0] and "*Do*" in entry[1].split("\n- **", 1)[0]
+        )
+    assert wanted <= titles
+    topic = alarms["AlarmTopic"]["Properties"]
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "OnCallEmail"}}]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+
+
+def test_the_hotlines_gauges_are_the_ones_the_worker_sends() -> None:
+    from ivr.ops.alarms import GAUGES
+
+    alarms = template("alarms.yaml")["Resources"].values()
+    ours = {
+        a["Properties"]["MetricName"]
+        for a in alarms
+        if "IVR/" in str(a["Properties"].get("Namespace", ""))
+    }
+    assert ours <= set(GAUGES)
+    # The worker alone may send them, and only under the hotline's namespace.
+    policy = template("data.yaml")["Resources"]["EdgeWorkerAlarmGaugesPolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "cloudwatch:PutMetricData"
+    assert statement["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": {"Fn::Sub": "IVR/${EnvironmentName}"}}
+    }

@@ -31,6 +31,14 @@ from ivr.telephony import outages
 
 logger = logging.getLogger(__name__)
 
+# The gauges, by the names CloudWatch and infra/alarms.yaml know them.
+GAUGES = (
+    "ParkedJobs",
+    "OldestWaitingAtTwilioSeconds",
+    "FallbackReports",
+    "ServiceWaitedSeconds",
+    "EmailsToForcesPending",
+)
 # How often a worker sends its reading (CloudWatch's standard resolution is a minute).
 EVERY_SECONDS = 60.0
 

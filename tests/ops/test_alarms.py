@@ -18,7 +18,7 @@ from ivr.config import Config
 from ivr.dev.phone import EmulatorMedia, RecordingKind
 from ivr.dev.twilio_emulator import RunningEmulator
 from ivr.models.calls import JobState, RecordingJob
-from ivr.ops.alarms import AlarmGauges, send_forever
+from ivr.ops.alarms import GAUGES, AlarmGauges, send_forever
 from ivr.outside.cloud_metrics import CloudWatchMetrics, HeldMetrics, MetricsUnavailable
 from ivr.platform.db import Database
 from ivr.services import Services, twilio_api
@@ -89,7 +89,7 @@ def test_readings_reach_cloudwatch_under_fixed_names_only(aws_endpoint: str, db:
     sink.put(reading)
     listed = client.list_metrics(Namespace=NAMESPACE)["Metrics"]
     # Every gauge arrives, and none carries a dimension that could name a report or a call
-    assert {metric["MetricName"] for metric in listed} == set(reading)
+    assert {metric["MetricName"] for metric in listed} == set(reading) == set(GAUGES)
     assert all(metric.get("Dimensions", []) == [] for metric in listed)
     now = datetime.now(UTC)
     stats = client.get_metric_statistics(
