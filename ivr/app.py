@@ -48,6 +48,7 @@ def create_app(
             render=partial(render_turn, urls=CallbackUrls(config.public_base)),
             followups=Verifier(built.db),
             secret=config.secret_key,
+            state_keys=config.url_state_keys,
         )
     app.extensions[EXTENSION_KEY] = built
 

@@ -45,6 +45,8 @@ EDGE_ONLY_SETTINGS = (
     "IVR_TWILIO_AUTH_TOKEN",
     "IVR_TWILIO_PREVIOUS_AUTH_TOKEN",
     "IVR_TWILIO_WEBHOOK_KEYS",
+    "IVR_URL_STATE_KEY",
+    "IVR_URL_STATE_PREVIOUS_KEY",
 )
 # Rotating Twilio's auth token: how long the previous one may stay valid at most. Long
 # enough for every call and callback signed before the promotion to end (a call lasts at
@@ -70,6 +72,11 @@ class Config:
     # given moment (UTC, at most two days ahead; see ivr.webhooks.signatures).
     twilio_previous_auth_token: str = ""
     twilio_previous_token_until: datetime | None = None
+    # Seal what a call keys (a reference, a PIN) in its callback URLs: the current key and
+    # the one it replaced, still opening calls begun under it. Empty: derived from
+    # secret_key (which then stays the previous key once one is given).
+    url_state_key: bytes = b""
+    url_state_previous_key: bytes = b""
     # Shared keys a webhook signature-settings rule may name: key name -> secret.
     twilio_webhook_keys: Mapping[str, str] = field(default_factory=dict)
     # Console (and all): signs the handlers' session cookies. Never held by the edge.
@@ -153,6 +160,7 @@ class Config:
     def __post_init__(self) -> None:
         self._check_tier_secrets()
         self._check_previous_token()
+        self._check_url_state_keys()
         self._check_settings()
 
     def _check_tier_secrets(self) -> None:
@@ -197,6 +205,16 @@ class Config:
                     "stay valid for long"
                 )
 
+    def _check_url_state_keys(self) -> None:
+        for name, key in (
+            ("IVR_URL_STATE_KEY", self.url_state_key),
+            ("IVR_URL_STATE_PREVIOUS_KEY", self.url_state_previous_key),
+        ):
+            if key and len(key) < 32:
+                raise ConfigError(f"{name} must hold at least 32 bytes")
+        if self.url_state_previous_key and not self.url_state_key:
+            raise ConfigError("IVR_URL_STATE_PREVIOUS_KEY needs IVR_URL_STATE_KEY, the new key")
+
     def _check_settings(self) -> None:
         """Refuse a setting outside what the service can work with."""
         if not self.public_url.startswith(("http://", "https://")):
@@ -232,6 +250,14 @@ class Config:
         if candidate.suffix in {".yaml", ".yml"}:
             return candidate
         return self.flows_dir / f"{self.flow}.yaml"
+
+    @property
+    def url_state_keys(self) -> tuple[bytes, ...]:
+        """The call state's key ring, the sealing key first."""
+        if not self.url_state_key:
+            return (self.secret_key,) if self.secret_key else ()
+        previous = self.url_state_previous_key or self.secret_key
+        return tuple(key for key in (self.url_state_key, previous) if key)
 
     @property
     def audit_chain_key(self) -> bytes:
@@ -296,6 +322,8 @@ class Config:
             twilio_previous_auth_token=env.get("IVR_TWILIO_PREVIOUS_AUTH_TOKEN", ""),
             twilio_previous_token_until=_moment(get("TWILIO_PREVIOUS_TOKEN_UNTIL", "")),
             twilio_webhook_keys=_named_secrets(get("TWILIO_WEBHOOK_KEYS", "")),
+            url_state_key=env.get("IVR_URL_STATE_KEY", "").encode(),
+            url_state_previous_key=env.get("IVR_URL_STATE_PREVIOUS_KEY", "").encode(),
             secret_key=secret("SECRET_KEY", "secret-key", 32, webhooks).encode(),
             tier=tier,
             console_secret_key=secret(

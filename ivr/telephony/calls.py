@@ -63,6 +63,7 @@ class CallHandler:
         *,
         followups: Verifier | None = None,
         secret: bytes = b"",
+        state_keys: tuple[bytes, ...] = (),
     ) -> None:
         self._flows = flows
         self.journal = journal
@@ -71,7 +72,10 @@ class CallHandler:
         # Follow-up calls: without a verifier, no reference is kept or accepted.
         self.followups = followups
         self._secret = secret
-        self.sealer = StateSealer(secret) if secret else None
+        # The call state's own keys when given (rotated apart from the secret), else one
+        # derived from the secret.
+        keys = state_keys or ((secret,) if secret else ())
+        self.sealer = StateSealer(*keys) if keys else None
 
     def desk(self, call_sid: str) -> FollowUpDesk:
         """The follow-up side of the call ``call_sid``."""

@@ -47,31 +47,65 @@ class BadCallState(ValueError):
 
 
 class StateSealer:
-    """Seal and open the call's variables (digits keyed, a follow-up) for its URLs."""
+    """Seal and open the call's variables (digits keyed, a follow-up) for its URLs.
 
-    def __init__(self, secret: bytes) -> None:
-        key = hmac.new(secret, b"ivr-url-state-v1", hashlib.sha256).digest()
-        self._aead = AESGCM(key)
+    Keys form a ring: the first seals, every one opens. A sealed token names its key by
+    an id (a digest of the key, never the key), so after a rotation a call that began
+    under the old key opens its state with it and goes on under the new one, which seals
+    from its next step. A token from before ids were carried is tried against each key.
+    """
+
+    def __init__(self, secret: bytes, *previous: bytes) -> None:
+        self._ring = [_UrlKey(key) for key in (secret, *previous) if key]
+        if not self._ring:
+            raise ValueError("a sealer needs a key")
+        self._by_id = {key.id: key for key in self._ring}
 
     def seal(self, flow: str, variables: Mapping[str, str]) -> str:
+        key = self._ring[0]
         nonce = os.urandom(12)
         body = json.dumps(dict(variables), separators=(",", ":"), sort_keys=True).encode()
-        sealed = nonce + self._aead.encrypt(nonce, body, flow.encode())
-        return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+        sealed = nonce + key.aead.encrypt(nonce, body, flow.encode())
+        return f"{key.id}.{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
 
     def open(self, flow: str, token: str) -> dict[str, str]:
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            body = self._aead.decrypt(raw[:12], raw[12:], flow.encode())
-            found = json.loads(body)
-        except (binascii.Error, ValueError, InvalidTag) as error:
-            raise BadCallState("sealed variables do not open") from error
+        key_id, dot, text = token.rpartition(".")
+        if dot:
+            named = self._by_id.get(key_id)
+            candidates = [named] if named is not None else []
+        else:
+            candidates = self._ring
+        found = None
+        for key in candidates:
+            try:
+                found = key.open(flow, text)
+                break
+            except BadCallState:
+                continue
+        if found is None:
+            raise BadCallState("sealed variables do not open")
         if not isinstance(found, dict) or not all(
             name in _VARIABLES and isinstance(value, str) and len(value) <= 64
             for name, value in found.items()
         ):
             raise BadCallState("malformed variables")
         return found
+
+
+class _UrlKey:
+    def __init__(self, secret: bytes) -> None:
+        key = hmac.new(secret, b"ivr-url-state-v1", hashlib.sha256).digest()
+        self.aead = AESGCM(key)
+        # 8 hex digits of a digest of the derived key: names it, reveals nothing of it.
+        self.id = hashlib.sha256(b"ivr-url-state-key-id" + key).hexdigest()[:8]
+
+    def open(self, flow: str, text: str) -> object:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            body = self.aead.decrypt(raw[:12], raw[12:], flow.encode())
+            return json.loads(body)
+        except (binascii.Error, ValueError, InvalidTag) as error:
+            raise BadCallState("sealed variables do not open") from error
 
 
 @dataclass(frozen=True)
