@@ -36,6 +36,7 @@ from ivr.crypto.keys import (
     KmsKeyWrapper,
     LocalKeyUnwrapper,
     LocalKeyWrapper,
+    retired_private_keys,
 )
 from ivr.flows.registry import FlowRegistry
 from ivr.outside.anchors import AnchorLog, FileAnchors, S3Anchors
@@ -240,7 +241,7 @@ def key_unwrapper(config: Config, aws: AwsClients | None = None) -> KeyUnwrapper
     private_path = config.keys_dir / PRIVATE_KEY_FILE
     if not private_path.exists():
         raise ConfigError(f"no recordings private key at {private_path}: run `ivr keys init`")
-    return LocalKeyUnwrapper(private_path.read_bytes())
+    return LocalKeyUnwrapper(private_path.read_bytes(), *retired_private_keys(config.keys_dir))
 
 
 def twilio_api(config: Config) -> TwilioApi:

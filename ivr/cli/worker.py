@@ -11,7 +11,12 @@ import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
 from ivr.config import Tier
-from ivr.crypto.keys import PUBLIC_KEY_FILE, KeyServiceError, ensure_local_key_pair
+from ivr.crypto.keys import (
+    PUBLIC_KEY_FILE,
+    KeyServiceError,
+    ensure_local_key_pair,
+    rotate_local_key_pair,
+)
 from ivr.models.calls import JobState
 from ivr.ops.alarms import AlarmGauges, send_forever
 from ivr.services import Services
@@ -166,6 +171,46 @@ def keys_init(runtime: Runtime, public_out: str | None) -> None:
         f"{state} in {config.keys_dir}. Keep the private half on the console side only.\n"
         f"Give the edge this public half, as {PUBLIC_KEY_FILE} in its IVR_KEYS_DIR or as "
         "IVR_RECORDINGS_PUBLIC_KEY:\n"
+    )
+    click.echo(public, nl=False)
+
+
+@keys.command("rotate")
+@click.option(
+    "--public-out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the new public half here, to hand to the edge.",
+)
+@pass_runtime
+def keys_rotate(runtime: Runtime, public_out: str | None) -> None:
+    """Make a new key pair, keeping the old private half to play what was sealed for it."""
+    config = runtime.config
+    if config.tier is Tier.EDGE:
+        raise click.ClickException(
+            "the edge never makes or holds a private key: run `ivr keys rotate` on the "
+            "console side and give the edge the public half it prints"
+        )
+    if config.key_service == "kms":
+        raise click.ClickException(
+            "with IVR_KEY_SERVICE=kms the key is rotated by KMS itself (automatic rotation "
+            "is on in infra/data.yaml); old recordings stay playable, nothing to do here"
+        )
+    try:
+        old, new = rotate_local_key_pair(config.keys_dir)
+    except KeyServiceError as error:
+        raise click.ClickException(str(error)) from None
+    public = (config.keys_dir / PUBLIC_KEY_FILE).read_text()
+    if public_out:
+        with open(public_out, "w") as handle:
+            handle.write(public)
+    click.echo(
+        f"Retired key {old.hex()} (kept under {config.keys_dir}/retired: recordings sealed "
+        f"for it still play) and made key {new.hex()}.\n"
+        "Now: 1. restart the console, so that it holds the new private half; "
+        "2. give the edge this public half (as "
+        f"{PUBLIC_KEY_FILE} in its IVR_KEYS_DIR or IVR_RECORDINGS_PUBLIC_KEY) and restart "
+        "it. Until then the edge seals for the old key, which the console still holds.\n"
     )
     click.echo(public, nl=False)
 

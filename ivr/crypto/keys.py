@@ -27,6 +27,8 @@ from ivr.platform.outages import Service, ServiceDown
 
 PUBLIC_KEY_FILE = "recordings-public.pem"
 PRIVATE_KEY_FILE = "recordings-private.pem"
+# Private keys ``ivr keys rotate`` replaced, kept to open what was sealed for them.
+RETIRED_DIR = "retired"
 
 
 class KeyServiceError(Exception):
@@ -142,25 +144,90 @@ class LocalKeyWrapper:
 
 
 class LocalKeyUnwrapper:
-    """Unwrap with the private half (console side only)."""
+    """Unwrap with the private half (console side only), or with a retired one.
 
-    def __init__(self, private_key_pem: bytes) -> None:
-        key = serialization.load_pem_private_key(private_key_pem, password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise KeyServiceError("the recordings private key must be an RSA key")
-        self._key = key
-        self.fingerprint = fingerprint_of(_public_der(key.public_key()))
+    After ``ivr keys rotate`` the console holds a ring: the current private key, and each
+    one it replaced (``retired/`` under the keys folder), so recordings sealed for an old
+    key play until retention destroys them. A wrong key fails OAEP at once, so trying each
+    costs a few milliseconds at most.
+    """
+
+    def __init__(self, private_key_pem: bytes, *retired_pems: bytes) -> None:
+        self._ring = [_rsa_private(pem) for pem in (private_key_pem, *retired_pems)]
+        self._key = self._ring[0]
+        self.fingerprint = fingerprint_of(_public_der(self._key.public_key()))
+        self.retired = [fingerprint_of(_public_der(key.public_key())) for key in self._ring[1:]]
 
     def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytes:
-        try:
-            return self._key.decrypt(
-                wrapped,
-                padding.OAEP(
-                    mgf=padding.MGF1(_OAEP_HASH), algorithm=_OAEP_HASH, label=_label(context)
-                ),
-            )
-        except ValueError:
-            raise KeyServiceError("the data key does not unwrap for this object") from None
+        oaep = padding.OAEP(
+            mgf=padding.MGF1(_OAEP_HASH), algorithm=_OAEP_HASH, label=_label(context)
+        )
+        for key in self._ring:
+            try:
+                return key.decrypt(wrapped, oaep)
+            except ValueError:
+                continue
+        raise KeyServiceError("the data key does not unwrap for this object")
+
+
+def _rsa_private(pem: bytes) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyServiceError("the recordings private key must be an RSA key")
+    return key
+
+
+def retired_private_keys(folder: Path) -> list[bytes]:
+    """The private keys ``ivr keys rotate`` retired under ``folder``, newest first."""
+    retired = folder / RETIRED_DIR
+    if not retired.is_dir():
+        return []
+    found = sorted(
+        retired.glob("*-private.pem"), key=lambda path: path.stat().st_mtime, reverse=True
+    )
+    return [path.read_bytes() for path in found]
+
+
+def rotate_local_key_pair(folder: Path) -> tuple[bytes, bytes]:
+    """Retire the current key pair and make a new one; return (old, new) fingerprints.
+
+    The old private half is kept (0600, under ``retired/``, named by its fingerprint)
+    before anything is replaced: recordings sealed for it must stay playable. Each file
+    is written whole, then renamed into place.
+    """
+    private_path, public_path = folder / PRIVATE_KEY_FILE, folder / PUBLIC_KEY_FILE
+    if not private_path.exists():
+        raise KeyPairIncomplete(f"no key pair in {folder} to rotate: run `ivr keys init` first")
+    old_pem = private_path.read_bytes()
+    old = fingerprint_of(_public_der(_rsa_private(old_pem).public_key()))
+    retired = folder / RETIRED_DIR
+    retired.mkdir(mode=0o700, exist_ok=True)
+    kept = retired / f"{old.hex()}-private.pem"
+    if not kept.exists():
+        _write_private(kept, old_pem)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    fresh = private_path.with_name(PRIVATE_KEY_FILE + ".new")
+    fresh.unlink(missing_ok=True)
+    _write_private(fresh, _private_pem(key))
+    os.replace(fresh, private_path)
+    public_path.write_bytes(public_pem(key))
+    return old, fingerprint_of(_public_der(key.public_key()))
+
+
+def _private_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write_private(path: Path, pem: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class KeyPairIncomplete(KeyServiceError):

@@ -145,6 +145,8 @@ def check_keys(config: Config, db: Database) -> Check:
             findings.append("unwraps a stored recording's key")
         if isinstance(unwrapper, LocalKeyUnwrapper):
             findings.append(f"holds the private key {unwrapper.fingerprint.hex()}")
+            if unwrapper.retired:
+                findings.append(f"and {len(unwrapper.retired)} retired by `ivr keys rotate`")
     return ok("keys", "; ".join(findings))
 
 
