@@ -197,9 +197,9 @@ def _blockers(
     do), as the status strip lists them (report.js keeps the list current as the handler works)."""
     blockers = workflow.missing(report)
     if ticked < len(CHECKLIST):
-        blockers.append(("checks", f"Tick the {len(CHECKLIST)} sanitisation checks"))
+        blockers.append(("checks", f"Tick the {len(CHECKLIST)} checks"))
     if found and not reviewed:
-        blockers.append(("warnings-reviewed", "Confirm you looked at each highlighted detail"))
+        blockers.append(("warnings-reviewed", "Confirm the highlights"))
     return blockers
 
 

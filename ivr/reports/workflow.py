@@ -266,7 +266,7 @@ def save(session: Session, report: Report, user: User, fields: dict[str, str]) -
 # What must be filled before a report goes for review: (the page's field id, what to do).
 NEEDED = (
     ("transcript", "transcript", "Write the transcript"),
-    ("force", "force", "Choose the force concerned"),
+    ("force", "force", "Choose the force"),
     ("handler_category", "handler-category", "Choose a category"),
     ("what", "what", "Say what happened"),
 )

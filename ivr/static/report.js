@@ -74,14 +74,14 @@ class Blockers {
     };
     const found = [];
     if (!value("transcript")) found.push(["transcript", "Write the transcript"]);
-    if (!value("force").trim()) found.push(["force", "Choose the force concerned"]);
+    if (!value("force").trim()) found.push(["force", "Choose the force"]);
     if (!value("handler-category").trim()) found.push(["handler-category", "Choose a category"]);
     if (!value("what").trim()) found.push(["what", "Say what happened"]);
     const boxes = [...document.querySelectorAll("#checks input[name=check]")];
-    if (boxes.some((box) => !box.checked)) found.push(["checks", `Tick the ${boxes.length} sanitisation checks`]);
+    if (boxes.some((box) => !box.checked)) found.push(["checks", `Tick the ${boxes.length} checks`]);
     const reviewed = document.getElementById("warnings-reviewed");
     const findings = document.querySelectorAll("#warning-list li").length;
-    if (findings && reviewed && !reviewed.checked) found.push(["warnings-reviewed", "Confirm you looked at each highlighted detail"]);
+    if (findings && reviewed && !reviewed.checked) found.push(["warnings-reviewed", "Confirm the highlights"]);
     return found;
   }
 

@@ -171,7 +171,7 @@ def test_a_submission_missing_fields_gives_every_reason_beside_its_field(
     refused = handler.post(f"{page}/submit", data={"csrf_token": token, **CHECKS})
     shown = handler.get(refused.headers["Location"]).get_data(as_text=True)
     for field, reason in (
-        ("force", "Choose the force concerned"),
+        ("force", "Choose the force"),
         ("handler-category", "Choose a category"),
         ("what", "Say what happened"),
     ):

@@ -93,7 +93,7 @@ def test_what_blocks_submit_is_listed_before_and_a_refused_submit_shows_each_rea
 
     # Then, before any submit, the strip lists what blocks it, and the fields say so
     expect(strip_blockers(page)).to_have_text(
-        ["Choose a category", "Say what happened", "Tick the 3 sanitisation checks"]
+        ["Choose a category", "Say what happened", "Tick the 3 checks"]
     )
     expect(page.get_by_text("What happened (needed to submit)")).to_be_visible()
     # And each is a link that puts the cursor in its field, below the strip
@@ -101,9 +101,7 @@ def test_what_blocks_submit_is_listed_before_and_a_refused_submit_shows_each_rea
     expect(page.locator("#handler-category")).to_be_focused()
     assert in_view_below_strip(page, "#handler-category")
     page.select_option("#handler-category", index=1)
-    expect(strip_blockers(page)).to_have_text(
-        ["Say what happened", "Tick the 3 sanitisation checks"]
-    )
+    expect(strip_blockers(page)).to_have_text(["Say what happened", "Tick the 3 checks"])
     handler.saved()
 
     # When they tick the checks and submit without saying what happened
