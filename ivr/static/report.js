@@ -221,6 +221,7 @@ class ReportWork {
     setInterval(() => this.tick(), 1000);
     this.renderMarks();
     this.offerKept();
+    this.say("No changes yet");  // the page's own words are for a browser without this script
     this.changed();  // anything changed before the script was ready is saved now
   }
 
@@ -266,7 +267,14 @@ class ReportWork {
       this.keep("signed-out");  // every word typed after the session ended is kept for this tab
       return;
     }
-    if (!this.isDirty()) return;
+    if (!this.isDirty()) {
+      // Typed back to what the console holds (an undo, say): nothing is unsaved any more.
+      if (!this.inFlight && !this.failed && this.state.textContent === "Unsaved changes") {
+        clearTimeout(this.timer);
+        this.say("Saved");
+      }
+      return;
+    }
     this.say("Unsaved changes");
     this.schedule(SAVE_AFTER_MS);
   }

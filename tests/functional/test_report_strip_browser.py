@@ -73,6 +73,11 @@ def test_the_status_and_the_save_state_stay_in_view_while_the_handler_types(
     expect(page.locator("#autosave-state")).to_have_text("Unsaved changes")
     assert handler.in_view("#autosave-state") and in_view_below_strip(page, "#what")
     handler.saved()
+    # And a change typed back to what was saved reads as saved, not as unsaved for ever
+    saved_text = handler.transcript.input_value()
+    handler.transcript.fill(saved_text + " x")
+    handler.transcript.fill(saved_text)
+    handler.saved()
     assert_accessible(page, f"the report page with its status strip at {viewport['width']} px")
 
     # And the strip is the first thing a keyboard reaches in the main content
