@@ -151,10 +151,17 @@ def report_page(reference: str) -> ResponseReturnValue:
         }
         found = highlights(report)
         spans = _spans(report, found)
-    # A refused submission comes back with its ticks and its reason, beside the boxes.
+    # A refused submission comes back with its ticks and its reasons, each beside its field.
     attempt = session.pop("submit_refused", None)
     if not isinstance(attempt, dict) or attempt.get("reference") != reference:
         attempt = {}
+    reasons = {
+        str(field): str(text)
+        for field, text in attempt.get("reasons", [])
+        if isinstance(field, str) and isinstance(text, str)
+    }
+    ticked = set(attempt.get("ticked", []))
+    reviewed = bool(attempt.get("reviewed"))
     return render_template(
         "console/report.html",
         **parts,
@@ -176,9 +183,24 @@ def report_page(reference: str) -> ResponseReturnValue:
         checklist=CHECKLIST,
         idle_seconds=services().config.session_idle_minutes * 60,
         submit_error=attempt.get("error", ""),
-        ticked=set(attempt.get("ticked", [])),
-        reviewed=bool(attempt.get("reviewed")),
+        reasons=reasons,
+        ticked=ticked,
+        reviewed=reviewed,
+        blockers=_blockers(report, found, len(ticked), reviewed),
     )
+
+
+def _blockers(
+    report: Report, found: list[Highlight], ticked: int, reviewed: bool
+) -> list[tuple[str, str]]:
+    """What still stands between the report as saved and its submission: (field id, what to
+    do), as the status strip lists them (report.js keeps the list current as the handler works)."""
+    blockers = workflow.missing(report)
+    if ticked < len(CHECKLIST):
+        blockers.append(("checks", f"Tick the {len(CHECKLIST)} checks"))
+    if found and not reviewed:
+        blockers.append(("warnings-reviewed", "Confirm the highlights"))
+    return blockers
 
 
 @bp.post("/reports/<reference>/save")
@@ -235,13 +257,19 @@ def submit(reference: str) -> ResponseReturnValue:
             report = _report(db_session, reference)
             workflow.submit(db_session, report, g.user, len(ticked), reviewed)
     except workflow.WorkError as error:
+        reasons = error.reasons if isinstance(error, workflow.SubmitRefused) else []
         session["submit_refused"] = {
             "reference": reference,
             "error": str(error),
+            "reasons": reasons,
             "ticked": ticked[: len(CHECKLIST)],
             "reviewed": reviewed,
         }
-        return back_to(reference)
+        # Back to the reasons, at the top of the form (the page's script focuses them), not
+        # to the top of the page with the reasons out of view.
+        return redirect(
+            url_for("reports.report_page", reference=reference, _anchor="error-summary"), code=303
+        )
     flash(f"{reference} was sent for review.", "info")
     return redirect(url_for("queue.queue_page"), code=303)
 

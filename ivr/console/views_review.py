@@ -34,6 +34,8 @@ def supervisor_context(db_session: Session, report: Report, user: User) -> dict[
         "sent": review.disseminations(db_session, report),
         "methods": METHODS,
         "ccu_address": force.ccu_email if force else None,
+        # Once disseminated, a download is a copy (workflow.is_copy): no confirmation needed.
+        "downloads_are_copies": workflow.is_copy(report, "pdf"),
     }
 
 
@@ -95,8 +97,9 @@ def disseminate(reference: str) -> ResponseReturnValue:
             address = ""
             if method == "email":
                 address = workflow.force_address(db_session, report.force or "")
-            sent = workflow.record_dissemination(db_session, report, g.user, method, again)
-            sent_id = sent.id
+            # A download of a report already disseminated is a copy: audited, nothing sent.
+            sent = workflow.disseminate(db_session, report, g.user, method, again)
+            sent_id = sent.id if sent is not None else 0
             body = b""
             if method != "email":
                 body = (

@@ -8,6 +8,7 @@ tagged (PDF/UA-1: a structure tree, a language and a title) so screen readers re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from html import escape
 
@@ -24,8 +25,31 @@ DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
 SERVICE = "Anti-Corruption and Abuse Reporting Service (Crimestoppers)"
 
 
+# The handler's editing marks, which stay in the console and never reach a force: the
+# recording's time, as Ctrl+J inserts it ("[01:23] ", "[1:02:03] "; also with a fraction).
+TIMESTAMP = re.compile(r"\[(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?\][ \t]?")
+SPACES = re.compile(r"[ \t]{2,}")
+
+
+def without_marks(text: str) -> str:
+    """``text`` as a force reads it: the handler's timestamps removed, the words left as they
+    were (no doubled spaces or trailing blanks where a mark was, no line left empty by it)."""
+    if not TIMESTAMP.search(text):
+        return text
+    lines = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        cleaned = TIMESTAMP.sub("", line)
+        if cleaned.strip() or not line.strip():
+            lines.append(SPACES.sub(" ", cleaned).rstrip() if cleaned != line else line)
+    return "\n".join(lines)
+
+
 def sections(report: Report, categories: Categories) -> list[tuple[str, str]]:
-    """The intelligence report, section by section."""
+    """The intelligence report, section by section, without the handler's editing marks."""
+    return [(title, without_marks(body)) for title, body in _sections(report, categories)]
+
+
+def _sections(report: Report, categories: Categories) -> list[tuple[str, str]]:
     parts = [
         ("Reference", report.reference),
         ("Received", report.received_on.isoformat()),

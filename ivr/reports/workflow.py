@@ -263,31 +263,51 @@ def save(session: Session, report: Report, user: User, fields: dict[str, str]) -
     audit.record(session, user.name, "transcript_save", report.reference)
 
 
+# What must be filled before a report goes for review: (the page's field id, what to do).
+NEEDED = (
+    ("transcript", "transcript", "Write the transcript"),
+    ("force", "force", "Choose the force"),
+    ("handler_category", "handler-category", "Choose a category"),
+    ("what", "what", "Say what happened"),
+)
+
+
+class SubmitRefused(WorkError):
+    """A refused submission, with each reason beside the field it is about (the field's id)."""
+
+    def __init__(self, reasons: list[tuple[str, str]]) -> None:
+        self.reasons = reasons
+        super().__init__("; ".join(text[0].lower() + text[1:] for _, text in reasons))
+
+
+def missing(report: Report) -> list[tuple[str, str]]:
+    """The fields still empty that a submission needs: (field id, what to do), in page order."""
+    return [(field, text) for name, field, text in NEEDED if not getattr(report, name)]
+
+
 def submit(
     session: Session, report: Report, user: User, checked: int, warnings_reviewed: bool
 ) -> None:
-    """Send for review: fields filled, sanitisation confirmed, warnings looked at."""
+    """Send for review: fields filled, sanitisation confirmed, warnings looked at.
+
+    A refusal gives every reason at once, each naming its field, so the page can show them
+    all beside their fields (as an error summary does) instead of one per attempt.
+    """
     require_claim(report, user)
-    missing = [
-        label
-        for label, value in (
-            ("the transcript", report.transcript),
-            ("the force", report.force),
-            ("the category", report.handler_category),
-            ("what happened", report.what),
-        )
-        if not value
-    ]
-    if missing:
-        raise WorkError("fill in " + ", ".join(missing) + " before submitting")
+    reasons = missing(report)
     if checked < len(CHECKLIST):
-        raise WorkError("confirm every sanitisation check before submitting")
+        reasons.append(("checks", "Confirm every sanitisation check before submitting"))
     flagged = caller_details(report)
     if flagged and not warnings_reviewed:
-        raise WorkError(
-            "look at each highlighted detail, remove what could identify the caller, "
-            "then confirm you have reviewed the warnings"
+        reasons.append(
+            (
+                "warnings-reviewed",
+                "Look at each highlighted detail, remove what could identify the caller, "
+                "then confirm you have reviewed the warnings",
+            )
         )
+    if reasons:
+        raise SubmitRefused(reasons)
     move(session, report, ReportStatus.SUBMITTED, user.name, f"{len(flagged)} warnings reviewed")
     report.sanitised = True
     report.submitted_by = user.id
@@ -305,10 +325,39 @@ def caller_details(report: Report) -> list[CallerDetail]:
 PENDING, SENT = "pending", "sent"
 
 
+DOWNLOADS = {"pdf": "a PDF", "text": "a text file"}
+
+
+def is_copy(report: Report, method: str) -> bool:
+    """True if sending ``report`` by ``method`` now would be a copy, not a dissemination.
+
+    Dissemination is one act: once a report has gone to its force, downloading its PDF or
+    text again is a copy for the supervisor's own use. Only a new email sends it again.
+    """
+    return method in DOWNLOADS and report.status is ReportStatus.DISSEMINATED
+
+
+def record_copy(session: Session, report: Report, user: User, method: str) -> None:
+    """Audit a download of an already disseminated report as a copy: nothing is sent."""
+    if not is_copy(report, method):
+        raise WorkError("only a disseminated report's document can be downloaded as a copy")
+    audit.record(
+        session,
+        user.name,
+        "download",
+        report.reference,
+        f"downloaded a copy as {DOWNLOADS[method]} (already disseminated to {report.force})",
+    )
+
+
 def record_dissemination(
     session: Session, report: Report, user: User, method: str, again: bool = False
 ) -> Dissemination:
-    """Record that ``report`` goes to its force; a second time only when ``again`` confirms it."""
+    """Record that ``report`` goes to its force; a second time only when ``again`` confirms it.
+
+    The console goes through ``disseminate``, for which a download of a report already
+    disseminated is a copy, not a second dissemination.
+    """
     if report.status not in (ReportStatus.APPROVED, ReportStatus.DISSEMINATED):
         raise WorkError("only an approved report can be disseminated")
     if not report.force or report.force == "Unknown":
@@ -341,6 +390,18 @@ def record_dissemination(
     session.add(sent)
     session.flush()
     return sent
+
+
+def disseminate(
+    session: Session, report: Report, user: User, method: str, again: bool = False
+) -> Dissemination | None:
+    """Send ``report`` to its force by ``method``, or, for a download of a report already
+    disseminated, record a copy: then nothing is sent, no confirmation is needed and None
+    is returned. Only a real second sending (an email) needs ``again``."""
+    if is_copy(report, method):
+        record_copy(session, report, user, method)
+        return None
+    return record_dissemination(session, report, user, method, again)
 
 
 def set_force_address(session: Session, name: str, address: str, actor: str) -> None:

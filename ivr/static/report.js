@@ -5,11 +5,104 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const keys = playerKeys();
+  statusStrip();
   const form = document.getElementById("report-form");
   if (!form || form.dataset.autosave !== "true") return;
   const work = new ReportWork(form);
   keys.onTimestamp = (text) => work.insertAtCursor(text);
+  new Blockers(form);
 });
+
+// --- The status strip and the error summary ---------------------------------------------------
+
+// The strip sticks at the window's top: what scrolls into view must land below it, so its
+// height is a CSS variable (scroll-padding, the side column's offset).
+function statusStrip() {
+  const strip = document.getElementById("status-strip");
+  if (strip) {
+    const measure = () => document.documentElement.style.setProperty("--strip-height", strip.offsetHeight + "px");
+    measure();
+    if ("ResizeObserver" in window) new ResizeObserver(measure).observe(strip);
+  }
+  // A link to a field (in the strip or the error summary) puts the cursor in that field, as
+  // GOV.UK's error summary does, instead of only scrolling to it.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("#status-strip a[data-field], #error-summary a[data-field]");
+    if (!link) return;
+    const target = fieldFor(link.dataset.field);
+    if (!target) return;
+    event.preventDefault();
+    target.focus({ preventScroll: true });
+    (target.closest(".field, fieldset") || target).scrollIntoView({ block: "start" });
+    history.replaceState(null, "", "#" + link.dataset.field);
+  });
+  // A refused submission arrives at its reasons: focus them, so they are read out.
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+}
+
+function fieldFor(id) {
+  if (id === "checks") {
+    const boxes = [...document.querySelectorAll("#checks input[name=check]")];
+    return boxes.find((box) => !box.checked) || boxes[0] || null;
+  }
+  return document.getElementById(id);
+}
+
+// What still blocks submitting, kept current as the handler works: the fields a submission
+// needs (as workflow.NEEDED), the checks ticked, and the findings confirmed.
+class Blockers {
+  constructor(form) {
+    this.form = form;
+    this.list = document.getElementById("blocker-list");
+    this.title = document.getElementById("blockers-title");
+    this.ready = document.getElementById("ready-to-submit");
+    this.submitForm = document.getElementById("submit-form");
+    if (!this.list) return;
+    const update = () => this.update();
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    if (this.submitForm) this.submitForm.addEventListener("change", update);
+    new MutationObserver(update).observe(document.getElementById("warning-list"), { childList: true });
+    this.update();
+  }
+
+  current() {
+    const value = (id) => {
+      const field = document.getElementById(id);
+      return field ? field.value : "";
+    };
+    const found = [];
+    if (!value("transcript")) found.push(["transcript", "Write the transcript"]);
+    if (!value("force").trim()) found.push(["force", "Choose the force"]);
+    if (!value("handler-category").trim()) found.push(["handler-category", "Choose a category"]);
+    if (!value("what").trim()) found.push(["what", "Say what happened"]);
+    const boxes = [...document.querySelectorAll("#checks input[name=check]")];
+    if (boxes.some((box) => !box.checked)) found.push(["checks", `Tick the ${boxes.length} checks`]);
+    const reviewed = document.getElementById("warnings-reviewed");
+    const findings = document.querySelectorAll("#warning-list li").length;
+    if (findings && reviewed && !reviewed.checked) found.push(["warnings-reviewed", "Confirm the highlights"]);
+    return found;
+  }
+
+  update() {
+    const found = this.current();
+    const shown = [...this.list.querySelectorAll("a")].map((a) => a.dataset.field + ":" + a.textContent);
+    if (shown.join("|") !== found.map(([field, text]) => field + ":" + text).join("|")) {
+      this.list.replaceChildren(...found.map(([field, text]) => {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = "#" + field;
+        link.dataset.field = field;
+        link.textContent = text;
+        item.append(link);
+        return item;
+      }));
+    }
+    this.list.hidden = this.title.hidden = found.length === 0;
+    this.ready.hidden = found.length > 0;
+  }
+}
 
 // --- Players and their keys ------------------------------------------------------------------
 
@@ -128,6 +221,7 @@ class ReportWork {
     setInterval(() => this.tick(), 1000);
     this.renderMarks();
     this.offerKept();
+    this.say("No changes yet");  // the page's own words are for a browser without this script
     this.changed();  // anything changed before the script was ready is saved now
   }
 
@@ -173,7 +267,14 @@ class ReportWork {
       this.keep("signed-out");  // every word typed after the session ended is kept for this tab
       return;
     }
-    if (!this.isDirty()) return;
+    if (!this.isDirty()) {
+      // Typed back to what the console holds (an undo, say): nothing is unsaved any more.
+      if (!this.inFlight && !this.failed && this.state.textContent === "Unsaved changes") {
+        clearTimeout(this.timer);
+        this.say("Saved");
+      }
+      return;
+    }
     this.say("Unsaved changes");
     this.schedule(SAVE_AFTER_MS);
   }

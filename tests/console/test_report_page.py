@@ -132,23 +132,55 @@ def test_a_refused_submission_keeps_the_ticks_and_says_why_beside_them(
 ) -> None:
     handler, page, token = taken(as_role, queued_report)
     handler.post(f"{page}/save", data={"csrf_token": token, **FIELDS}, headers=JSON)
-    refused = handler.post(
-        f"{page}/submit",
-        data={"csrf_token": token, "check": ["1", "3"]},
-        follow_redirects=True,
+    refused = handler.post(f"{page}/submit", data={"csrf_token": token, "check": ["1", "3"]})
+    # Back to the reasons at the top of the form, not to the top of the page
+    assert refused.headers["Location"].endswith(f"{page}#error-summary")
+    shown = handler.get(refused.headers["Location"]).get_data(as_text=True)
+    summary = re.search(r'<div id="error-summary".*?</div>', shown, re.S)
+    assert summary and (
+        '<a href="#checks" data-field="checks">Confirm every sanitisation check before '
+        "submitting</a>" in summary.group(0)
     )
-    form = form_section(refused.get_data(as_text=True), "submit-form")
-    assert "Not submitted: confirm every sanitisation check before submitting." in form
+    form = form_section(shown, "submit-form")
+    assert 'id="checks-error"' in form and 'aria-describedby="checks-error"' in form
     ticked = re.findall(r'name="check" value="(\d)" checked', form)
     assert ticked == ["1", "3"]
     # The reason is said once: the next visit starts afresh.
-    again = form_section(handler.get(page).get_data(as_text=True), "submit-form")
-    assert "Not submitted" not in again and "checked" not in again
+    again = handler.get(page).get_data(as_text=True)
+    assert "error-summary" not in again and "checked" not in form_section(again, "submit-form")
     assert (
         post(handler, f"{page}/submit", {**CHECKS, "warnings_reviewed": "yes"}, page=page)
         .headers["Location"]
         .endswith("/console/")
     )
+
+
+def test_a_submission_missing_fields_gives_every_reason_beside_its_field(
+    as_role: Any, db: Database, queued_report: str
+) -> None:
+    handler, page, token = taken(as_role, queued_report)
+    # Given a report whose handler wrote only the transcript
+    handler.post(f"{page}/save", data={"csrf_token": token, "transcript": "Words"}, headers=JSON)
+    fresh = handler.get(page).get_data(as_text=True)
+    # The rule is seen before submitting: marked on the fields, listed in the status strip
+    assert fresh.count('<span class="needed">(needed to submit)</span>') == 4
+    strip = re.search(r'<section id="status-strip".*?</section>', fresh, re.S)
+    assert strip and '<a href="#what" data-field="what">Say what happened</a>' in strip.group(0)
+    assert '<a href="#transcript"' not in strip.group(0)
+    # When they submit, every reason comes back at once, each beside its field
+    refused = handler.post(f"{page}/submit", data={"csrf_token": token, **CHECKS})
+    shown = handler.get(refused.headers["Location"]).get_data(as_text=True)
+    for field, reason in (
+        ("force", "Choose the force"),
+        ("handler-category", "Choose a category"),
+        ("what", "Say what happened"),
+    ):
+        assert f'<a href="#{field}" data-field="{field}">{reason}</a>' in shown
+        assert (
+            f'<p class="error-message" id="{field}-error"><span class="visually-hidden">'
+            f"Error:</span> {reason}</p>" in shown
+        )
+    assert 'id="checks-error"' not in shown and 'id="transcript-error"' not in shown
 
 
 def test_a_reviewer_reads_the_report_as_text_with_its_findings_marked(

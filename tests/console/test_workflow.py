@@ -123,9 +123,9 @@ def test_a_report_is_submitted_only_when_complete_and_sanitised(
     page = f"/console/reports/{queued_report}"
     post(handler, f"{page}/save", {**FIELDS, "transcript": "I'm called Sam Jones"}, page=page)
     unchecked = post(handler, f"{page}/submit", {}, page=page, follow_redirects=True)
-    assert "confirm every sanitisation check" in unchecked.get_data(as_text=True)
+    assert "Confirm every sanitisation check" in unchecked.get_data(as_text=True)
     unreviewed = post(handler, f"{page}/submit", CHECKS, page=page, follow_redirects=True)
-    assert "look at each highlighted detail" in unreviewed.get_data(as_text=True)
+    assert "Look at each highlighted detail" in unreviewed.get_data(as_text=True)
     assert report(db, queued_report).status is ReportStatus.QUEUED
     write_and_submit(handler, queued_report)
     assert report(db, queued_report).status is ReportStatus.SUBMITTED

@@ -111,3 +111,43 @@ class Handler:
 
     def position(self, name: str) -> float:
         return float(self.player(name).evaluate("a => a.currentTime"))
+
+
+# The status strip, and where things are on the screen
+
+
+def in_view_below_strip(page: Page, selector: str) -> bool:
+    """Whether the element's top is in the window and not hidden under the sticky strip."""
+    return bool(
+        page.locator(selector).evaluate(
+            "e => { const r = e.getBoundingClientRect();"
+            " const s = document.getElementById('status-strip').getBoundingClientRect();"
+            " return r.height > 0 && r.top >= s.bottom - 1 && r.top < window.innerHeight; }"
+        )
+    )
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    """The element's place on the page (not the window): top, bottom, left, right."""
+    return dict(
+        page.locator(selector).evaluate(
+            "e => { const r = e.getBoundingClientRect();"
+            " return {top: r.top + scrollY, bottom: r.bottom + scrollY,"
+            " left: r.left, right: r.right}; }"
+        )
+    )
+
+
+def tab_into(page: Page, selector: str, presses: int = 25) -> int:
+    """Press Tab from the start of the main content (where "Skip to main content" leads)
+    until focus is inside ``selector``; return how many presses it took."""
+    page.locator("#main").focus()
+    for count in range(1, presses + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => !!document.activeElement.closest({selector!r})"):
+            return count
+    raise AssertionError(f"{presses} presses of Tab never reached {selector}")
+
+
+def strip_blockers(page: Page) -> Any:
+    return page.locator("#status-strip #blocker-list a")
