@@ -114,7 +114,7 @@ def test_a_supervisor_returns_approves_and_disseminates_with_one_confirmation(
     assert_accessible(supervisor, "the review")
     # Returning needs a word; the browser asks for it before anything is sent
     supervisor.click("#return")
-    expect(supervisor.locator("#status")).to_have_text("submitted")
+    expect(supervisor.locator("#status")).to_have_text("submitted for review")
     review.return_to_handler("Take out the street address")
     expect(supervisor.locator("#thread-messages")).to_contain_text("Take out the street address")
 
