@@ -244,3 +244,20 @@ def test_a_step_nothing_leads_to_is_still_unreachable_beside_an_unrelated_typo(
         f"{path}:{line_of(text, 'nowhere')}: step 'menu' refers to missing step 'nowhere'",
         f"{path}:{line_of(text, 'orphan:')}: step 'orphan' is unreachable from 'menu'",
     ]
+
+
+def test_a_misspelt_setting_is_one_problem_naming_the_setting_meant(tmp_path: Path) -> None:
+    """Given a required setting misspelt (``nxt`` for ``next``), when the flow is checked,
+    then it is reported once, at the misspelling, naming ``next``, and not again as
+    "next is required"; an unknown setting unlike any missing one is still just unknown."""
+    text = SMALL_FLOW.replace("    next: bye\n", "    nxt: bye\n")
+    path = tmp_path / "flow.yaml"
+    assert problems_of(text, tmp_path) == [
+        f"{path}:{line_of(text, 'nxt: bye')}: steps.record.nxt: is not a setting here:"
+        " did you mean 'next'?"
+    ]
+    text = SMALL_FLOW.replace("    next: bye\n", "    colour: bye\n")
+    assert [p.split(": ", 1)[1] for p in problems_of(text, tmp_path)] == [
+        "steps.record.next: is required",
+        "steps.record.colour: is not a setting here (check the spelling)",
+    ]
