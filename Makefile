@@ -21,6 +21,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# pa11y (HTML_CodeSniffer) for tests/functional/test_pa11y.py, pinned by package-lock.json.
+# It drives Debian's Chromium: puppeteer never downloads a browser of its own.
+node_modules/.installed: package.json package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
 # The infrastructure linters live in their own venv: checkov pins many libraries the app
 # also uses, and neither side should hold the other back.
 INFRA_VENV := .venv-infra
@@ -50,7 +56,7 @@ run: $(VENV)/.installed
 # Two workers, a test file each at a time: the browser and server tests spend most of
 # their time waiting, so two share this 2-core machine well (every test has its own ports,
 # folders and PostgreSQL schema).
-test: $(VENV)/.installed-test lint typecheck infra-lint
+test: $(VENV)/.installed-test node_modules/.installed lint typecheck infra-lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-test
@@ -71,4 +77,4 @@ infra-lint: $(INFRA_VENV)/.installed
 	$(INFRA_BIN)/hadolint Dockerfile
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, assert_never
@@ -112,12 +113,45 @@ def check_flow(flow: Flow, base_dir: Path) -> list[Finding]:
     """Return every problem found in ``flow``, each with the path it concerns."""
     findings: list[Finding] = []
     findings += _check_languages(flow)
-    findings += _check_references(flow)
+    references = _check_references(flow)
+    findings += references
     findings += _check_prompts(flow, base_dir)
     findings += _check_keys_and_choices(flow)
-    dangling = any("missing step" in message for _, message in findings)
-    findings += _check_graph(flow, dangling)
+    findings += _check_graph(flow, bool(references), _meant(flow))
     return findings
+
+
+def _missing_names(flow: Flow) -> list[str]:
+    """The step names referred to (from ``start`` or a step) that no step has."""
+    names = [flow.start] + [
+        target for step in flow.steps.values() for _, target in successors(step)
+    ]
+    return list(dict.fromkeys(name for name in names if name not in flow.steps))
+
+
+def _orphans(flow: Flow) -> list[str]:
+    """The steps nothing refers to (``start`` included)."""
+    referenced = {flow.start} | {t for step in flow.steps.values() for _, t in successors(step)}
+    return [name for name in flow.steps if name not in referenced]
+
+
+def _meant(flow: Flow) -> dict[str, str]:
+    """For each missing step name, the step nothing refers to that it is a misspelling of.
+
+    A typo in a reference (``next: anonymity_promis``) leaves the step it meant with no way
+    in; a typo in a step's own name leaves the references to it dangling. Either way it is
+    one mistake: it is reported once, at the reference, naming the step it meant, and the
+    step it meant is not reported again as unreachable.
+    """
+    orphans = _orphans(flow)
+    meant: dict[str, str] = {}
+    for missing in _missing_names(flow):
+        close = difflib.get_close_matches(
+            missing, [o for o in orphans if o not in meant.values()], n=1, cutoff=0.6
+        )
+        if close:
+            meant[missing] = close[0]
+    return meant
 
 
 def _check_languages(flow: Flow) -> list[Finding]:
@@ -135,13 +169,23 @@ def _check_languages(flow: Flow) -> list[Finding]:
 
 def _check_references(flow: Flow) -> list[Finding]:
     findings: list[Finding] = []
+    meant = _meant(flow)
+
+    def guess(target: str) -> str:
+        return f" (did you mean {meant[target]!r}?)" if target in meant else ""
+
     if flow.start not in flow.steps:
-        findings.append((("start",), f"start refers to missing step {flow.start!r}"))
+        findings.append(
+            (("start",), f"start refers to missing step {flow.start!r}{guess(flow.start)}")
+        )
     for name, step in flow.steps.items():
         for path, target in successors(step):
             if target not in flow.steps:
                 findings.append(
-                    (("steps", name, *path), f"step {name!r} refers to missing step {target!r}")
+                    (
+                        ("steps", name, *path),
+                        f"step {name!r} refers to missing step {target!r}{guess(target)}",
+                    )
                 )
     return findings
 
@@ -277,11 +321,12 @@ def _check_choices(flow: Flow, values: dict[ChoiceName, str], where: DocPath) ->
     return findings
 
 
-def _check_graph(flow: Flow, dangling: bool) -> list[Finding]:
+def _check_graph(flow: Flow, dangling: bool, meant: dict[str, str]) -> list[Finding]:
     """Check reachability, endings and silent loops.
 
     With a dangling reference the graph is broken in one place, and reporting every
-    step cut off by it would bury the real mistake: only orphans are reported then.
+    step cut off by it would bury the real mistake: only orphans are reported then, and
+    not an orphan a dangling reference was meant for (``meant``: it is named there).
     """
     findings: list[Finding] = []
     # Dangling references are reported on their own; the graph ignores them.
@@ -294,7 +339,12 @@ def _check_graph(flow: Flow, dangling: bool) -> list[Finding]:
     reachable = _walk(flow.start, edges)
     referenced = {target for targets in edges.values() for target in targets} | {flow.start}
     for name in flow.steps:
-        if name not in reachable and (not dangling or name not in referenced):
+        follows_from_a_typo = name in meant.values()
+        if (
+            name not in reachable
+            and (not dangling or name not in referenced)
+            and not follows_from_a_typo
+        ):
             findings.append((("steps", name), f"step {name!r} is unreachable from {flow.start!r}"))
     if dangling:
         return findings

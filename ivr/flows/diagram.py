@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -52,12 +53,24 @@ def _quote(*lines: str) -> str:
     return '"' + "\\n".join(_escape(line) for line in lines) + '"'
 
 
-def _first_words(flow: Flow, step: Step) -> str:
+# A step's box shows the start of what callers hear, wrapped (not one long line that
+# makes the box, and so the whole drawing, too wide to read at its own size).
+LINE_CHARS = 30
+PROMPT_LINES = 3
+
+
+def _first_words(flow: Flow, step: Step) -> list[str]:
+    """The start of the step's prompt, as at most PROMPT_LINES lines of LINE_CHARS."""
     prompt = prompt_of(step)
     if not prompt:
-        return ""
-    words = prompt_text(prompt[flow.default_language]).split()
-    return " ".join(words[:7]) + ("…" if len(words) > 7 else "")
+        return []
+    text = " ".join(prompt_text(prompt[flow.default_language]).split())
+    lines = textwrap.wrap(text, LINE_CHARS, break_long_words=True)
+    if len(lines) <= PROMPT_LINES:
+        return lines
+    shown = lines[:PROMPT_LINES]
+    last = textwrap.shorten(shown[-1] + " " + lines[PROMPT_LINES], LINE_CHARS - 1, placeholder="")
+    return [*shown[:-1], last.rstrip(" ,.;:") + "…"]
 
 
 def _shape_and_arrows(step: Step) -> tuple[str, list[Arrow]]:
@@ -145,7 +158,7 @@ def _legend(change: Changes) -> list[str]:
     removed = ", ".join(change.removed) if change.removed else "none"
     return [
         "  subgraph cluster_legend {",
-        '    label="Changes from the published version"; fontname="Helvetica"; fontsize=10;',
+        '    label="Changes from the published version"; fontname="DejaVu Sans"; fontsize=11;',
         f'    _legend_added [shape=box, label="added step", {ADDED}];',
         f'    _legend_changed [shape=box, label="changed step", {CHANGED}];',
         f"    _legend_removed [shape=note, label={_quote('removed steps:', removed)}];",
@@ -156,16 +169,19 @@ def _legend(change: Changes) -> list[str]:
 def to_dot(flow: Flow, against: Flow | None = None) -> str:
     """Return the flow as Graphviz DOT text, its changes marked if drawn ``against`` another."""
     change = changes(against, flow) if against is not None else Changes()
+    # Drawn to be shown at its own size (1 pt = 1.33 px), in a frame that scrolls: 11 pt
+    # is about 15 px on screen, 10 pt about 13 px. DejaVu Sans is the font the
+    # server measures with (fonts-dejavu-core) and the browser finds for the same name.
     lines = [
         f"digraph {_quote(flow.name)} {{",
-        '  rankdir=TB; node [fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=9];',
+        "  rankdir=TB; nodesep=0.25; ranksep=0.45;",
+        '  node [fontname="DejaVu Sans,Helvetica,Arial,sans-serif", fontsize=11, margin="0.12,0.06"];',
+        '  edge [fontname="DejaVu Sans,Helvetica,Arial,sans-serif", fontsize=10];',
         '  start [shape=circle, label="call"];',
         f"  start -> {_quote(flow.start)};",
     ]
     for name, step in flow.steps.items():
-        words = _first_words(flow, step)
-        label = _quote(name, f"({step.type})", *([words] if words else []))
+        label = _quote(name, f"({step.type})", *_first_words(flow, step))
         shape, arrows = _shape_and_arrows(step)
         marked = (
             f", {ADDED}"

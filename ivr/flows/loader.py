@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,13 +73,44 @@ def _schema_problems(
     error: ValidationError, data: dict[str, Any], source: SourceMap, filename: str
 ) -> list[FlowProblem]:
     problems: dict[tuple[int, str], FlowProblem] = {}
-    for item in error.errors():
+    items = error.errors()
+    meant = _misspelt_settings(data, items)
+    for item in items:
         path = _document_path(data, item["loc"])
         where = ".".join(str(part) for part in path) or "the file"
+        if item["type"] == "missing" and path in meant.values():
+            continue  # it is there, misspelt: said once, at the misspelling
         message = f"{where}: {_friendly(item)}"
+        if path in meant:
+            message = f"{where}: is not a setting here: did you mean {meant[path][-1]!r}?"
         line = source.line_of(path)
         problems.setdefault((line, message), FlowProblem(filename, line, message))
     return sorted(problems.values(), key=lambda p: p.line)
+
+
+def _misspelt_settings(data: Any, items: list[Any]) -> dict[DocPath, DocPath]:
+    """Each unknown setting that is a misspelling of a required one missing beside it.
+
+    ``nxt: menu`` is one mistake, not two ("nxt is not a setting" and "next is
+    required"): it is reported once, where it was written, naming the setting meant.
+    """
+    missing: dict[DocPath, list[str]] = {}
+    for item in items:
+        if item["type"] == "missing":
+            path = _document_path(data, item["loc"])
+            missing.setdefault(path[:-1], []).append(str(path[-1]))
+    meant: dict[DocPath, DocPath] = {}
+    for item in items:
+        if item["type"] != "extra_forbidden":
+            continue
+        path = _document_path(data, item["loc"])
+        wanted = [
+            name for name in missing.get(path[:-1], []) if (*path[:-1], name) not in meant.values()
+        ]
+        close = difflib.get_close_matches(str(path[-1]), wanted, n=1, cutoff=0.6)
+        if close:
+            meant[path] = (*path[:-1], close[0])
+    return meant
 
 
 def _document_path(data: Any, loc: tuple[int | str, ...]) -> DocPath:

@@ -150,8 +150,8 @@ def check(
             language=language,
             category=values["category"],
             answers=answers,
-            # Contact details only when the sender chose to leave them: anything typed
-            # in the box before choosing "anonymous" is dropped, never stored.
+            # Contact details only when the sender chose to leave them. Details typed
+            # while "anonymous" is chosen never get here: the form asks first (below).
             contact=values["contact"] if values["anonymity"] == "contact" else "",
             attachments=attachments,
             pin=pin or None,
@@ -189,6 +189,11 @@ def _answers(
             errors[name] = "err_too_long"
     if values["anonymity"] == "contact" and not values["contact"].strip():
         errors["contact"] = "err_contact"
+    if values["anonymity"] == "anonymous" and values["contact"].strip():
+        # Details written while "stay anonymous" is chosen (possible without JavaScript,
+        # which hides the box): ask which was meant, rather than drop or keep them. The
+        # words are shown back in the form, never stored, never logged.
+        errors["anonymity"] = "err_contact_anonymous"
     return values, errors
 
 

@@ -64,14 +64,20 @@ function testPhone() {
   }
 
   async function send(body) {
-    const response = await fetch(phone.dataset.url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": phone.dataset.csrf },
-      body: JSON.stringify({ ...body, state, drafts: drafts ? drafts.checked : true }),
-      credentials: "same-origin",
-    });
-    const answer = await response.json();
+    let answer;
+    try {
+      const response = await fetch(phone.dataset.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": phone.dataset.csrf },
+        body: JSON.stringify({ ...body, state, drafts: drafts ? drafts.checked : true }),
+        credentials: "same-origin",
+      });
+      answer = await response.json();
+    } catch (error) {
+      answer = { error: "the test call got no answer from the server; press Call to start again" };
+    }
     if (answer.error) {
+      queued.length = 0;  // the keys after it would go to the wrong step
       line(answer.error, "error");
       return;
     }
@@ -89,26 +95,55 @@ function testPhone() {
     }));
   }
 
+  // One step at a time, as on a real call: what is pressed while the server is still
+  // answering waits, in order, and goes to the step that answer leads to (sent at once,
+  // it would go to the step before, which would say its prompt again and lose the key).
+  const queued = [];
+  const queue = document.getElementById("phone-queued");
+  let busy = false;
+  function showQueue() {
+    const keys = queued.filter((job) => job.key !== undefined).map((job) => job.key);
+    if (queue) queue.textContent = keys.length ? `Pressed while the phone answers, sent next in order: ${keys.join(" ")}` : "";
+  }
+  async function pump() {
+    if (busy) return;
+    busy = true;
+    while (queued.length) {
+      const job = queued.shift();
+      showQueue();
+      await job.run();
+    }
+    busy = false;
+    showQueue();
+  }
+  function enqueue(job) {
+    queued.push(job);
+    showQueue();
+    pump();
+  }
+
   // At a menu each key goes at once; where the call collects a reference or a PIN the
   // digits are gathered until # (or the most the step takes), as Twilio's Gather does.
   let wanted = 1;
   let keyed = "";
   function press(key) {
-    if (!state) return;
+    enqueue({ key, run: () => pressNow(key) });
+  }
+  function pressNow(key) {
+    if (!state) return undefined;
     if (wanted > 1) {
       if (key !== "#") keyed += key;
       if (key !== "#" && keyed.length < wanted) {
         waiting.textContent = `${keyed.length} of up to ${wanted} digits keyed, then #`;
-        return;
+        return undefined;
       }
       line(`You key ${keyed.replace(/./g, "•")} #`, "pressed");
       const digits = keyed;
       keyed = "";
-      send({ action: "key", key: digits });
-      return;
+      return send({ action: "key", key: digits });
     }
     line(`You press ${key}`, "pressed");
-    send({ action: "key", key });
+    return send({ action: "key", key });
   }
 
   phone.querySelectorAll("button[data-key]").forEach((button) => button.addEventListener("click", () => {
@@ -128,19 +163,36 @@ function testPhone() {
   phone.querySelectorAll("button[data-action]").forEach((button) => button.addEventListener("click", () => {
     const action = button.dataset.action;
     if (action === "restart") {
-      state = null;
-      transcript.replaceChildren();
-      send({});
+      queued.length = 0;  // a new call: what was waiting belonged to the old one
+      enqueue({ run: () => {
+        state = null;
+        keyed = "";
+        transcript.replaceChildren();
+        return send({});
+      } });
       return;
     }
-    if (!state) return;
-    line({ timeout: "You press nothing", speak: "You speak, then press #", silence: "You say nothing" }[action], "pressed");
-    send(action === "timeout" ? { action: "key", key: "" } : { action });
+    enqueue({ run: () => {
+      if (!state) return undefined;
+      line({ timeout: "You press nothing", speak: "You speak, then press #", silence: "You say nothing" }[action], "pressed");
+      return send(action === "timeout" ? { action: "key", key: "" } : { action });
+    } });
   }));
+}
+
+// A diagram wider than its frame opens at its middle, where dot puts the call's start.
+function diagramFrames() {
+  document.querySelectorAll(".diagram-frame").forEach((frame) => {
+    const image = frame.querySelector("img");
+    const centre = () => { frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2; };
+    if (image && image.complete) centre();
+    else image?.addEventListener("load", centre, { once: true });
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   flowEditor();
   confirmations();
   testPhone();
+  diagramFrames();
 });

@@ -46,12 +46,19 @@ def test_validate_accepts_the_national_flow(runner: CliRunner) -> None:
         (
             "next: anonymity_promise",
             "next: anonymity_promis",
-            ":70: step 'safety' refers to missing step 'anonymity_promis'",
+            ":70: step 'safety' refers to missing step 'anonymity_promis'"
+            " (did you mean 'anonymity_promise'?)\n",
         ),
         (
             "  other_ways:\n",
             "  other_routes:\n",
-            ":134: step 'other_routes' is unreachable from 'welcome'",
+            ":101: step 'main_menu' refers to missing step 'other_ways'"
+            " (did you mean 'other_routes'?)\n",
+        ),
+        (
+            "  other_ways:\n",
+            "  leftover:\n",
+            ":134: step 'leftover' is unreachable from 'welcome'",
         ),
         (
             "      cy-GB: Byddwch yn aros yn gwbl ddienw.\n",
@@ -64,7 +71,7 @@ def test_validate_accepts_the_national_flow(runner: CliRunner) -> None:
             ":61: YAML syntax error: expected ',' or ']', but got '?' (while parsing a flow sequence that starts on line 59)",
         ),
     ],
-    ids=["dangling", "unreachable", "translation", "syntax"],
+    ids=["dangling", "renamed", "unreachable", "translation", "syntax"],
 )
 def test_validate_refuses_a_broken_flow_with_file_and_line(
     runner: CliRunner, tmp_path: Path, old: str, new: str, expected: str
@@ -74,6 +81,9 @@ def test_validate_refuses_a_broken_flow_with_file_and_line(
     assert result.exit_code == 1
     assert f"{path}{expected}" in result.output
     assert f"{path}: refused" in result.output
+    if "did you mean" in expected:  # a typo is one mistake: no follow-on "unreachable"
+        assert "unreachable" not in result.output
+        assert f"{path}: refused (1 problems)" in result.output
 
 
 def test_simulate_prints_what_the_caller_hears(runner: CliRunner) -> None:

@@ -201,3 +201,63 @@ def test_an_oversized_flow_file_is_refused_without_parsing(tmp_path: Path) -> No
     text = SMALL_FLOW + "#" * (300 * 1024) + "\n"
     (problem,) = problems_of(text, tmp_path)
     assert problem.endswith(":1: the file is larger than 256 KB")
+
+
+def test_a_misspelt_reference_is_one_problem_naming_the_step_it_meant(tmp_path: Path) -> None:
+    """Given a reference misspelt (``recrod``) and nothing else leading to ``record``,
+    when the flow is checked, then the typo is reported once, at its line, with the step
+    it meant, and ``record`` is not reported again as unreachable (a follow-on)."""
+    text = SMALL_FLOW.replace('"1": record', '"1": recrod').replace(
+        "otherwise: record", "otherwise: bye"
+    )
+    path = tmp_path / "flow.yaml"
+    assert problems_of(text, tmp_path) == [
+        f"{path}:{line_of(text, 'recrod')}: step 'menu' refers to missing step 'recrod'"
+        " (did you mean 'record'?)"
+    ]
+
+
+def test_a_misspelt_step_name_is_one_problem_at_each_reference(tmp_path: Path) -> None:
+    """Given a step whose own name is misspelt (``recrod:``), when the flow is checked,
+    then each reference to the name it should have is reported, pointing at the misspelt
+    step, and the misspelt step is not reported as unreachable."""
+    text = SMALL_FLOW.replace("  record:\n", "  recrod:\n")
+    path = tmp_path / "flow.yaml"
+    problem = "step 'menu' refers to missing step 'record' (did you mean 'recrod'?)"
+    option, otherwise = line_of(text, '"1": record'), line_of(text, "otherwise: record")
+    assert problems_of(text, tmp_path) == [
+        f"{path}:{option}: {problem}",
+        f"{path}:{otherwise}: {problem}",
+    ]
+
+
+def test_a_step_nothing_leads_to_is_still_unreachable_beside_an_unrelated_typo(
+    tmp_path: Path,
+) -> None:
+    """Given a dangling reference unlike any step's name and a step nothing refers to,
+    when the flow is checked, then both are reported: no guess is made."""
+    text = SMALL_FLOW.replace("otherwise: record", "otherwise: nowhere") + (
+        "  orphan:\n    type: hangup\n"
+    )
+    path = tmp_path / "flow.yaml"
+    assert problems_of(text, tmp_path) == [
+        f"{path}:{line_of(text, 'nowhere')}: step 'menu' refers to missing step 'nowhere'",
+        f"{path}:{line_of(text, 'orphan:')}: step 'orphan' is unreachable from 'menu'",
+    ]
+
+
+def test_a_misspelt_setting_is_one_problem_naming_the_setting_meant(tmp_path: Path) -> None:
+    """Given a required setting misspelt (``nxt`` for ``next``), when the flow is checked,
+    then it is reported once, at the misspelling, naming ``next``, and not again as
+    "next is required"; an unknown setting unlike any missing one is still just unknown."""
+    text = SMALL_FLOW.replace("    next: bye\n", "    nxt: bye\n")
+    path = tmp_path / "flow.yaml"
+    assert problems_of(text, tmp_path) == [
+        f"{path}:{line_of(text, 'nxt: bye')}: steps.record.nxt: is not a setting here:"
+        " did you mean 'next'?"
+    ]
+    text = SMALL_FLOW.replace("    next: bye\n", "    colour: bye\n")
+    assert [p.split(": ", 1)[1] for p in problems_of(text, tmp_path)] == [
+        "steps.record.next: is required",
+        "steps.record.colour: is not a setting here (check the spelling)",
+    ]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from ivr.models.reports import Report, ReportSource
@@ -153,3 +154,80 @@ def test_online_reports_reach_the_queue_and_leave_no_trace_of_their_senders(
     for where in ("logs", "metrics"):
         for secret_text in ("PLANTED-CONTACT-0770", "PLANTED-WHAT-CONTACT-5530"):
             assert secret_text.encode() not in everywhere[where], f"{secret_text} in the {where}"
+
+
+def _online_reports(db: Any) -> list[Report]:
+    with db.transaction() as session:
+        return list(session.scalars(select(Report).where(Report.source == ReportSource.ONLINE)))
+
+
+def test_the_contact_box_shows_only_when_the_sender_chooses_to_leave_details(
+    browser: Any, console: Any
+) -> None:
+    """Given a sender with JavaScript on the form, "Yes, stay anonymous" chosen (the default),
+    then the box for contact details is not shown (nor sent);
+    when they choose to leave details, the box shows and they type in it;
+    when they change their mind back to anonymous, the box is hidden again;
+    then the report sent is anonymous, and their details were not sent."""
+    base, _config, db, _, _, _app = console
+    page = browser.new_context().new_page()
+    form = OnlineFormPage(page, base)
+    form.open()
+    details = page.locator("#contact")  # the box, and its label and hint with it
+    expect(page.locator("#anonymity-anonymous")).to_be_checked()
+    expect(details).to_be_hidden()
+    assert_accessible(page, "the form, anonymous chosen, no contact box")
+
+    page.check("#anonymity-contact")
+    expect(details).to_be_visible()
+    page.fill("#contact", "PLANTED-CHANGED-MIND-0773")
+    assert_accessible(page, "the form with the contact box shown")
+
+    page.check("#anonymity-anonymous")
+    expect(details).to_be_hidden()
+    # Kept in the page should they choose again, but it is no longer part of the form.
+    expect(page.locator("#contact")).to_be_disabled()
+
+    form.fill("personal_advantage", "PLANTED-WHAT-0774 took cash")
+    form.send()
+    form.sent()
+    (report,) = _online_reports(db)
+    assert not report.contact_left
+
+
+def test_without_javascript_details_written_while_anonymous_get_a_question_back(
+    browser: Any, console: Any
+) -> None:
+    """Given a sender without JavaScript, who leaves "Yes, stay anonymous" chosen and
+    writes contact details in the box below it,
+    when they send the form,
+    then it comes back asking whether they meant to leave their details, linked from the
+    summary to the choice that sends them, with everything they wrote still in the form,
+    and nothing is stored;
+    when they choose to leave details and send it again, it is sent with the details."""
+    base, _config, db, _, _, app = console
+    guard = app.extensions["ivr.online"].guard
+    page = browser.new_context(java_script_enabled=False).new_page()
+    form = OnlineFormPage(page, base)
+    form.open()
+    expect(page.locator("#contact")).to_be_visible()  # without script the box is always there
+    form.fill("personal_advantage", "PLANTED-WHAT-0775 took cash")
+    page.fill("#contact", "PLANTED-UNCHOSEN-0776 07700 900 123")
+    form.read_the_picture(guard)
+    form.send()
+
+    assert "Did you mean to leave them?" in form.error_beside("anonymity")
+    summary = page.locator("#error-summary a[href='#anonymity-contact']")
+    expect(summary).to_contain_text("you wrote contact details")
+    expect(page.locator("#contact")).to_have_value("PLANTED-UNCHOSEN-0776 07700 900 123")
+    expect(page.locator("#what")).to_have_value("PLANTED-WHAT-0775 took cash")
+    expect(page.locator("#anonymity-anonymous")).to_be_checked()
+    assert _online_reports(db) == []
+    assert_accessible(page, "the question about details written while anonymous")
+
+    page.check("#anonymity-contact")
+    form.read_the_picture(guard)
+    form.send()
+    form.sent()
+    (report,) = _online_reports(db)
+    assert report.contact_left

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import zipfile
 from pathlib import Path
@@ -93,12 +94,39 @@ def test_contact_details_and_each_file_are_separate_encrypted_parts(
         assert planted not in stored
 
 
-def test_contact_details_typed_before_choosing_anonymous_are_not_kept(
-    client: FlaskClient, db: Database, config: Config
+def test_contact_details_written_while_anonymous_is_chosen_are_asked_about_not_kept(
+    client: FlaskClient, db: Database, config: Config, caplog: pytest.LogCaptureFixture
 ) -> None:
-    send(client, what="A bribe", anonymity="anonymous", contact="PLANTED-DROPPED-CONTACT")
+    """Given details written in the box while "stay anonymous" is chosen (no JavaScript
+    hides the box), when the form is sent, then it comes back asking whether they meant
+    to leave them, the words still in the box and the report in the form, and nothing is
+    stored or logged; sent again with the box emptied, the report is anonymous."""
+    caplog.set_level(logging.DEBUG)
+    response = send(client, what="A bribe", anonymity="anonymous", contact="PLANTED-ASKED-0771")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="anonymity-error"' in page and "Did you mean to leave them?" in page
+    assert '<a href="#anonymity-contact">' in page  # the summary links to the choice meant
+    assert ">PLANTED-ASKED-0771</textarea>" in page and ">A bribe</textarea>" in page
+    assert 'id="anonymity-anonymous" name="anonymity" value="anonymous" checked' in page
+    with db.transaction() as session:
+        assert session.scalars(select(Report)).all() == []
+        assert session.scalars(select(OnlineObject)).all() == []
+    assert b"PLANTED-ASKED-0771" not in _stored_bytes(config)
+    assert "PLANTED-ASKED-0771" not in caplog.text
+
+    send(client, what="A bribe", anonymity="anonymous", contact="  \n ")
     with db.transaction() as session:
         assert [p.part for p in session.scalars(select(OnlineObject))] == [OnlinePart.TEXT]
+        assert not session.scalars(select(Report)).one().contact_left
+
+
+def test_the_same_words_sent_as_contact_details_are_kept_apart(
+    client: FlaskClient, db: Database
+) -> None:
+    send(client, what="A bribe", anonymity="contact", contact="PLANTED-CHOSEN-0772")
+    with db.transaction() as session:
+        assert session.scalars(select(Report)).one().contact_left
 
 
 def test_a_pin_gets_a_follow_up_reference_shown_once_and_kept_only_as_a_digest(
