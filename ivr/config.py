@@ -53,7 +53,12 @@ EDGE_ONLY_SETTINGS = (
 # most 4 hours; Twilio retries a callback for minutes), short enough that a leaked old
 # token is soon worthless.
 MAX_PREVIOUS_TOKEN_WINDOW = timedelta(days=2)
-CONSOLE_ONLY_SETTINGS = ("IVR_CONSOLE_SECRET_KEY", "IVR_SMTP_URL", "IVR_AUDIT_KEY")
+CONSOLE_ONLY_SETTINGS = (
+    "IVR_CONSOLE_SECRET_KEY",
+    "IVR_CONSOLE_PREVIOUS_SECRET_KEY",
+    "IVR_SMTP_URL",
+    "IVR_AUDIT_KEY",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class Config:
     twilio_webhook_keys: Mapping[str, str] = field(default_factory=dict)
     # Console (and all): signs the handlers' session cookies. Never held by the edge.
     console_secret_key: bytes = b""
+    # While rotating it: the one it replaced, still opening sessions and forms signed with it.
+    console_previous_secret_key: bytes = b""
     twilio_api_url: str = "https://api.twilio.com"
     bind: str = "127.0.0.1:8000"
     flow: str = "hotline"
@@ -161,6 +168,7 @@ class Config:
         self._check_tier_secrets()
         self._check_previous_token()
         self._check_url_state_keys()
+        self._check_console_previous_key()
         self._check_settings()
 
     def _check_tier_secrets(self) -> None:
@@ -204,6 +212,14 @@ class Config:
                     f"{MAX_PREVIOUS_TOKEN_WINDOW.days} days ahead: an old token must not "
                     "stay valid for long"
                 )
+
+    def _check_console_previous_key(self) -> None:
+        previous = self.console_previous_secret_key
+        if previous and (len(previous) < 32 or previous == self.console_secret_key):
+            raise ConfigError(
+                "IVR_CONSOLE_PREVIOUS_SECRET_KEY must be the 32 bytes or more of the key "
+                "IVR_CONSOLE_SECRET_KEY replaced"
+            )
 
     def _check_url_state_keys(self) -> None:
         for name, key in (
@@ -329,6 +345,7 @@ class Config:
             console_secret_key=secret(
                 "CONSOLE_SECRET_KEY", "console-secret-key", 32, console
             ).encode(),
+            console_previous_secret_key=env.get("IVR_CONSOLE_PREVIOUS_SECRET_KEY", "").encode(),
             twilio_api_url=get("TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
             bind=get("BIND", "127.0.0.1:8000"),
             flow=get("FLOW", "hotline"),

@@ -18,6 +18,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -29,6 +30,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -62,11 +64,13 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     from ivr.console.views_review import bp as review_bp
 
     # Cookies are signed with a key derived from the console's own secret, which the edge
-    # never holds: whoever holds the edge cannot mint a session.
-    app.secret_key = hmac.new(
-        config.console_secret_key, b"console-sessions", hashlib.sha256
-    ).hexdigest()
+    # never holds: whoever holds the edge cannot mint a session. While that secret is
+    # rotated, the previous one still opens sessions and forms (and the next answer signs
+    # them with the new one), so a rotation signs nobody out and loses no typed words.
+    app.secret_key = session_key(config.console_secret_key)
+    previous = config.console_previous_secret_key
     app.config.update(
+        SECRET_KEY_FALLBACKS=[session_key(previous)] if previous else [],
         SESSION_COOKIE_NAME="console",
         SESSION_COOKIE_SECURE=config.cookies_secure,
         SESSION_COOKIE_HTTPONLY=True,
@@ -75,7 +79,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
         WTF_CSRF_TIME_LIMIT=None,  # the session's own expiry bounds the token
     )
     built.mailer  # noqa: B018 - refuse a bad IVR_SMTP_URL at start-up
-    csrf = CSRFProtect(app)
+    csrf = RotatingCsrf(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(reports_bp)
@@ -93,6 +97,39 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.context_processor(lambda: {"user_can": _user_can})
     app.add_template_filter(status_label)
     return csrf
+
+
+def session_key(console_secret: bytes) -> str:
+    """The key that signs sessions (and their forms), derived from the console's secret."""
+    return hmac.new(console_secret, b"console-sessions", hashlib.sha256).hexdigest()
+
+
+class RotatingCsrf(CSRFProtect):  # type: ignore[misc]  # flask-wtf is untyped
+    """Flask-WTF checks a form's token with the current key only; a token signed with the
+    key being rotated out is signed again with the current one first, so a form opened
+    before the rotation still goes through."""
+
+    def _get_csrf_token(self) -> str | None:
+        token: str | None = super()._get_csrf_token()
+        if not token:
+            return token
+        current = URLSafeTimedSerializer(current_app.secret_key or "", salt=_CSRF_SALT)
+        try:
+            current.loads(token)
+            return token
+        except BadData:
+            pass
+        for old in current_app.config.get("SECRET_KEY_FALLBACKS") or ():
+            try:
+                raw = URLSafeTimedSerializer(old, salt=_CSRF_SALT).loads(token)
+            except BadData:
+                continue
+            return current.dumps(raw)
+        return token
+
+
+# Flask-WTF's salt for its signed tokens (flask_wtf.csrf.generate_csrf).
+_CSRF_SALT = "wtf-csrf-token"
 
 
 def _user_can(action: str) -> bool:
