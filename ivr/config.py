@@ -58,6 +58,7 @@ CONSOLE_ONLY_SETTINGS = (
     "IVR_CONSOLE_PREVIOUS_SECRET_KEY",
     "IVR_SMTP_URL",
     "IVR_AUDIT_KEY",
+    "IVR_AUDIT_PREVIOUS_KEYS",
 )
 
 
@@ -157,6 +158,9 @@ class Config:
     call_state_ttl_seconds: int = 4 * 3600
     # Console (and all): keys the audit chain's seals; empty: derived from the console's key.
     audit_key: bytes = b""
+    # The keys it replaced (``ivr audit rekey``): the chain's older events were sealed
+    # under them, so checking the whole chain needs them; nothing new is sealed with them.
+    audit_previous_keys: tuple[bytes, ...] = ()
     # Where the chain's head is written down outside the database: a path, or s3://…
     # (Object Lock); empty: nowhere. And how often, at most minutes apart, while in use.
     audit_anchor: str = ""
@@ -169,6 +173,7 @@ class Config:
         self._check_previous_token()
         self._check_url_state_keys()
         self._check_console_previous_key()
+        self._check_audit_previous_keys()
         self._check_settings()
 
     def _check_tier_secrets(self) -> None:
@@ -212,6 +217,17 @@ class Config:
                     f"{MAX_PREVIOUS_TOKEN_WINDOW.days} days ahead: an old token must not "
                     "stay valid for long"
                 )
+
+    def _check_audit_previous_keys(self) -> None:
+        if self.audit_previous_keys and not self.audit_key:
+            raise ConfigError(
+                "IVR_AUDIT_PREVIOUS_KEYS needs IVR_AUDIT_KEY, the key that replaced them"
+            )
+        if any(len(key) < 32 or key == self.audit_key for key in self.audit_previous_keys):
+            raise ConfigError(
+                "IVR_AUDIT_PREVIOUS_KEYS must list the earlier audit keys (32 bytes or more "
+                "each, comma-separated), not the current one"
+            )
 
     def _check_console_previous_key(self) -> None:
         previous = self.console_previous_secret_key
@@ -404,6 +420,11 @@ class Config:
             outbox_dir=Path(get("OUTBOX_DIR", str(var / "outbox"))),
             spool_dir=Path(get("SPOOL_DIR", str(var / "spool"))),
             audit_key=get("AUDIT_KEY", "").encode(),
+            audit_previous_keys=tuple(
+                part.strip().encode()
+                for part in get("AUDIT_PREVIOUS_KEYS", "").split(",")
+                if part.strip()
+            ),
             audit_anchor=get("AUDIT_ANCHOR", str(var / "audit-anchors.jsonl")) if console else "",
             audit_anchor_minutes=_number(get, "AUDIT_ANCHOR_MINUTES", 10),
             protective_marking=get("PROTECTIVE_MARKING", "OFFICIAL-SENSITIVE").strip(),

@@ -362,7 +362,9 @@ class Services:
         """Seals, anchors and checks the audit chain: the console's, which holds its key."""
         config = self.config
         every = timedelta(minutes=config.audit_anchor_minutes)
-        return AuditTrail(self.db, config.audit_chain_key, self.anchors, every)
+        return AuditTrail(
+            self.db, config.audit_chain_key, self.anchors, every, config.audit_previous_keys
+        )
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -24,6 +24,7 @@ from ivr.staff.accounts import (
     sign_out_everywhere,
     unlock,
 )
+from ivr.staff.audit import UnknownAuditKey, key_id
 
 
 def _user(session: Session, name: str) -> User:
@@ -160,6 +161,32 @@ def audit_verify(runtime: Runtime) -> None:
     anchors = runtime.services.audit_trail.anchors
     against = "no anchors (IVR_AUDIT_ANCHOR is empty)" if anchors is None else "its anchors"
     click.echo(f"The audit chain of {verdict.events} events is intact, checked against {against}.")
+
+
+@audit_group.command("rekey")
+@pass_runtime
+def audit_rekey(runtime: Runtime) -> None:
+    """Move the audit chain to IVR_AUDIT_KEY, after a change of key.
+
+    Run it once every console process runs with the new IVR_AUDIT_KEY and the old one in
+    IVR_AUDIT_PREVIOUS_KEYS: it seals what waits under the old key, then a checkpoint
+    naming the new one, which seals everything after it.
+    """
+    trail = runtime.services.audit_trail
+    try:
+        moved = trail.rekey()
+        if moved and trail.anchors is not None:
+            trail.anchor()  # the checkpoint, written down outside the database at once
+    except (AnchorUnavailable, UnknownAuditKey) as error:
+        raise click.ClickException(str(error)) from None
+    if not moved:
+        click.echo("The audit chain is already sealed under IVR_AUDIT_KEY: nothing to do.")
+        return
+    click.echo(
+        f"The audit chain is sealed from here on under key {key_id(runtime.config.audit_chain_key)}. "
+        "Keep the old key in IVR_AUDIT_PREVIOUS_KEYS: `ivr audit verify` needs it for the "
+        "events before the change."
+    )
 
 
 @audit_group.command("anchor")

@@ -89,6 +89,65 @@ def _written_with(key: bytes, event: AuditEvent, legacy_through: int) -> bool:
     return hmac.compare_digest(_tag(key, event), event.tag)
 
 
+# The event that moves the chain to a new key: sealed under the key before it, naming the
+# key that seals every event after it (``ivr audit rekey``).
+REKEYED = "audit_rekeyed"
+_REKEY_DETAIL = "sealed from here on under key "
+
+
+def key_id(key: bytes) -> str:
+    """A short name for an audit key (a digest: it reveals nothing of the key)."""
+    return hashlib.sha256(b"ivr audit key id" + key).hexdigest()[:16]
+
+
+class UnknownAuditKey(RuntimeError):
+    """The chain is sealed under a key this process does not hold."""
+
+
+def _epoch_key(session: Session, ring: Sequence[bytes], at_most: int | None = None) -> bytes:
+    """The key that seals the chain after event ``at_most`` (by default: from now on).
+
+    It is the key the last rekey event names; before any rekey, the key the first
+    event was sealed with (the current key, for a chain not yet begun).
+    """
+    query = select(AuditEvent.detail).where(
+        AuditEvent.action == REKEYED, AuditEvent.seq.is_not(None)
+    )
+    if at_most is not None:
+        query = query.where(AuditEvent.seq <= at_most)
+    named = session.scalar(query.order_by(AuditEvent.seq.desc()).limit(1))
+    if named is not None:
+        return _named_key(ring, named)
+    first = session.scalars(select(AuditEvent).where(AuditEvent.seq == 1)).first()
+    if first is None or first.hash is None:
+        return ring[0]
+    for key in ring:
+        if hmac.compare_digest(_mac(key, GENESIS, first), first.hash):
+            return key
+    return ring[0]  # no key fits the first event: the walk reports it as changed
+
+
+def _named_key(ring: Sequence[bytes], detail: str) -> bytes:
+    wanted = detail.removeprefix(_REKEY_DETAIL)
+    for key in ring:
+        if key_id(key) == wanted:
+            return key
+    raise UnknownAuditKey(
+        f"the audit chain is sealed under key {wanted}, which this process does not hold: "
+        "set IVR_AUDIT_KEY (and IVR_AUDIT_PREVIOUS_KEYS) as the other console processes have"
+    )
+
+
+def _tag_keys(current: bytes, epoch: bytes) -> tuple[bytes, ...]:
+    # Events are tagged with the writer's current key: during a rotation, before the rekey,
+    # console processes already on the new key write events the old epoch seals.
+    return (current,) if current == epoch else (current, epoch)
+
+
+def _written_with_any(keys: Sequence[bytes], event: AuditEvent, legacy_through: int) -> bool:
+    return any(_written_with(key, event, legacy_through) for key in keys)
+
+
 def move_phone_events(db: Database, key: bytes, today: date | None = None) -> int:
     """Move the queued follow-up events of days before ``today`` into the trail, tagged.
 
@@ -127,7 +186,7 @@ def _mac(key: bytes, previous: str, event: AuditEvent) -> str:
     return hmac.new(key, (previous + body).encode(), hashlib.sha256).hexdigest()
 
 
-def seal(db: Database, key: bytes) -> int:
+def seal(db: Database, key: bytes, previous_keys: Sequence[bytes] = ()) -> int:
     """Chain every committed event not yet sealed, in the order written; return how many.
 
     Only sealers lock the head row, never writers. The chain's order is the order of
@@ -141,10 +200,13 @@ def seal(db: Database, key: bytes) -> int:
     with db.reading() as session:  # most looks find nothing: take no write lock for that
         if session.scalar(waiting_one) is None:
             return 0
+    ring = [key, *previous_keys]
     sealed = after = 0
     while True:
         with db.transaction() as session:
             head = _head(session)
+            epoch = _epoch_key(session, ring)
+            accepted = _tag_keys(key, epoch)
             newest = session.execute(
                 select(AuditEvent.seq, AuditEvent.hash)
                 .where(AuditEvent.seq.is_not(None))
@@ -162,14 +224,40 @@ def seal(db: Database, key: bytes) -> int:
             ).all()
             for event in waiting:
                 after = event.id
-                if not _written_with(key, event, head.legacy_through):
+                if not _written_with_any(accepted, event, head.legacy_through):
                     continue
                 event.seq = head.last_seq + 1
-                event.hash = _mac(key, head.last_hash, event)
+                event.hash = _mac(epoch, head.last_hash, event)
                 head.last_seq, head.last_hash = event.seq, event.hash
                 sealed += 1
         if len(waiting) < SEAL_BATCH:
             return sealed
+
+
+def rekey(db: Database, key: bytes, previous_keys: Sequence[bytes]) -> bool:
+    """Move the chain to ``key``: seal what waits under the old key, then a checkpoint.
+
+    The checkpoint is an event sealed under the old key that names the new one; every
+    event after it is sealed under the new key, so ``verify`` walks the whole chain across
+    the change, and someone holding only the old key cannot add to it. Returns False if
+    the chain is already sealed under ``key``.
+    """
+    ring = [key, *previous_keys]
+    seal(db, key, previous_keys)
+    with db.transaction() as session:
+        head = _head(session)
+        epoch = _epoch_key(session, ring)
+        if epoch == key:
+            return False
+        checkpoint = tagged_event(
+            key, utcnow(), "operations", REKEYED, None, _REKEY_DETAIL + key_id(key)
+        )
+        session.add(checkpoint)
+        session.flush()
+        checkpoint.seq = head.last_seq + 1
+        checkpoint.hash = _mac(epoch, head.last_hash, checkpoint)
+        head.last_seq, head.last_hash = checkpoint.seq, checkpoint.hash
+    return True
 
 
 def _head(session: Session) -> AuditHead:
@@ -212,6 +300,10 @@ FORGED = "this event waits to be sealed but was written without the audit key (n
 
 
 CHANGED_SINCE = "it changed since it was last found intact"
+STILL_OLD_KEY = (
+    "the chain is still sealed under a previous key: run `ivr audit rekey` once every "
+    "console process runs with the new IVR_AUDIT_KEY"
+)
 
 
 def _fault(
@@ -235,19 +327,23 @@ def _fault(
     return None
 
 
-def _first_forged(session: Session, key: bytes, legacy: int) -> int | None:
+def _first_forged(session: Session, keys: Sequence[bytes], legacy: int) -> int | None:
     """Return the id of the first event waiting to be sealed that the console did not write."""
     unsealed = select(AuditEvent).where(
         AuditEvent.seq.is_(None), or_(AuditEvent.tag.is_not(None), AuditEvent.id > legacy)
     )
     for event in session.scalars(unsealed.order_by(AuditEvent.id)).yield_per(1000):
-        if not _written_with(key, event, legacy):
+        if not _written_with_any(keys, event, legacy):
             return event.id
     return None
 
 
 def verify(
-    db: Database, key: bytes, anchors: Sequence[Anchor] = (), since: Checkpoint | None = None
+    db: Database,
+    key: bytes,
+    anchors: Sequence[Anchor] = (),
+    since: Checkpoint | None = None,
+    previous_keys: Sequence[bytes] = (),
 ) -> Verdict:
     """Walk the sealed chain (from ``since``, if given); report the first event that does not fit.
 
@@ -261,18 +357,29 @@ def verify(
     before = GENESIS
     previous, last = (since.previous, since.seq - 1) if since else (GENESIS, 0)
     count = -1 if since else 0  # the checkpoint's own event is checked again, not counted
+    ring = [key, *previous_keys]
     query = select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq)
     with db.reading() as session:
+        try:
+            sealing = _epoch_key(session, ring, last)
+        except UnknownAuditKey as error:
+            return Verdict(False, 0, None, str(error))
         for event in session.scalars(query).yield_per(1000):
             count += 1
-            reason = _fault(key, event, previous, last, since, anchored.get(event.seq or 0, ()))
+            reason = _fault(sealing, event, previous, last, since, anchored.get(event.seq or 0, ()))
             if reason is not None:
                 return Verdict(False, 0 if reason == CHANGED_SINCE else count, event.id, reason)
             before, previous, last = previous, event.hash or "", event.seq or 0
+            if event.action == REKEYED:
+                try:
+                    sealing = _named_key(ring, event.detail)
+                except UnknownAuditKey as error:
+                    return Verdict(False, count, event.id, str(error))
         head = session.get(AuditHead, 1)
         if head is not None and (head.last_seq, head.last_hash) != (last, previous):
             return Verdict(False, count, None, REMOVED)
-        forged = _first_forged(session, key, head.legacy_through if head is not None else 0)
+        accepted = _tag_keys(key, sealing)
+        forged = _first_forged(session, accepted, head.legacy_through if head is not None else 0)
         if forged is not None:
             return Verdict(False, count, forged, FORGED)
     beyond = [anchor for anchor in anchors if anchor.seq > last]
@@ -284,6 +391,8 @@ def verify(
             f"{REMOVED}: the anchor written {beyond[-1].at} names event {beyond[-1].seq}, "
             f"and the chain now ends at {last}",
         )
+    if sealing != key:
+        return Verdict(False, count, None, STILL_OLD_KEY)
     if since and last < since.seq:
         return Verdict(False, 0, None, f"{REMOVED}: event {since.seq} was found intact before")
     mark = Checkpoint(last, previous, before) if last else None
@@ -294,18 +403,35 @@ class AuditTrail:
     """The console's hold on the chain: it alone has the key that seals and checks it."""
 
     def __init__(
-        self, db: Database, key: bytes, anchors: AnchorLog | None, anchor_every: timedelta
+        self,
+        db: Database,
+        key: bytes,
+        anchors: AnchorLog | None,
+        anchor_every: timedelta,
+        previous_keys: Sequence[bytes] = (),
     ) -> None:
         self.db, self._key, self.anchors, self._every = db, key, anchors, anchor_every
+        self._previous = tuple(previous_keys)
         self._last_anchor: Anchor | None = None
 
     def seal(self) -> int:
-        return seal(self.db, self._key)
+        try:
+            return seal(self.db, self._key, self._previous)
+        except UnknownAuditKey:
+            # Another process moved the chain to a key this one lacks (a rotation it
+            # has not been restarted for): it seals nothing rather than break the chain.
+            logger.warning("audit.sealed_under_unknown_key")
+            return 0
+
+    def rekey(self) -> bool:
+        """Move the chain to this process's key (``ivr audit rekey``)."""
+        return rekey(self.db, self._key, self._previous)
 
     def verify(self, since: Checkpoint | None = None) -> Verdict:
         """Seal what is waiting, then check the chain against the key and every anchor."""
         self.seal()
-        return verify(self.db, self._key, self.anchors.read() if self.anchors else (), since)
+        anchors = self.anchors.read() if self.anchors else ()
+        return verify(self.db, self._key, anchors, since, self._previous)
 
     def anchor(self) -> Anchor | None:
         """Seal what is waiting and write the head down outside the database (if it moved)."""
