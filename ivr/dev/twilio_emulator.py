@@ -32,6 +32,7 @@ API = "/2010-04-01/Accounts/<account>"
 # SID patterns as twilio-oai states them for the Sid path parameters.
 RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 SEEDED_NUMBER = "+448000112233"
 # The number settings an update may change, by Twilio's form name.
 NUMBER_FIELDS = {
@@ -44,6 +45,8 @@ NUMBER_FIELDS = {
     "StatusCallbackMethod": "status_callback_method",
     "VoiceApplicationSid": "voice_application_sid",
     "VoiceCallerIdLookup": "voice_caller_id_lookup",
+    "SmsUrl": "sms_url",
+    "SmsMethod": "sms_method",
     "TrunkSid": "trunk_sid",
 }
 # Fields twilio-oai types as boolean (api_v2010 IncomingPhoneNumber): JSON true/false.
@@ -68,6 +71,9 @@ class EmulatorState:
     soft_deleted: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     deleted_recordings: list[str] = field(default_factory=list)
     deleted_calls: list[str] = field(default_factory=list)
+    # Text messages the account's log holds (sent to the number, or our answers).
+    messages: set[str] = field(default_factory=set)
+    deleted_messages: list[str] = field(default_factory=list)
     media_fetches: int = 0
     faults: dict[str, float] = field(default_factory=dict)
     account_status: str = "active"
@@ -94,6 +100,8 @@ class EmulatorState:
             "status_callback_method": "POST",
             "voice_application_sid": "",
             "voice_caller_id_lookup": False,  # twilio-oai: "defaults to false"
+            "sms_url": "",
+            "sms_method": "POST",
             "trunk_sid": None,
             "date_created": now,
             "date_updated": now,
@@ -201,6 +209,8 @@ def inspect() -> ResponseReturnValue:
         recordings=sorted(state.recordings),
         deleted_recordings=state.deleted_recordings,
         deleted_calls=state.deleted_calls,
+        messages=sorted(state.messages),
+        deleted_messages=state.deleted_messages,
         media_fetches=state.media_fetches,
         account_status=state.account_status,
         numbers=sorted(state.numbers.values(), key=lambda number: number["phone_number"]),
@@ -365,6 +375,21 @@ def delete_call(account: str, sid: str) -> ResponseReturnValue:
         if sid in state.deleted_calls:
             return _not_found()
         state.deleted_calls.append(sid)
+    return Response(status=204)
+
+
+@bp.delete(f"{API}/Messages/<sid>.json")
+def delete_message(account: str, sid: str) -> ResponseReturnValue:
+    # twilio-oai, api_v2010 DeleteMessage: 204, or 404 for a message the account lacks.
+    _check_auth(account)
+    state = _state()
+    if not MESSAGE_SID.fullmatch(sid):
+        return _not_found()
+    with state.lock:
+        if sid not in state.messages:
+            return _not_found()
+        state.messages.discard(sid)
+        state.deleted_messages.append(sid)
     return Response(status=204)
 
 

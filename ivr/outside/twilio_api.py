@@ -94,6 +94,9 @@ class NumberSettings:
     status_callback_method: str = "POST"
     voice_application_sid: str = ""
     voice_caller_id_lookup: str = "false"
+    # A text to the hotline's number is answered with how to report, then erased.
+    sms_url: str = ""
+    sms_method: str = "POST"
 
     @classmethod
     def from_twilio(cls, resource: dict[str, Any]) -> NumberSettings:
@@ -177,6 +180,7 @@ def hotline_settings(public_url: str, api_url: str, fallback_entry: str = "") ->
         voice_fallback_url=f"{fallback[0]}#{FALLBACK_OVERRIDES}",
         voice_fallback_method=fallback[1],
         status_callback=f"{base}/twilio/status#{STATUS_OVERRIDES}",
+        sms_url=f"{base}/twilio/sms",
     )
 
 
@@ -220,6 +224,9 @@ class TwilioApi(Protocol):
 
     def delete_call(self, call_sid: str) -> bool:
         """Delete the call's log; False if it was already gone."""
+
+    def delete_message(self, message_sid: str) -> bool:
+        """Delete a text message's log (the sender's number with it); False if already gone."""
 
     def recordings(self, call_sid: str | None = None) -> Iterator[RecordingListing]:
         """List every recording the account holds (or only those of one call)."""
@@ -275,6 +282,11 @@ class TwilioRest:
 
     def delete_call(self, call_sid: str) -> bool:
         return self._delete(f"{self._base}/Calls/{_sid(call_sid, 'CA')}.json", "the call log")
+
+    def delete_message(self, message_sid: str) -> bool:
+        if not is_message_sid(message_sid):
+            raise ValueError("not a Twilio message SID")
+        return self._delete(f"{self._base}/Messages/{message_sid}.json", "the message log")
 
     def recordings(self, call_sid: str | None = None) -> Iterator[RecordingListing]:
         url: str | None = f"{self._base}/Recordings.json"
@@ -399,6 +411,14 @@ def _incoming_number(item: dict[str, Any]) -> IncomingNumber:
         settings=NumberSettings.from_twilio(item),
         trunk_sid=item.get("trunk_sid") or "",
     )
+
+
+# twilio-oai, api_v2010 Message: "^(SM|MM)[0-9a-fA-F]{32}$" (an SMS, or an MMS).
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
+
+
+def is_message_sid(sid: str) -> bool:
+    return MESSAGE_SID.fullmatch(sid) is not None
 
 
 def _form_value(value: Any) -> str:

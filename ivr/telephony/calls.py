@@ -143,6 +143,10 @@ class CallHandler:
         """The call is over: its recordings' call log may be erased once they are stored."""
         self.journal.call_ended(call_sid)
 
+    def text_done(self, message_sid: str) -> None:
+        """A text to the hotline was answered, or our answer settled: erase its log."""
+        self.journal.message_done(message_sid)
+
     def _answer(self, point: CallPoint, turn: Turn) -> str:
         return self._render(turn, point.query(self.sealer))
 

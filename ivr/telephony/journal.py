@@ -41,7 +41,7 @@ REPLAY_POLL_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class CallEnded:
-    """Twilio's news that a call is over."""
+    """Twilio's news that a call is over (or a text message answered): its log can go."""
 
     call_sid: str
 
@@ -75,6 +75,10 @@ class Journal:
     def call_ended(self, call_sid: str) -> None:
         """Note that a call ended, and schedule the erasure of its call log at Twilio."""
         self._apply_or_spool(CallEnded(call_sid))
+
+    def message_done(self, message_sid: str) -> None:
+        """Schedule the erasure of a text message's log at Twilio, as a call log's is."""
+        self._apply_or_spool(CallEnded(message_sid))
 
     def replay_now(self) -> int:
         """Replay the spool into the database; reconcile if anything was replayed."""

@@ -31,6 +31,9 @@ ALLOWED_FIELDS = frozenset(
         "RecordingDuration",
         "RecordingStatus",
         "ErrorCode",
+        # A text message to the hotline's number (its body, and who sent it, are not kept)
+        "MessageSid",
+        "MessageStatus",
     }
 )
 

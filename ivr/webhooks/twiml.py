@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import assert_never
 from urllib.parse import quote, urlencode
 
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.flows.engine import (
@@ -170,4 +171,27 @@ def render_goodbye(urls: CallbackUrls) -> str:
     for utterance in FALLBACK_THANKS:
         _utter(response, utterance, urls)
     response.hangup()
+    return str(response)
+
+
+# The answer to a text sent to the hotline's number: we take reports by phone and online
+# only (a text stays in the carrier's logs, and ours would keep the sender's number).
+TEXT_ANSWER = (
+    "This number takes calls, not texts: your message has not been read and is being "
+    "deleted. To report corruption or abuse by anyone in policing, call this number free, "
+    "or report online at {online}. You can stay anonymous. In an emergency call 999. / "
+    "Mae'r rhif hwn yn derbyn galwadau, nid negeseuon testun. I roi gwybod, ffoniwch y rhif "
+    "hwn am ddim neu ewch i {online_cy}. Mewn argyfwng ffoniwch 999."
+)
+
+
+def render_text_answer(urls: CallbackUrls) -> str:
+    """Answer a text with how to report; Twilio tells ``sms-status`` when the answer settles,
+    with its SID, so that its log (the sender's number in it) is erased too."""
+    response = MessagingResponse()
+    response.message(
+        TEXT_ANSWER.format(online=f"{urls.base}/report", online_cy=f"{urls.base}/report/cy"),
+        action=urls.url("sms-status"),
+        method="POST",
+    )
     return str(response)

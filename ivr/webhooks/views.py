@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ivr.flows.engine import EngineError
 from ivr.flows.registry import UnknownFlowVersion
 from ivr.models.reports import RecordingPart, ReportSource
+from ivr.outside.twilio_api import is_message_sid
 from ivr.platform.logs import event
 from ivr.reports.intake import Recording
 from ivr.services import services
@@ -25,7 +26,7 @@ from ivr.telephony.calls import FINAL_CALL_STATUSES, CallHandler, CallNotFound
 from ivr.telephony.urlstate import BadCallState, CallPoint, parse
 from ivr.webhooks.boundary import SignatureRefused, TwilioParams, authenticate
 from ivr.webhooks.signatures import WebhookSecrets
-from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye
+from ivr.webhooks.twiml import CallbackUrls, render_fallback, render_goodbye, render_text_answer
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,31 @@ def call_status() -> Response:
         # Also schedules the erasure of the call log (ivr.telephony.call_logs), in the same
         # transaction, or spooled with the call's end while the database is down.
         _calls().ended(params.call_sid)
+    return Response(status=204)
+
+
+# A text message: its log is erased once final (a received text is final at once; our
+# answer once sent, delivered, undelivered or failed), as Twilio deletes no message sooner.
+FINAL_MESSAGE_STATUSES = frozenset(
+    {"received", "sent", "delivered", "undelivered", "failed", "read"}
+)
+
+
+@bp.post("/sms")
+def text_message() -> Response:
+    """A text to the hotline's number: answer with how to report; erase it at Twilio."""
+    params = _params()
+    if is_message_sid(params.get("MessageSid")):
+        _calls().text_done(params.get("MessageSid"))
+    return twiml(render_text_answer(_urls()))
+
+
+@bp.post("/sms-status")
+def text_message_status() -> Response:
+    params = _params()
+    sid = params.get("MessageSid")
+    if is_message_sid(sid) and params.get("MessageStatus") in FINAL_MESSAGE_STATUSES:
+        _calls().text_done(sid)
     return Response(status=204)
 
 

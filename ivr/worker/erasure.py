@@ -1,5 +1,8 @@
 """Delete an ended call's log at Twilio, after every recording of the call is stored.
 
+A text message's log (one sent to the hotline's number, or our answer) is erased by the
+same jobs: nothing of ours waits on it, so it goes at once.
+
 One job per call (see :mod:`ivr.telephony.call_logs`). The log goes only when nothing of the call
 is left to fetch: no recording job of ours for the call is unfinished, and Twilio holds
 no recording of the call that could still become a report (one whose callback was lost
@@ -15,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.models.calls import JobStage, RecordingJob
-from ivr.outside.twilio_api import TwilioApi
+from ivr.outside.twilio_api import TwilioApi, is_message_sid
 from ivr.platform.db import Database
 from ivr.platform.logs import event
 from ivr.platform.outages import ServiceDown
@@ -43,6 +46,11 @@ class CallLogEraser:
         """Erase the call log, or wait for the call's recordings; on failure, retry later."""
         try:
             call_sid = self._call_sid(job_id, owner)
+            if is_message_sid(call_sid):
+                # A text to the hotline, or our answer to it: no recording waits on it.
+                self._twilio.delete_message(call_sid)  # False: already gone
+                self._forget(job_id, owner, "message_log.erased")
+                return
             # Asked under the erasure's lock: a recording job finishing after this
             # commits brings the erasure forward again (see ivr.telephony.call_logs).
             if self._queue.defer(
@@ -71,12 +79,12 @@ class CallLogEraser:
         with self._db.transaction() as session:
             return self._queue.fenced(session, job_id, owner).call_sid
 
-    def _forget(self, job_id: int, owner: str) -> None:
+    def _forget(self, job_id: int, owner: str, done: str = "call_log.erased") -> None:
         """Drop the CallSid: the job's row goes, so nothing kept names or dates the call."""
         with self._db.transaction() as session:
             session.delete(self._queue.fenced(session, job_id, owner))
         self._db.scrub()
-        event(logger, "call_log.erased")
+        event(logger, done)
 
 
 def _ours_unfinished(session: Session, call_sid: str) -> bool:

@@ -52,7 +52,9 @@ def test_provision_then_check_then_drift_then_provision_again(
     assert f"  VoiceFallbackUrl: (empty) -> {FALLBACK}\n" in result.output
     assert f"  StatusCallback: (empty) -> {STATUS}\n" in result.output
     assert "  VoiceMethod: unchanged\n" in result.output
-    assert result.output.endswith("3 setting(s) changed.\n")
+    # A text to the number is answered with how to report, then erased (not kept by Twilio)
+    assert f"  SmsUrl: (empty) -> {PUBLIC_URL}/twilio/sms\n" in result.output
+    assert result.output.endswith("4 setting(s) changed.\n")
     number = held(emulator)
     assert (number["voice_url"], number["voice_fallback_url"], number["status_callback"]) == (
         VOICE,
