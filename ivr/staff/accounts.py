@@ -240,7 +240,8 @@ def check_password(session: Session, name: str, password: str) -> PasswordCheck:
         select(User.password_hash).where(User.name == name.strip(), User.active.is_(True))
     )
     matches = _password_matches(stored, password)
-    rehashed = _hasher.hash(password) if matches and _hasher.check_needs_rehash(stored) else None
+    old = matches and stored is not None and _hasher.check_needs_rehash(stored)
+    rehashed = _hasher.hash(password) if old else None
     return PasswordCheck(name.strip(), stored, matches, rehashed)
 
 
