@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import io
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
@@ -401,6 +402,19 @@ def set_active(session: Session, user: User, active: bool, actor: str) -> None:
     audit.record(
         session, actor, "user_enable" if active else "user_disable", detail=f"user {user.id}"
     )
+
+
+def set_languages(
+    session: Session, user: User, tags: list[str], known: Mapping[str, str], actor: str
+) -> None:
+    """Set the languages ``user`` takes reports in: at least one, each one ``known``."""
+    if user.role not in (Role.HANDLER, Role.SUPERVISOR):
+        raise AccountError(f"{user.name} does not take reports, so has no languages to set")
+    chosen = [tag for tag in known if tag in tags]  # in the known order, without repeats
+    if not chosen or len(chosen) != len(set(tags)):
+        raise AccountError("choose at least one of the languages listed")
+    user.languages = " ".join(chosen)
+    audit.record(session, actor, "user_languages", detail=f"user {user.id}: {user.languages}")
 
 
 def constant_time_equal(left: str, right: str) -> bool:

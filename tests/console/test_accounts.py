@@ -127,7 +127,10 @@ def test_an_admin_can_sign_a_user_out_everywhere(
     with db.transaction() as session:
         user_id = session.scalars(select(User.id).where(User.name == "handler-one")).one()
     assert (
-        post(admin, f"/console/users/{user_id}/sign-out", page="/console/users").status_code == 303
+        post(
+            admin, f"/console/users/{user_id}/sign-out", {"confirmed": "yes"}, page="/console/users"
+        ).status_code
+        == 303
     )
     assert handler.get("/console/").status_code == 302
 

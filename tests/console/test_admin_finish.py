@@ -40,7 +40,9 @@ def test_an_enrolment_link_can_be_shown_again_until_it_is_re_issued(
     assert f'href="/console/users?link={robin}"' in users
     assert shown_link(admin.get(f"/console/users?link={robin}").get_data(as_text=True)) == first
     # And when they re-issue it, there is a new link and the old one no longer works
-    reissued = post(admin, f"/console/users/{robin}/re-enrol", page="/console/users")
+    reissued = post(
+        admin, f"/console/users/{robin}/re-enrol", {"confirmed": "yes"}, page="/console/users"
+    )
     second = shown_link(admin.get(reissued.headers["Location"]).get_data(as_text=True))
     assert second != first
     assert ingest_app.test_client().get(f"/console{first}").status_code == 404
