@@ -40,8 +40,8 @@ MIN_PASSWORD = 12
 ENROLMENT_VALID = timedelta(hours=72)
 # Argon2id at the library's parameters (RFC 9106's second recommended option: 64 MiB,
 # 3 passes, 4 lanes), above OWASP's minimum (19 MiB, 2 passes, 1 lane): kept, not
-# weakened. Sign-in is fast because the hash is checked outside any database lock
-# (``check_password``), not because the hash is cheaper.
+# weakened: the hash is checked outside any database lock (``check_password``), so
+# nobody else waits on it. benchmarks/sign_in.py measures sign-in with them.
 HASHER = PasswordHasher()
 _hasher = HASHER
 # Checked when there is no real hash to check, so that every refusal costs the same.
@@ -225,8 +225,8 @@ class PasswordCheck:
 
     Made outside any transaction (``check_password``): the Argon2 work, a fifth of a
     second and more under load, then holds no lock. On SQLite a transaction is the
-    database's one write lock, so a hash inside it made every sign-in, autosave and
-    take wait for every other sign-in: ten people starting a shift waited 2.5 s.
+    database's one write lock, so a hash inside it made every other sign-in, autosave
+    and take wait behind it (on PostgreSQL, it held the account's row lock).
     """
 
     name: str
