@@ -7,11 +7,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 
 from ivr.models.reports import Report, ReportSource, ReportStatus
 from ivr.models.staff import Role, User
-from ivr.platform.db import Database, utcnow
+from ivr.platform import migrate
+from ivr.platform.db import Database, make_engine, utcnow
 from ivr.reports import review, routing, workflow
 from ivr.reports.sanitise import CHECKLIST
 
@@ -178,3 +179,30 @@ def test_a_welsh_report_passed_by_later_reports_is_flagged_to_supervisors(db: Da
     with db.reading() as session:
         found = routing.waiting_for_a_speaker(session, 3)
     assert [(r.reference, passed) for r, passed in found] == [(older, 3), (welsh, 3)]
+
+
+def test_a_report_returned_before_the_upgrade_goes_back_to_its_author(database_url: str) -> None:
+    """Given a report returned before migration 0020, held by nobody, when the database
+    is upgraded, then its author holds it; and every account speaks English."""
+    migrate.upgrade(database_url, "0019")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, name, role, failed_sign_ins, session_epoch, active)"
+                " VALUES (7, 'alex', 'handler', 0, 0, true)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reports (id, reference, received_on, last_active_on, source, status,"
+                " contact_left, has_audio, silent, urgency, sanitised, audio_purged,"
+                " submitted_by) VALUES ('r1', 'R-AAAA-AAAA', '2026-01-01', '2026-01-05',"
+                " 'menu', 'returned', false, true, false, 'routine', false, false, 7)"
+            )
+        )
+    migrate.upgrade(database_url, "0020")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT claimed_by FROM reports")).scalar() == 7
+        assert connection.execute(text("SELECT languages FROM users")).scalar() == "en-GB"
+    engine.dispose()
