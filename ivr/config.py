@@ -139,6 +139,12 @@ class Config:
     session_idle_minutes: int = 15
     lockout_attempts: int = 5
     lockout_minutes: int = 15
+    # A report in a language other than English is flagged to supervisors once this many
+    # reports that came in after it have been taken while it waits (or it is from an
+    # earlier day). Counted in reports, not hours: a report keeps the day it came, never
+    # the time, so no clock can say how long it has waited; three later reports taken
+    # means three handlers' turns went by and none who speaks it took work.
+    language_wait_alert_after: int = 3
     # The console: how many proxies in front of it (its load balancer: 1) add the client's
     # address to X-Forwarded-For. 0 believes none: the address is the connection's.
     proxy_hops: int = 0
@@ -401,6 +407,7 @@ class Config:
             session_idle_minutes=_number(get, "SESSION_IDLE_MINUTES", 15),
             lockout_attempts=_number(get, "LOCKOUT_ATTEMPTS", 5),
             lockout_minutes=_number(get, "LOCKOUT_MINUTES", 15),
+            language_wait_alert_after=_number(get, "LANGUAGE_WAIT_ALERT_AFTER", 3),
             proxy_hops=_number(get, "PROXY_HOPS", 0),
             # Retention's defaults are written once, as the fields' defaults above.
             audio_retention_days=_number(get, "AUDIO_RETENTION_DAYS", cls.audio_retention_days),

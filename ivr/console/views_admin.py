@@ -13,7 +13,7 @@ from ivr.console import signed_in
 from ivr.models.staff import Role, User
 from ivr.outside.anchors import AnchorUnavailable
 from ivr.platform.db import utcnow
-from ivr.reports import audit_search
+from ivr.reports import audit_search, workflow
 from ivr.services import services
 from ivr.staff import audit
 from ivr.staff.accounts import (
@@ -22,6 +22,7 @@ from ivr.staff.accounts import (
     enrolment_link,
     new_enrolment,
     set_active,
+    set_languages,
     sign_out_everywhere,
     unlock,
 )
@@ -30,6 +31,27 @@ from ivr.staff.permissions import Action
 bp = Blueprint("admin", __name__, url_prefix="/console")
 
 CHANGES = {"sign-out", "re-enrol", "disable", "enable", "unlock"}
+# Changes that end someone's access: each asks "are you sure?" on its own page first, and
+# none is done to the admin's own account (another admin does that, so nobody locks
+# themself out of the console).
+ENDS_ACCESS = {
+    "sign-out": (
+        "Sign {name} out everywhere?",
+        "Every browser {name} is signed in on is signed out at once; they can sign in again.",
+        "Sign out everywhere",
+    ),
+    "re-enrol": (
+        "Re-issue the enrolment link for {name}?",
+        "Their password and authenticator stop working now, and any link sent before no "
+        "longer works: they must enrol again with the new link.",
+        "Re-issue link",
+    ),
+    "disable": (
+        "Disable {name}'s account?",
+        "They are signed out everywhere and cannot sign in until an admin enables the account.",
+        "Disable account",
+    ),
+}
 
 
 def enrolment_url(token: str) -> str:
@@ -60,6 +82,7 @@ def users_page() -> ResponseReturnValue:
                 audit.record(db_session, g.user.name, "user_link_shown", detail=f"user {chosen.id}")
                 shown = (enrolment.name, enrolment_url(enrolment.token))
         expiry = {u.id: u.enrolment_expires for u in users}
+    confirming = _confirming(users)
     return render_template(
         "console/users.html",
         users=users,
@@ -68,7 +91,26 @@ def users_page() -> ResponseReturnValue:
         locked=locked,
         expiry=expiry,
         shown=shown,
+        confirming=confirming,
+        languages=workflow.LANGUAGES,
+        works_reports=(Role.HANDLER, Role.SUPERVISOR),
     )
+
+
+def _confirming(users: list[User]) -> dict[str, object] | None:
+    """The change waiting for the admin's "yes", from ``?confirm=CHANGE&user=ID``."""
+    change, wanted = request.args.get("confirm", ""), request.args.get("user", "")
+    user = next((u for u in users if str(u.id) == wanted), None)
+    if change not in ENDS_ACCESS or user is None or user.id == g.user.id:
+        return None
+    title, consequence, button = ENDS_ACCESS[change]
+    return {
+        "user": user,
+        "change": change,
+        "title": title.format(name=user.name),
+        "consequence": consequence.format(name=user.name),
+        "button": button,
+    }
 
 
 @bp.post("/users")
@@ -97,6 +139,16 @@ def change(user_id: int, change: str) -> ResponseReturnValue:
         if user is None or change not in CHANGES:
             flash("No such user or change.", "error")
             return redirect(url_for("admin.users_page"), code=303)
+        if change in ENDS_ACCESS and user.id == g.user.id:
+            flash(
+                "You cannot do that to your own account: it could lock you out of the "
+                "console. Ask another admin.",
+                "error",
+            )
+            return redirect(url_for("admin.users_page"), code=303)
+        if change in ENDS_ACCESS and request.form.get("confirmed") != "yes":
+            # Nothing changes yet: the page asks first, with the consequence spelled out.
+            return redirect(url_for("admin.users_page", confirm=change, user=user.id), code=303)
         if change == "sign-out":
             sign_out_everywhere(db_session, user, g.user.name)
             flash(f"{user.name} is signed out everywhere.", "info")
@@ -115,6 +167,26 @@ def change(user_id: int, change: str) -> ResponseReturnValue:
             set_active(db_session, user, change == "enable", g.user.name)
             flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "info")
     return redirect(url_for("admin.users_page", link=shown), code=303)
+
+
+@bp.post("/users/<int:user_id>/languages")
+@signed_in(Action.MANAGE_USERS)
+def languages(user_id: int) -> ResponseReturnValue:
+    """Set the languages a handler or supervisor takes reports in (their skills)."""
+    try:
+        with services().db.transaction() as db_session:
+            user = db_session.get(User, user_id)
+            if user is None:
+                raise AccountError("there is no such user")
+            set_languages(
+                db_session, user, request.form.getlist("language"), workflow.LANGUAGES, g.user.name
+            )
+            name, spoken = user.name, [workflow.language_name(t) for t in user.language_tags]
+    except AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.users_page"), code=303)
+    flash(f"{name} now takes reports in {' and '.join(spoken)}.", "info")
+    return redirect(url_for("admin.users_page"), code=303)
 
 
 @bp.get("/audit")

@@ -26,6 +26,7 @@ from ivr.services import services
 from ivr.staff.accounts import (
     SIGN_IN_REFUSED,
     AccountError,
+    check_password,
     check_sign_in,
     complete_enrolment,
     is_trusted_browser,
@@ -53,24 +54,29 @@ def sign_in() -> ResponseReturnValue:
     name = request.form.get("name", "")
     throttle = services().sign_in_throttle
     trusted_for = _device_user()
-    with services().db.transaction() as db_session:
+    password = request.form.get("password", "")
+    with services().db.reading() as reading:
         # The client's address: behind the load balancer, ProxyFix has put it here.
         attempt = Attempt(
             name,
             request.remote_addr or "(unknown)",
-            trusted=is_trusted_browser(db_session, name, trusted_for),
+            trusted=is_trusted_browser(reading, name, trusted_for),
         )
         if throttle.refuses(attempt):
             flash(THROTTLED, "error")
             return render_template("console/sign_in.html", name=name), 429
+        # The hash, outside the transaction: it holds no lock while it works.
+        checked = check_password(reading, name, password)
+    with services().db.transaction() as db_session:
         result = check_sign_in(
             db_session,
             name,
-            request.form.get("password", ""),
+            password,
             request.form.get("code", ""),
             config.lockout_attempts,
             timedelta(minutes=config.lockout_minutes),
             trusted_for=trusted_for,
+            checked=checked,
         )
         if result.user is not None:
             user_id, epoch = result.user.id, result.user.session_epoch

@@ -18,6 +18,10 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# Every account speaks English until an admin says otherwise.
+DEFAULT_LANGUAGES = "en-GB"
+
+
 class User(Base):
     """A member of the charity's staff. Nothing about callers is ever linked to one."""
 
@@ -38,3 +42,14 @@ class User(Base):
     # Raising this signs the user out of every session at once.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # The languages the user takes reports in, as the call flow's tags, space-separated
+    # ("en-GB cy-GB"): "Take next" offers a handler only reports in these (routing by
+    # skill, as Amazon Connect routes a contact to an agent with its language).
+    languages: Mapped[str] = mapped_column(
+        String(100), default=DEFAULT_LANGUAGES, server_default=DEFAULT_LANGUAGES
+    )
+
+    @property
+    def language_tags(self) -> tuple[str, ...]:
+        """The user's languages, as tags; English if none were ever set."""
+        return tuple((self.languages or DEFAULT_LANGUAGES).split())

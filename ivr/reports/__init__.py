@@ -5,6 +5,7 @@
 | status       | every change of a report's status: the allowed moves, each audited     |
 | lifecycle    | the phone side's moves: recordings stored, or one of them parked        |
 | workflow     | the queue and a handler's work: claim, take, save, submit, disseminate  |
+| routing      | who is offered which report by language, and what waits for a speaker  |
 | review       | a supervisor's decisions and the review thread                         |
 | access       | who may open which report (need to know)                               |
 | sanitise     | finding details in a transcript that could identify the caller          |

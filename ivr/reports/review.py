@@ -18,7 +18,7 @@ from ivr.models.review import MESSAGE_MAX_CHARS, MessageKind, ReviewMessage
 from ivr.models.staff import Role, User
 from ivr.platform.db import utcnow
 from ivr.reports.status import move
-from ivr.reports.workflow import WorkError, active, holds
+from ivr.reports.workflow import WorkError, active, holds, return_to_author
 from ivr.staff import audit
 
 
@@ -85,6 +85,7 @@ def send_back(session: Session, report: Report, supervisor: User, comment: str) 
     _reviewable(report, supervisor)
     text = _text(comment, needed=True)
     move(session, report, ReportStatus.RETURNED, supervisor.name)
+    return_to_author(report)  # to its author's "My reports", for nobody else to take
     # The comment stays with the report, and is destroyed with its text.
     _append(session, report, supervisor, MessageKind.RETURN, text)
 

@@ -16,6 +16,7 @@ from ivr.models.calls import JobState, RecordingJob
 from ivr.models.reports import Dissemination, Force, Report, ReportStatus, Urgency
 from ivr.models.staff import Role, User
 from ivr.platform.db import Database, utcnow
+from ivr.reports import routing
 from ivr.reports.sanitise import CHECKLIST, CallerDetail, caller_details_in
 
 # Beside the state machine, whose refusals are workflow errors too: callers catch it here.
@@ -25,6 +26,8 @@ from ivr.staff import audit
 from ivr.staff.permissions import Action, can
 
 WORKABLE = (ReportStatus.QUEUED, ReportStatus.RETURNED)
+# The languages the call flow offers, by their tags, as people name them.
+LANGUAGES = {"en-GB": "English", "cy-GB": "Welsh"}
 # An address a mail server will take: one @, no spaces, a dotted domain. Deliberately
 # plain: the force's own mail server is the final judge.
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -78,8 +81,12 @@ def audio_failures(session: Session) -> list[tuple[Report, str]]:
     return list(found.values())
 
 
-def claim_next(db: Database, user: User) -> str | None:
-    """Claim the oldest report nobody holds; return its reference. A claim is a lease.
+def claim_next(db: Database, user: User, any_language: bool = False) -> str | None:
+    """Claim the oldest report nobody holds, in ``user``'s languages; return its reference.
+
+    A claim is a lease. Only a supervisor may ask for ``any_language``. A returned report
+    is held by its author, so it is never offered here to anyone else, however long ago
+    it came back (only a queued report's claim lapses).
 
     A claim holds through the end of the day it was taken or last saved (UTC): like
     everything else about a report, it is kept by the day, never by the time.
@@ -89,15 +96,19 @@ def claim_next(db: Database, user: User) -> str | None:
     double claim impossible (on SQLite, transactions are serialised). Reports nobody
     holds come from the head of a partial index; lapsed claims are the rare second choice.
     """
+    if any_language and not routing.may_take_any_language(user):
+        raise WorkError("only a supervisor takes the next report in any language")
     today = utcnow().date()
     order = (Report.received_on, Report.queue_position, Report.reference)
     unclaimed = (Report.status.in_(WORKABLE), Report.claimed_by.is_(None))
-    lapsed = (Report.status.in_(WORKABLE), Report.claimed_through < today)
+    lapsed = (Report.status == ReportStatus.QUEUED, Report.claimed_through < today)
+    # Routing by skill: the same one statement, with the user's languages as a condition.
+    skill = () if any_language else (routing.in_languages(user.language_tags),)
     with db.transaction() as session:
         for free in (unclaimed, lapsed):
             oldest = (
                 select(Report.id)
-                .where(*free)
+                .where(*free, *skill)
                 .order_by(*order)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -119,8 +130,13 @@ def take(db: Database, user: User, reference: str) -> None:
 
     One conditional UPDATE: on PostgreSQL a second handler's update waits on the row
     lock, then finds the row no longer free and changes nothing, so exactly one wins.
+    A handler takes only reports in their languages; a returned report stays with its
+    author (a supervisor reassigns it, from its page).
     """
     today = utcnow().date()
+    skill = (
+        () if routing.may_take_any_language(user) else (routing.in_languages(user.language_tags),)
+    )
     with db.transaction() as session:
         taken = session.execute(
             update(Report)
@@ -130,8 +146,9 @@ def take(db: Database, user: User, reference: str) -> None:
                 or_(
                     Report.claimed_by.is_(None),
                     Report.claimed_by == user.id,
-                    Report.claimed_through < today,
+                    and_(Report.status == ReportStatus.QUEUED, Report.claimed_through < today),
                 ),
+                *skill,
             )
             .values(claimed_by=user.id, claimed_through=today, last_active_on=today)
             .returning(Report.reference)
@@ -139,17 +156,31 @@ def take(db: Database, user: User, reference: str) -> None:
         if taken is not None:
             audit.record(session, user.name, "claim", reference)
             return
-        status = session.scalar(select(Report.status).where(Report.reference == reference))
-    if status is None:
+        found = session.scalars(select(Report).where(Report.reference == reference)).first()
+        holder = session.get(User, found.claimed_by) if found and found.claimed_by else None
+    if found is None:
         raise WorkError(f"there is no report {reference}")
-    if status not in WORKABLE:
+    if found.status not in WORKABLE:
         raise WorkError(f"{reference} is no longer waiting for a handler")
+    if not routing.may_take_any_language(user) and not routing.speaks(user, found):
+        raise WorkError(
+            f"{reference} is in {language_name(found.language)}, which your account does not "
+            "list; a supervisor can take it or give it to someone who speaks it"
+        )
+    if found.status is ReportStatus.RETURNED and holder is not None:
+        raise WorkError(
+            f"{reference} was returned to {holder.name}, who wrote it; "
+            "a supervisor can reassign it from its page"
+        )
     raise WorkError(f"someone else has just taken {reference}; choose another report")
 
 
 def held_by(user: User) -> ColumnElement[bool]:
-    """The reports ``user`` holds now (their claim has not lapsed)."""
-    return and_(Report.claimed_by == user.id, Report.claimed_through >= utcnow().date())
+    """The reports ``user`` holds now: their claim has not lapsed, or it was returned to them."""
+    return and_(
+        Report.claimed_by == user.id,
+        or_(Report.claimed_through >= utcnow().date(), Report.status == ReportStatus.RETURNED),
+    )
 
 
 def find_reference(session: Session, text: str) -> str | None:
@@ -166,18 +197,38 @@ def active(report: Report) -> None:
     report.last_active_on = utcnow().date()
 
 
-def takeable(report: Report) -> bool:
-    """True if the report could be taken from the queue now: nobody holds it."""
+def takeable(report: Report, user: User | None = None) -> bool:
+    """True if the report could be taken from the queue now (by ``user``): nobody holds it.
+
+    A returned report's author holds it however long ago it came back; a handler takes
+    only reports in their languages.
+    """
     lapsed = report.claimed_through is None or report.claimed_through < utcnow().date()
-    return report.status in WORKABLE and (report.claimed_by is None or lapsed)
+    free = report.claimed_by is None or (lapsed and report.status is ReportStatus.QUEUED)
+    if user is not None and not (
+        routing.may_take_any_language(user) or routing.speaks(user, report)
+    ):
+        return False
+    return report.status in WORKABLE and free
 
 
 def holds(report: Report, user: User) -> bool:
-    return (
-        report.claimed_by == user.id
-        and report.claimed_through is not None
-        and report.claimed_through >= utcnow().date()
-    )
+    if report.claimed_by != user.id:
+        return False
+    if report.status is ReportStatus.RETURNED:
+        return True  # returned to its author: theirs until they submit it again
+    return report.claimed_through is not None and report.claimed_through >= utcnow().date()
+
+
+def return_to_author(report: Report) -> None:
+    """Hold a returned report for the handler who submitted it: it is theirs to mend."""
+    report.claimed_by = report.submitted_by
+    report.claimed_through = utcnow().date() if report.submitted_by is not None else None
+
+
+def language_name(tag: str | None) -> str:
+    """A language tag as people say it: "Welsh" for cy-GB."""
+    return LANGUAGES.get(tag or "", tag or "an unknown language")
 
 
 class ReportAction(enum.StrEnum):

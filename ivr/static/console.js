@@ -21,3 +21,24 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("DOMContentLoaded", () => {
   setTimeout(() => { document.documentElement.dataset.ready = "true"; });
 });
+
+// A copy button beside a read-only field (an enrolment link): shown only where the
+// clipboard can be written; without it, the field itself is the fallback (select, copy).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("button[data-copy]").forEach((button) => {
+    const field = document.getElementById(button.dataset.copy);
+    const state = document.getElementById("copy-state");
+    if (!field || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(field.value);
+        if (state) state.textContent = "Copied.";
+      } catch (error) {
+        field.focus();
+        field.select();
+        if (state) state.textContent = "Could not copy: the link is selected, press Ctrl+C.";
+      }
+    });
+  });
+});

@@ -127,7 +127,10 @@ def test_an_admin_can_sign_a_user_out_everywhere(
     with db.transaction() as session:
         user_id = session.scalars(select(User.id).where(User.name == "handler-one")).one()
     assert (
-        post(admin, f"/console/users/{user_id}/sign-out", page="/console/users").status_code == 303
+        post(
+            admin, f"/console/users/{user_id}/sign-out", {"confirmed": "yes"}, page="/console/users"
+        ).status_code
+        == 303
     )
     assert handler.get("/console/").status_code == 302
 
@@ -294,3 +297,72 @@ def test_over_https_the_consoles_own_forms_pass_and_other_sites_do_not(
     with db.transaction() as session:
         names = set(session.scalars(select(User.name)))
     assert "robin" in names and "intruder" not in names
+
+
+def test_the_password_hash_is_checked_outside_any_write_lock(
+    ingest_app: Flask, staff: dict[Role, Staff], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a handler signing in, when Argon2 checks the password, then no transaction
+    is open: on SQLite a transaction is the one write lock, and ten sign-ins at a shift's
+    start queued behind each other's hashes (2.5 s), with every autosave behind them."""
+    inside: list[bool] = []
+    real_verify = PasswordHasher.verify
+    real_begin = db.transaction
+    open_transactions = [0]
+
+    def verify(self: PasswordHasher, hashed: str, password: str) -> bool:
+        inside.append(open_transactions[0] > 0)
+        return real_verify(self, hashed, password)
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counted():  # type: ignore[no-untyped-def]
+        open_transactions[0] += 1
+        try:
+            with real_begin() as session:
+                yield session
+        finally:
+            open_transactions[0] -= 1
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    monkeypatch.setattr(db, "transaction", counted)
+    assert sign_in(ingest_app.test_client(), staff[Role.HANDLER]) == 302
+    assert inside == [False]
+
+
+def test_an_old_hash_still_signs_in_and_is_hashed_again_at_todays_parameters(
+    ingest_app: Flask, staff: dict[Role, Staff], db: Database
+) -> None:
+    """Given a password hashed with older, weaker parameters, when its owner signs in,
+    then it is accepted and the stored hash now has the current parameters."""
+    handler = staff[Role.HANDLER]
+    old = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(PASSWORD)
+    with db.transaction() as session:
+        session.scalars(select(User).where(User.name == handler.name)).one().password_hash = old
+    assert sign_in(ingest_app.test_client(), handler) == 302
+    with db.reading() as session:
+        stored = session.scalar(select(User.password_hash).where(User.name == handler.name))
+    assert stored != old and not PasswordHasher().check_needs_rehash(stored or "")
+
+
+def test_a_password_checked_before_a_re_enrolment_does_not_sign_in(
+    ingest_app: Flask, staff: dict[Role, Staff], db: Database
+) -> None:
+    """Given a password checked against the old hash, when the account is re-enrolled
+    before the sign-in's transaction, then the sign-in is refused (the hash is stale)."""
+    from ivr.staff.accounts import check_password, check_sign_in, new_enrolment
+
+    handler = staff[Role.HANDLER]
+    with db.reading() as session:
+        checked = check_password(session, handler.name, PASSWORD)
+    assert checked.matches
+    with db.transaction() as session:
+        user = session.scalars(select(User).where(User.name == handler.name)).one()
+        new_enrolment(session, user, "admin-test")
+        user.password_hash = PasswordHasher().hash(PASSWORD)  # enrolled again, same words
+    with db.transaction() as session:
+        result = check_sign_in(
+            session, handler.name, PASSWORD, handler.code(), 5, timedelta(minutes=5), None, checked
+        )
+    assert result.user is None

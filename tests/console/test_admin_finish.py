@@ -40,7 +40,9 @@ def test_an_enrolment_link_can_be_shown_again_until_it_is_re_issued(
     assert f'href="/console/users?link={robin}"' in users
     assert shown_link(admin.get(f"/console/users?link={robin}").get_data(as_text=True)) == first
     # And when they re-issue it, there is a new link and the old one no longer works
-    reissued = post(admin, f"/console/users/{robin}/re-enrol", page="/console/users")
+    reissued = post(
+        admin, f"/console/users/{robin}/re-enrol", {"confirmed": "yes"}, page="/console/users"
+    )
     second = shown_link(admin.get(reissued.headers["Location"]).get_data(as_text=True))
     assert second != first
     assert ingest_app.test_client().get(f"/console{first}").status_code == 404
@@ -170,3 +172,35 @@ def test_an_account_locked_long_ago_is_not_shown_locked(as_role: AsRole, db: Dat
         user.locked_until = datetime.now(UTC) - timedelta(minutes=1)
     page = as_role(Role.ADMIN).get("/console/users").get_data(as_text=True)
     assert "<strong>locked</strong>" not in page
+
+
+def test_the_server_refuses_what_would_lock_an_admin_out_of_their_own_account(
+    as_role: AsRole, db: Database
+) -> None:
+    """Given an admin, when they post sign-out, re-issue or disable for their own
+    account (a crafted form: the page offers none), then each is refused, unchanged."""
+    admin = as_role(Role.ADMIN)
+    own = user_id(db, "admin-one")
+    for change in ("sign-out", "re-enrol", "disable"):
+        answer = post(
+            admin,
+            f"/console/users/{own}/{change}",
+            {"confirmed": "yes"},
+            page="/console/users",
+            follow_redirects=True,
+        )
+        assert "cannot do that to your own account" in answer.get_data(as_text=True)
+    assert admin.get("/console/users").status_code == 200  # still signed in, still enrolled
+
+
+def test_ending_someones_access_asks_first_and_changes_nothing_until_confirmed(
+    as_role: AsRole, db: Database
+) -> None:
+    admin = as_role(Role.ADMIN)
+    handler = user_id(db, "handler-one")
+    asked = post(admin, f"/console/users/{handler}/disable", page="/console/users")
+    assert asked.status_code == 303 and "confirm=disable" in asked.headers["Location"]
+    page = admin.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Disable handler-one&#39;s account?" in page
+    with db.reading() as session:
+        assert session.get(User, handler).active  # type: ignore[union-attr]

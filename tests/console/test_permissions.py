@@ -143,6 +143,14 @@ ROUTES = [
         303,
         url="/console/users/{user}/sign-out",
     ),
+    Route(
+        "POST",
+        "/console/users/<int:user_id>/languages",
+        Action.MANAGE_USERS,
+        303,
+        url="/console/users/{user}/languages",
+        form={"language": "en-GB"},
+    ),
     Route("GET", f"{FLOWS}/", Action.MANAGE_FLOWS, 200),
     Route("GET", f"{FLOWS}/edit", Action.MANAGE_FLOWS, 200),
     # a deliberately empty flow: not a flow, so the editor shows the problems

@@ -154,9 +154,12 @@ def test_review_returns_with_a_comment_and_only_another_person_approves(
         page=page,
     )
     assert report(db, queued_report).status is ReportStatus.RETURNED
-    post(handler, "/console/take-next")
-    assert "Remove the street name" in handler.get(page).get_data(as_text=True)
-    write_and_submit(handler, queued_report)
+    # Back to its author (the first supervisor wrote it), not to whoever asks next.
+    assert "No report in English is waiting" in post(
+        handler, "/console/take-next", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Remove the street name" in supervisor.get(page).get_data(as_text=True)
+    write_and_submit(supervisor, queued_report)
     post(other, f"{page}/review", {"decision": "approve"}, page=page)
     assert report(db, queued_report).status is ReportStatus.APPROVED
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from ivr.dev.twilio_emulator import RunningEmulator
 from ivr.models.reports import AudioObject, Report, ReportStatus
+from ivr.models.staff import User
 from ivr.platform.db import Database
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, REPO
 from tests.functional.axe import assert_accessible
@@ -165,6 +166,9 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
     handler = browser.new_context().new_page()
     secret = EnrolPage(handler).enrol(hotline.enrolment_link("Alex", "handler"), PASSWORD)
     SignInPage(handler, hotline.base).sign_in("Alex", PASSWORD, secret)
+    # (who takes calls in English and Welsh, as an admin set on their account)
+    with hotline.db.transaction() as session:
+        session.scalars(select(User).where(User.name == "Alex")).one().languages = "en-GB cy-GB"
     # When they take the report, it says the caller took a reference
     report_reference = QueuePage(handler).take_next()
     followup = FollowUpSection(handler)
@@ -200,7 +204,7 @@ def test_an_anonymous_caller_hears_the_handlers_question_and_answers_it(
     # Then the report is back in the handler's own queue, flagged, to be written up again
     handler.goto(f"{hotline.base}/console/?mine=1")
     row = handler.locator(f"tr[data-reference='{report_reference}']")
-    expect(row).to_contain_text("queued")
+    expect(row).to_contain_text("in progress (Alex)")
     expect(row.locator(".followup-flag")).to_have_text("caller answered")
     assert_accessible(handler, "my reports, with a report the caller answered")
     # And when they open it, it is flagged as answered, no longer awaiting the caller

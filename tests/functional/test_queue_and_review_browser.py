@@ -81,7 +81,7 @@ def test_a_risk_to_life_reaches_the_supervisors_open_queue_without_a_reload(
     # Then it appears at the top of the supervisor's queue, without a reload
     expect(queue.urgent()).to_be_visible()
     expect(queue.urgent()).to_contain_text(reference)
-    expect(queue.urgent()).to_contain_text("with Alex")
+    expect(queue.urgent()).to_contain_text("in progress (Alex)")
     assert not queue.was_reloaded()
     assert_accessible(supervisor, "the queue with a risk to life")
 
