@@ -118,7 +118,7 @@ def test_approve_and_return_are_separate_and_every_message_joins_the_thread(
     page = f"/console/reports/{queued_report}"
     shown = text_of(supervisor.get(page))
     assert 'id="approve-form"' in shown and 'id="return-form"' in shown
-    assert "Nothing is sent yet." in shown and "goes back to the queue" in shown
+    assert "Nothing is sent yet." in shown and "goes back to the handler who wrote it" in shown
     # The report reads as text, not as a disabled form
     assert 'id="report-fields"' in shown and "Selling police information" in shown
     blank = post(supervisor, f"{page}/review", {"decision": "return"}, page=page)

@@ -110,7 +110,9 @@ def test_a_supervisor_returns_approves_and_disseminates_with_one_confirmation(
     review.open(reference)
     expect(supervisor.locator("#report-fields")).to_contain_text("14 Acacia Avenue")
     expect(supervisor.locator("#approve-form")).to_contain_text("Nothing is sent yet")
-    expect(supervisor.locator("#return-form")).to_contain_text("goes back to the queue")
+    expect(supervisor.locator("#return-form")).to_contain_text(
+        "goes back to the handler who wrote it"
+    )
     assert_accessible(supervisor, "the review")
     # Returning needs a word; the browser asks for it before anything is sent
     supervisor.click("#return")
