@@ -58,7 +58,9 @@ class ReviewPage:
     def return_to_handler(self, comment: str) -> None:
         self.page.fill("#return-comment", comment)
         self.page.click("#return")
-        expect(self.page.locator("#status")).to_have_text("returned")
+        expect(self.page.locator("#status")).to_contain_text(
+            "returned"
+        )  # "returned (Alex)": back with its author
 
     def approve(self) -> None:
         self.page.click("#approve")

@@ -128,11 +128,15 @@ def test_the_hotline_settings_follow_the_readme_table() -> None:
         status_callback=f"{PUBLIC_URL}/twilio/status#{STATUS_OVERRIDES}",
         status_callback_method="POST",
         voice_application_sid="",
+        voice_caller_id_lookup="false",
+        sms_url=f"{PUBLIC_URL}/twilio/sms",
+        sms_method="POST",
     )
     assert [d.name for d in compare(NumberSettings(), settings) if d.changed] == [
         "VoiceUrl",
         "VoiceFallbackUrl",
         "StatusCallback",
+        "SmsUrl",
     ]
 
 
