@@ -90,6 +90,8 @@ class Config:
     # While rotating it: the one it replaced, still opening sessions and forms signed with it.
     console_previous_secret_key: bytes = b""
     twilio_api_url: str = "https://api.twilio.com"
+    # The hotline's own number (E.164), for `ivr doctor` to check how Twilio holds it.
+    twilio_number: str = ""
     bind: str = "127.0.0.1:8000"
     flow: str = "hotline"
     flows_dir: Path = field(default_factory=lambda: Path("call_flows"))
@@ -369,6 +371,7 @@ class Config:
             ).encode(),
             console_previous_secret_key=env.get("IVR_CONSOLE_PREVIOUS_SECRET_KEY", "").encode(),
             twilio_api_url=get("TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
+            twilio_number=get("TWILIO_NUMBER", ""),
             bind=get("BIND", "127.0.0.1:8000"),
             flow=get("FLOW", "hotline"),
             flows_dir=Path(get("FLOWS_DIR", str(root / "call_flows"))),

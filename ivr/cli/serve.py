@@ -148,6 +148,15 @@ def _start_in_web_process(app: Any, with_worker: bool) -> None:
             name="ivr-audit-sealer",
             daemon=True,
         ).start()
+        # The whole chain checked every day, the result sent to the alarms.
+        from ivr.ops.alarms import verify_daily
+
+        threading.Thread(
+            target=verify_daily,
+            args=(found.audit_trail, found.alarm_metrics, threading.Event()),
+            name="ivr-audit-verifier",
+            daemon=True,
+        ).start()
         # Emails to forces the mail server did not take: sent the moment it answers.
         threading.Thread(
             target=_send_waiting_mail, args=(found,), name="ivr-outbox", daemon=True

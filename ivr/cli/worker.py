@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ivr.cli.runtime import Runtime, pass_runtime
-from ivr.config import Tier
+from ivr.config import Config, Tier
 from ivr.crypto.keys import (
     PUBLIC_KEY_FILE,
     KeyServiceError,
@@ -162,10 +162,7 @@ def keys_init(runtime: Runtime, public_out: str | None) -> None:
         made = ensure_local_key_pair(config.keys_dir)
     except KeyServiceError as error:
         raise click.ClickException(str(error)) from None
-    public = (config.keys_dir / PUBLIC_KEY_FILE).read_text()
-    if public_out:
-        with open(public_out, "w") as handle:
-            handle.write(public)
+    public = _public_half(config, public_out)
     state = "Made a new key pair" if made else "The key pair is already there"
     click.echo(
         f"{state} in {config.keys_dir}. Keep the private half on the console side only.\n"
@@ -173,6 +170,15 @@ def keys_init(runtime: Runtime, public_out: str | None) -> None:
         "IVR_RECORDINGS_PUBLIC_KEY:\n"
     )
     click.echo(public, nl=False)
+
+
+def _public_half(config: Config, public_out: str | None) -> str:
+    """The key pair's public half, for the edge; also written to ``public_out`` if given."""
+    public = (config.keys_dir / PUBLIC_KEY_FILE).read_text()
+    if public_out:
+        with open(public_out, "w") as handle:
+            handle.write(public)
+    return public
 
 
 @keys.command("rotate")
@@ -200,10 +206,7 @@ def keys_rotate(runtime: Runtime, public_out: str | None) -> None:
         old, new = rotate_local_key_pair(config.keys_dir)
     except KeyServiceError as error:
         raise click.ClickException(str(error)) from None
-    public = (config.keys_dir / PUBLIC_KEY_FILE).read_text()
-    if public_out:
-        with open(public_out, "w") as handle:
-            handle.write(public)
+    public = _public_half(config, public_out)
     click.echo(
         f"Retired key {old.hex()} (kept under {config.keys_dir}/retired: recordings sealed "
         f"for it still play) and made key {new.hex()}.\n"

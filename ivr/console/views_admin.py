@@ -18,6 +18,7 @@ from ivr.services import services
 from ivr.staff import audit
 from ivr.staff.accounts import (
     AccountError,
+    Enrolment,
     add_user,
     enrolment_link,
     new_enrolment,
@@ -60,22 +61,32 @@ def enrolment_url(token: str) -> str:
 
 def _link_key() -> bytes:
     """The key enrolment links are made with, so that a valid one can be shown again."""
-    secret = services().config.console_secret_key
+    return _link_key_of(services().config.console_secret_key)
+
+
+def _link_key_of(secret: bytes) -> bytes:
     return hmac.new(secret, b"ivr enrolment links v1", hashlib.sha256).digest()
+
+
+def _shown_link(user: User) -> Enrolment | None:
+    """The user's valid enrolment link, made with the current key or the one it replaced."""
+    previous = services().config.console_previous_secret_key
+    keys = [_link_key(), *([_link_key_of(previous)] if previous else [])]
+    return next((found for key in keys if (found := enrolment_link(user, key))), None)
 
 
 @bp.get("/users")
 @signed_in(Action.MANAGE_USERS)
 def users_page() -> ResponseReturnValue:
-    key, now, shown = _link_key(), utcnow(), None
+    now, shown = utcnow(), None
     wanted = request.args.get("link", "")
     with services().db.transaction() as db_session:
         users = list(db_session.scalars(select(User).order_by(User.name)))
-        links = {u.id: enrolment_link(u, key) is not None for u in users}
+        links = {u.id: _shown_link(u) is not None for u in users}
         locked = {u.id: u.locked_until is not None and u.locked_until > now for u in users}
         chosen = next((u for u in users if str(u.id) == wanted), None)
         if chosen is not None:
-            enrolment = enrolment_link(chosen, key)
+            enrolment = _shown_link(chosen)
             if enrolment is None:
                 flash(f"{chosen.name} has no enrolment link that can be shown.", "error")
             else:

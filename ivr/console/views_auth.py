@@ -104,7 +104,10 @@ def sign_in() -> ResponseReturnValue:
 
 
 def _device_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt="console-device")
+    # Signs with the current key; a key being rotated out still verifies (itsdangerous
+    # signs with the last key of the list and accepts any).
+    fallbacks = list(current_app.config.get("SECRET_KEY_FALLBACKS") or ())
+    return URLSafeTimedSerializer([*fallbacks, current_app.secret_key or ""], salt="console-device")
 
 
 def _device_user() -> int | None:

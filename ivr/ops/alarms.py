@@ -27,6 +27,7 @@ from ivr.outside.cloud_metrics import MetricSink, MetricsUnavailable
 from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event
 from ivr.reports.workflow import PENDING
+from ivr.staff.audit import AuditTrail
 from ivr.telephony import outages
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ GAUGES = (
     "ServiceWaitedSeconds",
     "EmailsToForcesPending",
 )
+# Sent by each console process after its daily check of the whole audit chain: 1 if the
+# chain does not verify (ivr audit verify would fail), 0 if it does.
+AUDIT_GAUGE = "AuditChainBroken"
 # How often a worker sends its reading (CloudWatch's standard resolution is a minute).
 EVERY_SECONDS = 60.0
 
@@ -120,4 +124,25 @@ def send_forever(
             event(logger, "alarms.not_sent", logging.WARNING, error=str(error))
         except Exception as error:  # the database is down: the next reading will tell
             event(logger, "alarms.not_measured", logging.WARNING, error=type(error).__name__)
+        stop.wait(every)
+
+
+def verify_daily(
+    trail: AuditTrail, sink: MetricSink, stop: threading.Event, every: float = 86_400.0
+) -> None:
+    """Check the whole audit chain now and then every day, and say how it went.
+
+    The alarm on ``AuditChainBroken`` fires on a broken chain, and on a day without a
+    check (a console that stopped checking is itself worth a look).
+    """
+    while not stop.is_set():
+        try:
+            verdict = trail.verify()
+            sink.put({AUDIT_GAUGE: 0.0 if verdict.ok else 1.0})
+            if not verdict.ok:
+                event(logger, "audit.verify_failed", logging.ERROR)
+        except MetricsUnavailable as error:
+            event(logger, "alarms.not_sent", logging.WARNING, error=str(error))
+        except Exception as error:  # the database or the anchors are down: try tomorrow
+            event(logger, "audit.verify_not_run", logging.WARNING, error=type(error).__name__)
         stop.wait(every)

@@ -22,7 +22,15 @@ from ivr.crypto.keys import KeyServiceError, KmsKeyUnwrapper, LocalKeyUnwrapper,
 from ivr.outside.fallback_site import SiteUnavailable, fetch
 from ivr.outside.mail import MailSettingError, MailUnavailable, SmtpMailer, SmtpSettings
 from ivr.outside.storage import StoreUnavailable, new_object_name
-from ivr.outside.twilio_api import TwilioAuthFailed, TwilioUnavailable
+from ivr.outside.twilio_api import (
+    InvalidPhoneNumber,
+    PhoneNumberNotFound,
+    TwilioAuthFailed,
+    TwilioUnavailable,
+    compare,
+    e164,
+    hotline_settings,
+)
 from ivr.platform.db import Database
 from ivr.platform.hosts import is_loopback
 from ivr.platform.migrate import alembic_config
@@ -73,6 +81,7 @@ def diagnose(config: Config, *, web: bool = True) -> Iterator[Check]:
     if config.serves_webhooks:
         yield _guarded("twilio", lambda: check_twilio(config))
         yield check_token_rotation(config)
+        yield _guarded("number", lambda: check_number(config))
         if web:
             yield _guarded("spool", lambda: check_spool(config))
         yield _guarded("fallback", lambda: check_fallback(config))
@@ -235,6 +244,41 @@ def check_twilio(config: Config) -> Check:
     if status != "active":
         return fail("twilio", f"the account is {status}", "reactivate it with Twilio")
     return ok("twilio", f"account {config.twilio_account_sid} is active")
+
+
+def check_number(config: Config) -> Check:
+    """How Twilio holds the hotline's number: what provision sets, nothing it must not."""
+    if not config.twilio_number:
+        return Check(
+            "number",
+            Verdict.SKIP,
+            "IVR_TWILIO_NUMBER is not set",
+            "set it to the hotline's number, or run `ivr twilio provision NUMBER --check`",
+        )
+    provision = f"`ivr twilio provision {config.twilio_number}`"
+    try:
+        found = twilio_api(config).incoming_number(e164(config.twilio_number))
+    except (InvalidPhoneNumber, PhoneNumberNotFound) as error:
+        return fail("number", str(error), "set IVR_TWILIO_NUMBER to a number the account holds")
+    except TwilioUnavailable as error:
+        return fail("number", f"Twilio did not answer: {error}", "see the twilio line")
+    if found.trunk_sid:
+        return fail(
+            "number",
+            f"{found.phone_number} is on SIP trunk {found.trunk_sid}: calls never reach the hotline",
+            "remove it from the trunk (Elastic SIP Trunking, the trunk's Numbers)",
+        )
+    entry = static_fallback.entry_url(config.fallback_url) if config.fallback_url else ""
+    wanted = hotline_settings(config.public_url, config.twilio_api_url, entry)
+    drifted = [d.name for d in compare(found.settings, wanted) if d.changed]
+    if drifted:
+        return fail(
+            "number", f"{found.phone_number}: {', '.join(drifted)} drifted", f"run {provision}"
+        )
+    return ok(
+        "number",
+        f"{found.phone_number} in line: caller-name lookup off, no trunk, texts answered",
+    )
 
 
 def check_token_rotation(config: Config, now: datetime | None = None) -> Check:

@@ -6,11 +6,14 @@ import dataclasses
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.config import Config, ConfigError
-from ivr.models.staff import Role
+from ivr.console.views_admin import _link_key_of
+from ivr.models.staff import Role, User
 from ivr.platform.db import Database
+from ivr.staff.accounts import add_user
 from tests.console.conftest import csrf_token, make_staff, sign_in
 
 OLD = b"o" * 32
@@ -61,3 +64,19 @@ def test_without_the_previous_secret_everyone_would_be_signed_out(
 def test_the_previous_secret_must_be_a_real_key(config: Config) -> None:
     with pytest.raises(ConfigError, match="IVR_CONSOLE_PREVIOUS_SECRET_KEY"):
         dataclasses.replace(config, console_previous_secret_key=b"short")
+
+
+def test_an_enrolment_link_made_before_the_rotation_can_still_be_shown(
+    config: Config, db: Database
+) -> None:
+    # Given an admin who issued an enrolment link on the console with the old secret
+    ada = make_staff(db, "ada", Role.ADMIN)
+    with db.transaction() as session:
+        enrolment = add_user(session, "newbie", Role.HANDLER, "ada", _link_key_of(OLD))
+        newbie = session.scalars(select(User).where(User.name == "newbie")).one().id
+    # When the console restarts with the new secret, the old one kept as previous
+    after = console(config, db, console_secret_key=NEW, console_previous_secret_key=OLD)
+    assert sign_in(after, ada) == 302
+    # Then the link can still be shown (and copied) for the person who has not used it yet
+    page = after.get(f"/console/users?link={newbie}").get_data(as_text=True)
+    assert enrolment.token in page

@@ -129,3 +129,34 @@ def test_cloudwatch_refusing_a_reading_does_not_stop_the_next(db: Database) -> N
     sink = FlakySink()
     send_forever(AlarmGauges(db, Clock()), sink, stop, every=0.0)
     assert sink.calls == 2 and len(sink.taken) == 1
+
+
+def test_the_daily_audit_check_reports_a_broken_chain(config: Config, db: Database) -> None:
+    from ivr.models.audit import AuditEvent
+    from ivr.ops.alarms import AUDIT_GAUGE, verify_daily
+    from ivr.staff import audit
+
+    trail = Services(config, db=db).audit_trail
+    with db.transaction() as session:
+        audit.record(session, "alex", "view", "R-AAAA-0001")
+    stop = threading.Event()
+
+    class OneCheck(HeldMetrics):
+        def put(self, values: Mapping[str, float]) -> None:
+            super().put(values)
+            stop.set()  # one day's check is enough here
+
+    sink = OneCheck()
+
+    def check_once() -> float:
+        stop.clear()
+        verify_daily(trail, sink, stop, every=3600)
+        return sink.latest[AUDIT_GAUGE]
+
+    # Given an intact chain, the daily check says so
+    assert check_once() == 0.0
+    # Given someone changed a sealed event in the database
+    with db.transaction() as session:
+        session.execute(update(AuditEvent).values(detail="nothing to see"))
+    # Then the next check raises the alarm's gauge
+    assert check_once() == 1.0

@@ -217,3 +217,25 @@ def test_during_a_token_rotation_the_doctor_says_when_the_old_token_can_go(
     config = Config.from_env(rotating)
     later = check_token_rotation(config, now=until + timedelta(minutes=1))
     assert later.verdict is Verdict.FAIL and "remove IVR_TWILIO_PREVIOUS_AUTH_TOKEN" in later.fix
+
+
+def test_the_doctor_checks_how_twilio_holds_the_hotlines_number(
+    deployed: dict[str, str], emulator: RunningEmulator
+) -> None:
+    # Given the operator names the hotline's number, not yet provisioned, caller-name lookup on
+    emulator.state.add_number("+447700900555", voice_caller_id_lookup=True)
+    env = {**deployed, "IVR_TWILIO_NUMBER": "+44 7700 900555"}
+    # Then the doctor says which settings drifted, and what to run
+    result = doctor(env)
+    assert result.exit_code == 1
+    said = line(result, "number")
+    assert said.startswith("FAIL") and "VoiceCallerIdLookup" in said and "SmsUrl" in said
+    assert "ivr twilio provision +44 7700 900555" in said
+    # When they provision it, the doctor finds it in line
+    provisioned = CliRunner().invoke(main, ["twilio", "provision", "+447700900555"], env=env)
+    assert provisioned.exit_code == 0, provisioned.output
+    assert line(doctor(env), "number").startswith("ok")
+    # And a number moved onto a SIP trunk is caught: calls would never reach the hotline
+    emulator.state.add_number("+447700900666", trunk_sid="TK" + "6" * 32)
+    trunked = line(doctor({**deployed, "IVR_TWILIO_NUMBER": "+447700900666"}), "number")
+    assert trunked.startswith("FAIL") and "SIP trunk" in trunked
