@@ -89,8 +89,8 @@ def _written_with(key: bytes, event: AuditEvent, legacy_through: int) -> bool:
     return hmac.compare_digest(_tag(key, event), event.tag)
 
 
-# The event that moves the chain to a new key: sealed under the key before it, naming the
-# key that seals every event after it (``ivr audit rekey``).
+# The event that moves the chain to a new key: it names that key, and it and every event
+# after it are sealed under it (``ivr audit rekey``).
 REKEYED = "audit_rekeyed"
 _REKEY_DETAIL = "sealed from here on under key "
 
@@ -237,10 +237,11 @@ def seal(db: Database, key: bytes, previous_keys: Sequence[bytes] = ()) -> int:
 def rekey(db: Database, key: bytes, previous_keys: Sequence[bytes]) -> bool:
     """Move the chain to ``key``: seal what waits under the old key, then a checkpoint.
 
-    The checkpoint is an event sealed under the old key that names the new one; every
-    event after it is sealed under the new key, so ``verify`` walks the whole chain across
-    the change, and someone holding only the old key cannot add to it. Returns False if
-    the chain is already sealed under ``key``.
+    The checkpoint is an event that names the new key, chained to the last event sealed
+    under the old one and sealed under the new key itself, as is every event after it:
+    ``verify`` walks the whole chain across the change, and someone holding only the old
+    key can neither make a checkpoint nor add after one. Returns False if the chain is
+    already sealed under ``key``.
     """
     ring = [key, *previous_keys]
     seal(db, key, previous_keys)
@@ -255,7 +256,8 @@ def rekey(db: Database, key: bytes, previous_keys: Sequence[bytes]) -> bool:
         session.add(checkpoint)
         session.flush()
         checkpoint.seq = head.last_seq + 1
-        checkpoint.hash = _mac(epoch, head.last_hash, checkpoint)
+        # Sealed under the new key: only its holder can make (or remake) the checkpoint.
+        checkpoint.hash = _mac(key, head.last_hash, checkpoint)
         head.last_seq, head.last_hash = checkpoint.seq, checkpoint.hash
     return True
 
@@ -366,15 +368,16 @@ def verify(
             return Verdict(False, 0, None, str(error))
         for event in session.scalars(query).yield_per(1000):
             count += 1
-            reason = _fault(sealing, event, previous, last, since, anchored.get(event.seq or 0, ()))
-            if reason is not None:
-                return Verdict(False, 0 if reason == CHANGED_SINCE else count, event.id, reason)
-            before, previous, last = previous, event.hash or "", event.seq or 0
             if event.action == REKEYED:
+                # The checkpoint is sealed under the key it names, as is all that follows.
                 try:
                     sealing = _named_key(ring, event.detail)
                 except UnknownAuditKey as error:
                     return Verdict(False, count, event.id, str(error))
+            reason = _fault(sealing, event, previous, last, since, anchored.get(event.seq or 0, ()))
+            if reason is not None:
+                return Verdict(False, 0 if reason == CHANGED_SINCE else count, event.id, reason)
+            before, previous, last = previous, event.hash or "", event.seq or 0
         head = session.get(AuditHead, 1)
         if head is not None and (head.last_seq, head.last_hash) != (last, previous):
             return Verdict(False, count, None, REMOVED)

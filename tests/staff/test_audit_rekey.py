@@ -132,3 +132,31 @@ def test_the_operator_rekeys_from_the_command_line(
     verified = runner.invoke(main, ["audit", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
     assert "intact" in verified.output
+
+
+def test_a_checkpoint_made_with_only_the_old_key_is_refused(
+    consoles: tuple[Database, Database],
+) -> None:
+    before, after = consoles
+    write(before, 2)
+    audit.seal(before, OLD)
+    # Someone holding only the old key writes a checkpoint naming the new key, sealed
+    # (as they can only seal) under the old one
+    with before.transaction() as session:
+        head = session.get(AuditHead, 1)
+        assert head is not None
+        forged = audit.tagged_event(
+            OLD,
+            audit.utcnow(),
+            "operations",
+            audit.REKEYED,
+            None,
+            "sealed from here on under key " + audit.key_id(NEW),
+        )
+        session.add(forged)
+        session.flush()
+        forged.seq = head.last_seq + 1
+        forged.hash = audit._mac(OLD, head.last_hash, forged)
+        head.last_seq, head.last_hash = forged.seq, forged.hash
+    verdict = audit.verify(after, NEW, previous_keys=[OLD])
+    assert not verdict.ok and verdict.reason == audit.CHANGED
