@@ -6,7 +6,6 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -74,21 +73,6 @@ def test_after_a_rotation_recordings_sealed_for_either_key_play(
     (retired,) = (keys / RETIRED_DIR).glob("*-private.pem")
     assert f"Retired key {retired.name.removesuffix('-private.pem')}" in said
     assert retired.stat().st_mode & 0o777 == 0o600
-
-
-def test_without_the_retired_key_the_old_recording_would_not_play(
-    ingest_config: Config, db: Database, emulator_caller: EmulatorCaller, tmp_path: Path
-) -> None:
-    keys = tmp_path / "keys"
-    shutil.copytree(ingest_config.keys_dir, keys)
-    config = dataclasses.replace(ingest_config, keys_dir=keys)
-    emulator_caller.call("9,1,2,1,#,1")
-    settle(build_worker(Services(config, db=db)), db)
-    rotate(keys)
-    ((row, _),) = stored_for(config, db)
-    current_only = LocalKeyUnwrapper((keys / PRIVATE_KEY_FILE).read_bytes())
-    with db.reading() as session, pytest.raises(vault.Unopenable):
-        vault.open(session, object_store(config), current_only, row)
 
 
 def test_the_edge_cannot_rotate_and_kms_rotates_itself(tmp_path: Path) -> None:

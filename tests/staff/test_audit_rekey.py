@@ -36,6 +36,20 @@ def write(db: Database, count: int, actor: str = "handler-one") -> None:
             audit.record(session, actor, "view", f"R-AAAA-{index:04d}")
 
 
+def chain_with_the_old_key(db: Database, event: AuditEvent) -> None:
+    """What an insider holding only the old key can do: chain an event with the chain's
+    own MAC (anyone who read this code could compute it), and move the head to it."""
+    with db.transaction() as session:
+        session.execute(AuditEvent.__table__.delete().where(AuditEvent.seq.is_(None)))
+        head = session.get(AuditHead, 1)
+        assert head is not None
+        session.add(event)
+        session.flush()
+        event.seq = head.last_seq + 1
+        event.hash = audit._mac(OLD, head.last_hash, event)
+        head.last_seq, head.last_hash = event.seq, event.hash
+
+
 def sealed(db: Database) -> int:
     with db.reading() as session:
         return session.scalar(select(func.count()).where(AuditEvent.seq.is_not(None))) or 0
@@ -84,17 +98,9 @@ def test_someone_with_only_the_old_key_cannot_extend_the_chain(
     forged = audit.verify(after, NEW, previous_keys=[OLD])
     assert not forged.ok and forged.reason == audit.FORGED
     # And one they seal themselves, chained under the old key, breaks the chain
-    with after.transaction() as session:
-        session.execute(AuditEvent.__table__.delete().where(AuditEvent.seq.is_(None)))
-        head = session.get(AuditHead, 1)
-        assert head is not None
-        event = audit.tagged_event(OLD, audit.utcnow(), "insider", "view", "R-AAAA-9999")
-        session.add(event)
-        session.flush()
-        event.seq = head.last_seq + 1
-        # The chain's own MAC, as anyone who read this code could compute it with the key
-        event.hash = audit._mac(OLD, head.last_hash, event)
-        head.last_seq, head.last_hash = event.seq, event.hash
+    chain_with_the_old_key(
+        after, audit.tagged_event(OLD, audit.utcnow(), "insider", "view", "R-AAAA-9999")
+    )
     broken = audit.verify(after, NEW, previous_keys=[OLD])
     assert not broken.ok and broken.reason == audit.CHANGED
 
@@ -142,21 +148,12 @@ def test_a_checkpoint_made_with_only_the_old_key_is_refused(
     audit.seal(before, OLD)
     # Someone holding only the old key writes a checkpoint naming the new key, sealed
     # (as they can only seal) under the old one
-    with before.transaction() as session:
-        head = session.get(AuditHead, 1)
-        assert head is not None
-        forged = audit.tagged_event(
-            OLD,
-            audit.utcnow(),
-            "operations",
-            audit.REKEYED,
-            None,
-            "sealed from here on under key " + audit.key_id(NEW),
-        )
-        session.add(forged)
-        session.flush()
-        forged.seq = head.last_seq + 1
-        forged.hash = audit._mac(OLD, head.last_hash, forged)
-        head.last_seq, head.last_hash = forged.seq, forged.hash
+    naming_the_new_key = "sealed from here on under key " + audit.key_id(NEW)
+    chain_with_the_old_key(
+        before,
+        audit.tagged_event(
+            OLD, audit.utcnow(), "operations", audit.REKEYED, None, naming_the_new_key
+        ),
+    )
     verdict = audit.verify(after, NEW, previous_keys=[OLD])
     assert not verdict.ok and verdict.reason == audit.CHANGED
