@@ -153,11 +153,7 @@ def keys() -> None:
 def keys_init(runtime: Runtime, public_out: str | None) -> None:
     """Create the key pair under IVR_KEYS_DIR (console side) and show its public half."""
     config = runtime.config
-    if config.tier is Tier.EDGE:
-        raise click.ClickException(
-            "the edge never makes or holds a private key: run `ivr keys init` on the console "
-            "side and give the edge the public half it prints"
-        )
+    _refuse_on_the_edge(config, "init")
     try:
         made = ensure_local_key_pair(config.keys_dir)
     except KeyServiceError as error:
@@ -170,6 +166,14 @@ def keys_init(runtime: Runtime, public_out: str | None) -> None:
         "IVR_RECORDINGS_PUBLIC_KEY:\n"
     )
     click.echo(public, nl=False)
+
+
+def _refuse_on_the_edge(config: Config, command: str) -> None:
+    if config.tier is Tier.EDGE:
+        raise click.ClickException(
+            f"the edge never makes or holds a private key: run `ivr keys {command}` on the "
+            "console side and give the edge the public half it prints"
+        )
 
 
 def _public_half(config: Config, public_out: str | None) -> str:
@@ -192,11 +196,7 @@ def _public_half(config: Config, public_out: str | None) -> str:
 def keys_rotate(runtime: Runtime, public_out: str | None) -> None:
     """Make a new key pair, keeping the old private half to play what was sealed for it."""
     config = runtime.config
-    if config.tier is Tier.EDGE:
-        raise click.ClickException(
-            "the edge never makes or holds a private key: run `ivr keys rotate` on the "
-            "console side and give the edge the public half it prints"
-        )
+    _refuse_on_the_edge(config, "rotate")
     if config.key_service == "kms":
         raise click.ClickException(
             "with IVR_KEY_SERVICE=kms the key is rotated by KMS itself (automatic rotation "

@@ -118,6 +118,8 @@ def _epoch_key(session: Session, ring: Sequence[bytes], at_most: int | None = No
     named = session.scalar(query.order_by(AuditEvent.seq.desc()).limit(1))
     if named is not None:
         return _named_key(ring, named)
+    if len(ring) == 1:  # no rotation under way: the one key is the chain's
+        return ring[0]
     first = session.scalars(select(AuditEvent).where(AuditEvent.seq == 1)).first()
     if first is None or first.hash is None:
         return ring[0]

@@ -8,7 +8,7 @@ token). Around it, three things Twilio leaves to us:
 - **Rotating the auth token.** From the moment a secondary token is promoted, Twilio signs
   with the new one, but a call already under way, or a callback being retried, may still
   carry the old signature. The previous token is accepted until a time the operator
-  bounds (at most ``MAX_PREVIOUS_TOKEN_WINDOW``); after it, only the current one.
+  bounds (at most ``ivr.config.MAX_PREVIOUS_TOKEN_WINDOW``); after it, only the current one.
 - **Shared keys** named by the settings header: a key we do not hold is refused.
 - **The connection-override fragment** (``#rc=…``) that ``ivr twilio provision`` appends
   to the number's Voice URL and status callback. Twilio never sends a fragment, and its
@@ -18,6 +18,7 @@ token). Around it, three things Twilio leaves to us:
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,11 +29,11 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from ivr.config import MAX_PREVIOUS_TOKEN_WINDOW, Config
+from ivr.config import Config
 from ivr.outside.twilio_api import SIGNED_FRAGMENTS
 from ivr.platform.db import utcnow
 
-__all__ = ["MAX_PREVIOUS_TOKEN_WINDOW", "SIGNATURE_SETTINGS_HEADER", "WebhookSecrets"]
+__all__ = ["SIGNATURE_SETTINGS_HEADER", "WebhookSecrets"]
 
 
 def _key_named(settings: str) -> str:
@@ -85,11 +86,20 @@ class WebhookSecrets:
     ) -> bool:
         """True if Twilio signed ``url`` and ``form`` with a secret we accept."""
         algorithm = get_signature_algorithm(settings)
+        validators = [RequestValidator(secret) for secret in self._secrets_for(settings)]
+        # Every menu step: one signature over the exact URL with the first secret matches.
+        try:
+            exact = [v.compute_signature(url, form, algorithm) for v in validators[:1]]
+        except ValueError:  # an algorithm the library does not know: never Twilio's
+            return False
+        if any(hmac.compare_digest(found, signature) for found in exact):
+            return True
         urls = [url]
         if path in SIGNED_FRAGMENTS:
             urls.append(f"{url}#{SIGNED_FRAGMENTS[path]}")
+        # Then as the library checks (with and without the default port), for each secret.
         return any(
-            RequestValidator(secret).validate(candidate, form, signature, algorithm)
-            for secret in self._secrets_for(settings)
+            validator.validate(candidate, form, signature, algorithm)
+            for validator in validators
             for candidate in urls
         )
