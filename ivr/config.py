@@ -175,6 +175,9 @@ class Config:
     audit_anchor_minutes: int = 10
     # Printed at the top and bottom of every page of what is sent to a force.
     protective_marking: str = "OFFICIAL-SENSITIVE"
+    # A published figure below this is withheld (``ivr.stats.disclosure``): 5 is the
+    # threshold most UK official statistics on people use for small counts.
+    stats_threshold: int = 5
 
     def __post_init__(self) -> None:
         self._check_tier_secrets()
@@ -267,6 +270,10 @@ class Config:
             raise ConfigError("IVR_PROTECTIVE_MARKING must be 1 to 60 characters")
         if self.job_max_attempts < 1 or self.job_lease_seconds < 1:
             raise ConfigError("IVR_JOB_MAX_ATTEMPTS and IVR_JOB_LEASE_SECONDS must be at least 1")
+        if self.stats_threshold < 2:
+            raise ConfigError(
+                "IVR_STATS_THRESHOLD must be at least 2: below it a count of 1 is shown"
+            )
 
     @property
     def serves_webhooks(self) -> bool:
@@ -437,6 +444,7 @@ class Config:
             ),
             audit_anchor=get("AUDIT_ANCHOR", str(var / "audit-anchors.jsonl")) if console else "",
             audit_anchor_minutes=_number(get, "AUDIT_ANCHOR_MINUTES", 10),
+            stats_threshold=_number(get, "STATS_THRESHOLD", cls.stats_threshold),
             protective_marking=get("PROTECTIVE_MARKING", "OFFICIAL-SENSITIVE").strip(),
         )
 

@@ -10,6 +10,7 @@
 | keys     | the day keys that seal a day's objects                               |
 | staff    | the charity's staff accounts                                         |
 | audit    | the keyed audit chain                                                |
+| stats    | the service's figures, counted as things happen                      |
 
 Migrations compare against ``Base.metadata`` and tests create the schema from it, so each
 module is imported here even where nothing names it.
@@ -25,4 +26,5 @@ from ivr.models import (  # noqa: F401
     reports,
     review,
     staff,
+    stats,
 )

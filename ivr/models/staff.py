@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     OPS = "ops"
     ADMIN = "admin"
+    # The service's managers: the statistics page, read only, and nothing of any report.
+    MANAGER = "manager"
 
 
 # Every account speaks English until an admin says otherwise.

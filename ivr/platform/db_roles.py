@@ -170,6 +170,12 @@ GRANTS: Mapping[str, TableGrants] = {
     ),
     "review_messages": TableGrants(),
     "disseminations": TableGrants(),
+    # The service's figures: the edge counts what it sees happen (a report queued, an
+    # answer stored, a call that ended without one) and, to add one, reads the counter.
+    "stat_counts": TableGrants(
+        edge=Access(select=ALL, insert=ALL, update=("count",)),
+        console=Access(select=ALL, insert=ALL, update=("count",)),
+    ),
     # The online form lists the forces' names (never their units' addresses).
     "forces": TableGrants(
         edge=Access(select=("name",)), console=Access(select=ALL, insert=ALL, update=ALL)

@@ -40,6 +40,7 @@ from ivr.models.followup import (
 )
 from ivr.models.reports import Report, ReportStatus
 from ivr.models.staff import Role, User
+from ivr.models.stats import StatEvent
 from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event
 from ivr.reports import lifecycle, status
@@ -47,6 +48,7 @@ from ivr.reports.intake import report_id_for_call
 from ivr.reports.sanitise import caller_details_in
 from ivr.reports.workflow import holds
 from ivr.staff import audit
+from ivr.stats import counters
 
 logger = logging.getLogger(__name__)
 
@@ -291,6 +293,8 @@ def ask(session: Session, report: Report, user: User, text: str) -> FollowUpQues
         raise FollowUpError("the caller took no follow-up reference: they cannot be asked")
     cleaned = clean_question(text)
     question = open_question(session, report.id)
+    # Rewording a question not yet heard is not a second question.
+    first_asked = question is None
     if question is None:
         question = FollowUpQuestion(report_id=report.id)
         session.add(question)
@@ -300,6 +304,10 @@ def ask(session: Session, report: Report, user: User, text: str) -> FollowUpQues
     question.asked_on = utcnow().date()
     report.last_active_on = utcnow().date()
     session.flush()
+    if first_asked:
+        counters.count_report(
+            session, StatEvent.FOLLOW_UP_ASKED, report, question.asked_on, handlers_choices=True
+        )
     audit.record(session, user.name, "followup_question", report.reference)
     return question
 
@@ -354,6 +362,10 @@ def answer_stored(session: Session, job_id: int) -> bool:
     question = session.get(FollowUpQuestion, answer.question_id) if answer.question_id else None
     if question is not None and question.answered_on is None:
         question.answered_on = today
+        # Here, on the edge: by the caller's own choices, which is all its login may read.
+        counters.count_report(
+            session, StatEvent.FOLLOW_UP_ANSWERED, report, today, handlers_choices=False
+        )
     match report.status:
         case ReportStatus.AWAITING_AUDIO | ReportStatus.AUDIO_FAILED:
             lifecycle.queue_when_complete(session, report.id)

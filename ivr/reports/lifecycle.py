@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.models.calls import JobStage, JobState, RecordingJob
-from ivr.models.reports import AudioObject, RecordingPart, Report, ReportStatus
+from ivr.models.reports import AudioObject, RecordingPart, Report, ReportSource, ReportStatus
+from ivr.models.stats import StatEvent
 from ivr.platform.logs import event
 from ivr.reports.status import move
+from ivr.stats import counters
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +42,15 @@ def queue_when_complete(session: Session, report_id: str) -> None:
     report.has_audio = bool(spoken)
     report.silent = bool(spoken) and all(item.silent for item in spoken)
     report.duration_seconds = round(sum(item.duration_seconds for item in spoken))
-    report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
+    if report.source is not ReportSource.ONLINE:  # an online report's details are its text
+        report.contact_left = any(item.part is RecordingPart.CONTACT for item in kept)
     if report.queue_position is None:
         report.queue_position = _next_position(session, report.received_on)
+        # Counted once, when first queued (new material queues a report again), under
+        # the month it was received in; never read back from the report.
+        counters.count_report(
+            session, StatEvent.RECEIVED, report, report.received_on, handlers_choices=False
+        )
     move(session, report, ReportStatus.QUEUED, actor=None)
     # Nothing of the report: its length or silence beside the line's time would date it.
     event(logger, "report.queued")

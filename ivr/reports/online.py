@@ -93,6 +93,7 @@ def receive(
                 language=submission.language,
                 category=submission.category,
                 anonymity=Anonymity.CONTACT if contact else Anonymity.ANONYMOUS,
+                contact_left=bool(contact),
                 has_audio=False,
             )
             session.add(report)
@@ -114,7 +115,6 @@ def receive(
             session.flush()
             # No recordings to wait for: queued at once, as a call is once its audio is safe.
             lifecycle.queue_when_complete(session, report_id)
-            report.contact_left = bool(contact)
             reference = (
                 followup.mint_reference(session, report, submission.pin) if submission.pin else None
             )

@@ -21,8 +21,10 @@ from typing import assert_never
 from sqlalchemy.orm import Session
 
 from ivr.models.reports import Report, ReportStatus
+from ivr.models.stats import NOT_TIMED, StatEvent
 from ivr.platform.db import utcnow
 from ivr.staff import audit
+from ivr.stats import counters
 
 # Every report is created waiting for its audio (an online report too: it is queued at
 # once, in the same transaction, as a call's is once its audio is safe).
@@ -84,6 +86,28 @@ def _label(status: ReportStatus) -> str:
     return status.value.replace("_", " ")
 
 
+def _count(session: Session, report: Report, to: ReportStatus) -> None:
+    """Add the move to the service's figures, in its own transaction, before the report goes.
+
+    Only the console's moves are counted here (the edge's queueing is counted where the
+    report is first queued); a resend is not a second dissemination.
+    """
+    today = utcnow().date()
+    match to:
+        case ReportStatus.SUBMITTED | ReportStatus.RETURNED | ReportStatus.APPROVED:
+            counted, days = StatEvent(to.value), NOT_TIMED
+        case ReportStatus.DISSEMINATED if report.status is ReportStatus.APPROVED:
+            counted, days = StatEvent.DISSEMINATED, (today - report.received_on).days
+        # A report that was received (queued) and never sent; not one whose audio never came.
+        case ReportStatus.CLOSED if (
+            report.disseminated_on is None and report.queue_position is not None
+        ):
+            counted, days = StatEvent.DESTROYED_UNSENT, NOT_TIMED
+        case _:
+            return
+    counters.count_report(session, counted, report, today, handlers_choices=True, days=days)
+
+
 def check(report: Report, to: ReportStatus) -> None:
     """Refuse, changing nothing, a move the table does not allow."""
     if to not in TRANSITIONS[report.status]:
@@ -105,6 +129,7 @@ def move(
     action = effect.audit_action
     if action is not None and actor is None:
         raise ValueError(f"moving a report to {_label(to)} is audited: name who does it")
+    _count(session, report, to)
     report.status = to
     if effect.activity:
         report.last_active_on = utcnow().date()

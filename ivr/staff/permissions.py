@@ -21,6 +21,7 @@ class Action(enum.StrEnum):
     PURGE = "purge"
     MANAGE_FLOWS = "manage_flows"  # edit, try, publish and roll back call flows
     MANAGE_FORCES = "manage_forces"  # the forces' Counter Corruption Unit addresses
+    VIEW_STATISTICS = "view_statistics"  # the service's figures, and their publication
 
 
 HANDLERS = {Role.HANDLER, Role.SUPERVISOR}
@@ -39,6 +40,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_FLOWS: frozenset({Role.OPS}),
     # Supervisors disseminate, so they keep the addresses reports are sent to.
     Action.MANAGE_FORCES: frozenset({Role.SUPERVISOR}),
+    # Figures only: a manager reads no report, and the figures name none.
+    Action.VIEW_STATISTICS: frozenset({Role.SUPERVISOR, Role.MANAGER}),
 }
 
 

@@ -22,15 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import assert_never
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr.models.calls import RecordingJob
-from ivr.platform.db import Database
+from ivr.models.calls import CallLogErasure, RecordingJob
+from ivr.models.reports import Report
+from ivr.models.stats import Channel, StatEvent
+from ivr.platform.db import Database, utcnow
 from ivr.platform.logs import event
 from ivr.reports import followup
 from ivr.reports.intake import Recording, register_recording, report_id_for_call
+from ivr.stats import counters
 from ivr.telephony.call_logs import schedule_call_log_erasure
 from ivr.telephony.spool import Entry, Spool, StopReplay
 
@@ -173,6 +176,10 @@ def _apply(session: Session, secret: bytes, news: News) -> None:
         case Recording():
             _register(session, secret, news)
         case CallEnded():
+            if _ended_without_report(session, secret, news.call_sid):
+                counters.count(
+                    session, StatEvent.CALL_WITHOUT_REPORT, utcnow().date(), channel=Channel.PHONE
+                )
             session.execute(
                 update(RecordingJob)
                 .where(RecordingJob.call_sid == news.call_sid)
@@ -184,6 +191,24 @@ def _apply(session: Session, secret: bytes, news: News) -> None:
             event(logger, "call.ended")
         case _:
             assert_never(news)
+
+
+def _ended_without_report(session: Session, secret: bytes, call_sid: str) -> bool:
+    """True the first time Twilio says a call ended that recorded nothing (abandonment).
+
+    A text message's end is no call; a repeated status callback finds the call's log
+    erasure already scheduled, so each call is counted once.
+    """
+    if not call_sid.startswith("CA"):
+        return False
+    repeated = session.scalar(
+        select(CallLogErasure.id).where(CallLogErasure.call_sid == call_sid).limit(1)
+    )
+    recorded = session.scalar(
+        select(RecordingJob.id).where(RecordingJob.call_sid == call_sid).limit(1)
+    )
+    reported = session.get(Report, report_id_for_call(secret, call_sid))
+    return repeated is None and recorded is None and reported is None
 
 
 def _register(session: Session, secret: bytes, recording: Recording) -> None:

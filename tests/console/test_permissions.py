@@ -40,9 +40,12 @@ EXPECTED = {
         Action.VIEW_AUDIT,
         Action.PURGE,
         Action.MANAGE_FORCES,
+        Action.VIEW_STATISTICS,
     },
     Role.OPS: {Action.MANAGE_FLOWS},
     Role.ADMIN: {Action.VIEW_AUDIT, Action.MANAGE_USERS, Action.PURGE},
+    # The service's managers read its figures and nothing else: no report, no name.
+    Role.MANAGER: {Action.VIEW_STATISTICS},
 }
 
 
