@@ -196,8 +196,10 @@ def _apply(session: Session, secret: bytes, news: News) -> None:
 def _ended_without_report(session: Session, secret: bytes, call_sid: str) -> bool:
     """True the first time Twilio says a call ended that recorded nothing (abandonment).
 
-    A text message's end is no call; a repeated status callback finds the call's log
-    erasure already scheduled, so each call is counted once.
+    A text message's end is no call. A repeated status callback finds the call's log
+    erasure still scheduled, so each call is counted once; one repeated after the log was
+    already erased at Twilio (Twilio repeats within seconds, the erasure takes longer) would
+    count twice, an error of one call in the month's figure, never a lost report.
     """
     if not call_sid.startswith("CA"):
         return False
