@@ -12,6 +12,7 @@ from ivr.cli.db import db
 from ivr.cli.doctor import doctor
 from ivr.cli.flows import flows
 from ivr.cli.serve import serve, twilio_emulator
+from ivr.cli.stats import stats
 from ivr.cli.twilio import twilio
 from ivr.cli.worker import jobs, keys, reconcile, worker
 from ivr.config import ConfigError
@@ -47,4 +48,5 @@ main.add_command(purge)
 main.add_command(audit_group)
 main.add_command(forces)
 main.add_command(doctor)
+main.add_command(stats)
 flows.add_command(simulate)

@@ -62,6 +62,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     from ivr.console.views_queue import bp as queue_bp
     from ivr.console.views_reports import bp as reports_bp
     from ivr.console.views_review import bp as review_bp
+    from ivr.console.views_stats import bp as stats_bp
 
     # Cookies are signed with a key derived from the console's own secret, which the edge
     # never holds: whoever holds the edge cannot mint a session. While that secret is
@@ -89,6 +90,7 @@ def register_console(app: Flask, built: Services) -> CSRFProtect:
     app.register_blueprint(forces_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(flows_bp)
+    app.register_blueprint(stats_bp)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.register_error_handler(DBAPIError, _database_unavailable)
     for code in (403, 404, 405, 500):

@@ -172,6 +172,8 @@ def queue_page() -> ResponseReturnValue:
         return redirect(url_for("admin.users_page"))
     if g.user.role is Role.OPS:
         return redirect(url_for("flows.overview"))
+    if g.user.role is Role.MANAGER:
+        return redirect(url_for("stats.statistics_page"))
     return render_template("console/queue.html", poll_ms=POLL_MS, **_queue_view())
 
 

@@ -92,8 +92,14 @@ ROUTES = [
         "GET",
         "/console/",
         None,
-        # admins and ops have no queue: they are sent to their own pages
-        {Role.HANDLER: 200, Role.SUPERVISOR: 200, Role.ADMIN: 302, Role.OPS: 302},
+        # admins, ops and managers have no queue: they are sent to their own pages
+        {
+            Role.HANDLER: 200,
+            Role.SUPERVISOR: 200,
+            Role.ADMIN: 302,
+            Role.OPS: 302,
+            Role.MANAGER: 302,
+        },
     ),
     Route("POST", "/console/take-next", Action.CLAIM, 303),
     # the report the user holds already: taking it again keeps it
@@ -137,6 +143,8 @@ ROUTES = [
         form={"force": "West Yorkshire Police", "address": "ccu@wyp.police.example"},
     ),
     Route("GET", "/console/audit", Action.VIEW_AUDIT, 200),
+    Route("GET", "/console/statistics", Action.VIEW_STATISTICS, 200),
+    Route("GET", "/console/statistics.csv", Action.VIEW_STATISTICS, 200),
     Route("GET", "/console/users", Action.MANAGE_USERS, 200),
     Route("POST", "/console/users", Action.MANAGE_USERS, 303, form={"name": "x", "role": "ops"}),
     Route(
