@@ -14,7 +14,10 @@ statistics), and here:
   since the difference would then be the withheld count itself), or, when no part is
   left to withhold, the line's total, which then protects the lines it is a part of;
 - this runs until no line holds exactly one withheld cell, across every table at once,
-  because tables share their totals (a month's total is a part of the year's).
+  because tables share their totals (a month's total is a part of the year's);
+- then the lines are solved as equations in the withheld cells, as an intruder would:
+  any cell they still determine (four withheld cells in a rectangle can leave a fifth
+  alone) takes the smallest published cell beside it, and all of this runs again.
 
 ``tests/stats/test_disclosure.py`` then attacks the published CSV with a linear
 programme, as an intruder with the totals would, and cannot pin down a withheld cell.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Generic, TypeVar
 
 Key = TypeVar("Key", bound=Hashable)
@@ -44,6 +48,22 @@ def withheld(values: Mapping[Key, int], lines: Iterable[Line[Key]], threshold: i
     """The cells of ``values`` to withhold, given the lines they add up along."""
     lines = list(lines)
     hidden = {key for key, value in values.items() if 0 < value < threshold}
+    while True:
+        _two_in_every_line(values, lines, hidden)
+        # Two per line is not always enough: four withheld cells in a rectangle add up
+        # to known sums among themselves, and can leave a fifth alone. Whatever the
+        # published lines still pin down takes one more cell with it, until none is.
+        pinned = worked_out(lines, hidden)
+        if not pinned:
+            return hidden
+        before = len(hidden)
+        for key in sorted(pinned, key=lambda key: values[key]):
+            _protect(values, lines, hidden, key)
+        if len(hidden) == before:  # nothing left to withhold beside them
+            return hidden
+
+
+def _two_in_every_line(values: Mapping[Key, int], lines: list[Line[Key]], hidden: set[Key]) -> None:
     changed = True
     while changed:
         changed = False
@@ -60,4 +80,62 @@ def withheld(values: Mapping[Key, int], lines: Iterable[Line[Key]], threshold: i
             else:
                 continue  # only zeros beside a withheld total: nothing to work out
             changed = True
-    return hidden
+
+
+def _protect(values: Mapping[Key, int], lines: list[Line[Key]], hidden: set[Key], key: Key) -> None:
+    """Withhold the smallest published non-zero cell on a line through ``key``."""
+    beside = [
+        other
+        for line in lines
+        if key in line.parts or key == line.total
+        for other in (*line.parts, line.total)
+        if other not in hidden and values[other] > 0
+    ]
+    if beside:
+        hidden.add(min(beside, key=lambda other: values[other]))
+
+
+def worked_out(lines: Iterable[Line[Key]], hidden: set[Key]) -> set[Key]:
+    """The withheld cells that the published lines determine exactly.
+
+    Each line is an equation in its withheld cells (the published ones are numbers).
+    Brought to reduced row echelon form, a withheld cell is determined exactly when its
+    row holds nothing but itself; otherwise some other withheld cell can trade with it.
+    """
+    pivots: dict[Key, dict[Key, Fraction]] = {}
+    for line in lines:
+        row = _equation(line, hidden)
+        for pivot, pivot_row in pivots.items():
+            if factor := row.get(pivot):
+                _subtract(row, factor, pivot_row)
+        if not row:
+            continue
+        pivot = next(iter(row))
+        lead = row[pivot]
+        row = {key: value / lead for key, value in row.items()}
+        for other in pivots.values():
+            if factor := other.get(pivot):
+                _subtract(other, factor, row)
+        pivots[pivot] = row
+    return {pivot for pivot, row in pivots.items() if len(row) == 1}
+
+
+def _equation(line: Line[Key], hidden: set[Key]) -> dict[Key, Fraction]:
+    """The line as an equation in its withheld cells: parts minus total is a number."""
+    row: dict[Key, Fraction] = {}
+    for key in line.parts:
+        if key in hidden:
+            row[key] = row.get(key, Fraction(0)) + 1
+    if line.total in hidden:
+        row[line.total] = row.get(line.total, Fraction(0)) - 1
+    return {key: value for key, value in row.items() if value}
+
+
+def _subtract(row: dict[Key, Fraction], factor: Fraction, other: dict[Key, Fraction]) -> None:
+    """row -= factor * other, dropping what becomes zero."""
+    for key, value in other.items():
+        left = row.get(key, Fraction(0)) - factor * value
+        if left:
+            row[key] = left
+        else:
+            row.pop(key, None)
