@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from ivr.cli.runtime import Runtime, pass_runtime
+from ivr.models.reports import Force
 from ivr.reports.workflow import LANGUAGES
 from ivr.stats.export import publish
 from ivr.stats.figures import Filters, Period, PeriodError
@@ -36,10 +38,14 @@ def export(runtime: Runtime, force: str, first: str, last: str, output: Path | N
         raise click.BadParameter(str(error)) from None
     built = runtime.services
     labels = Labels(built.flows.current().flow.categories, LANGUAGES)
+    force = force.strip()
     with built.db.reading() as session:
-        publication = publish(
-            session, period, Filters(force=force.strip()), runtime.config.stats_threshold
-        )
+        if force and session.scalar(select(Force.name).where(Force.name == force)) is None:
+            raise click.BadParameter(
+                f"no force is called {force!r} (`ivr forces list` names them)",
+                param_hint="--force",
+            )
+        publication = publish(session, period, Filters(force=force), runtime.config.stats_threshold)
     text = publication.csv(labels)
     if output is None:
         click.echo(text, nl=False)

@@ -70,3 +70,12 @@ def test_a_month_that_is_not_one_is_refused_in_words(config: Config) -> None:
     assert result.exit_code == 2
     assert "'2027-1' is not a month: write it as 2027-03" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_force_that_is_not_one_is_refused_with_where_to_look(
+    config: Config, db: Database
+) -> None:
+    args = ["stats", "export", "--force", "Dorset", "--from", "2027-01", "--to", "2027-12"]
+    result = CliRunner().invoke(main, args, obj=Runtime(config))
+    assert result.exit_code == 2
+    assert "no force is called 'Dorset' (`ivr forces list` names them)" in result.output
