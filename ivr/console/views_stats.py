@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, flash, render_template, request
+from flask import Blueprint, Response, flash, g, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from ivr.models.stats import Channel, StatEvent
 from ivr.platform.db import utcnow
 from ivr.reports.workflow import LANGUAGES
 from ivr.services import services
+from ivr.staff import audit
 from ivr.staff.permissions import Action
 from ivr.stats import charts
 from ivr.stats.export import MEASURES, publish
@@ -114,8 +115,13 @@ def statistics_page() -> ResponseReturnValue:
 def statistics_csv() -> ResponseReturnValue:
     choices = _choices()
     period, filters = _asked(choices)
-    with services().db.reading() as session:
+    with services().db.transaction() as session:
         publication = publish(session, period, filters, services().config.stats_threshold)
+        # Who took which figures out of the console, as for the audit trail's own export.
+        chosen = ", ".join(f"{name} {value}" for name, value in filters.given().items())
+        audit.record(
+            session, g.user.name, "stats_export", detail=" ".join([period.label(), chosen]).strip()
+        )
     name = "-".join(
         ["statistics", period.first, period.last, *(_slug(v) for v in filters.given().values())]
     )
@@ -154,6 +160,7 @@ def _charts(figures: Figures, labels: Labels) -> list[charts.Chart]:
         ("category", "By category"),
         ("force", "By force"),
         ("language", "By language"),
+        ("anonymity", "By anonymity"),
     ):
         if dimension in figures.filters.given():
             continue  # filtered to one: a single bar says nothing the filter did not

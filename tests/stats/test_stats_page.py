@@ -10,7 +10,9 @@ from datetime import date
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from ivr.models.audit import AuditEvent
 from ivr.models.staff import Role
 from ivr.models.stats import Channel, StatEvent
 from ivr.platform.db import Database, utcnow
@@ -113,7 +115,7 @@ def test_a_filter_or_a_month_the_page_does_not_know_is_said_and_the_rest_shown(
 
 
 def test_the_csv_is_the_publication_safe_one_small_counts_withheld(
-    signed_in_as: AsRole, this_month: str
+    signed_in_as: AsRole, this_month: str, db: Database
 ) -> None:
     manager = signed_in_as(Role.MANAGER)
     response = manager.get(f"/console/statistics.csv?from={this_month}&to={this_month}")
@@ -138,6 +140,10 @@ def test_the_csv_is_the_publication_safe_one_small_counts_withheld(
     assert totals["Reports received"] == "12" and totals["Reports passed to a force"] == "11"
     for row in rows:
         assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}", ",".join(row.values()))
+    # and the audit trail says who took which figures out of the console
+    with db.reading() as session:
+        taken = session.scalars(select(AuditEvent).where(AuditEvent.action == "stats_export")).one()
+    assert (taken.actor, taken.detail) == ("manager-stats", this_month)
 
 
 def test_handlers_and_the_operations_team_see_no_figures(signed_in_as: AsRole) -> None:
