@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pyotp
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 # A busy 2-core CI machine can take seconds to answer: no expectation may hinge on
 # Playwright's default of 5 s.
@@ -202,3 +202,50 @@ class FlowsPage:
             f"Version {number} is what new callers hear"
         )
         return asked[0] if asked else ""
+
+
+class StatisticsPage:
+    """The statistics page: its filters, each chart with its table, the CSV download."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page, self.base = page, base
+
+    def open(self, query: str = "") -> None:
+        self.page.goto(f"{self.base}/console/statistics{query}")
+        expect(self.page.locator("h1")).to_contain_text("Statistics")
+
+    def tile(self, name: str) -> str:
+        """The figure in the summary tile named ``name``."""
+        tile = self.page.locator("#summary > div").filter(
+            has=self.page.locator("dt", has_text=re.compile(f"^{re.escape(name)}$"))
+        )
+        return tile.locator("dd").inner_text().strip()
+
+    def chart(self, id: str) -> Locator:
+        return self.page.locator(f"#chart-{id}")
+
+    def drawing_title(self, id: str) -> str:
+        """The title of the chart's drawing: what a screen reader names the image."""
+        return str(self.chart(id).locator("svg[role=img] > title").text_content()).strip()
+
+    def table(self, id: str) -> list[list[str]]:
+        """The rows of the chart's table, each cell's text."""
+        rows = self.chart(id).locator("table tbody tr")
+        return [
+            [cell.strip() for cell in row.locator("th, td").all_inner_texts()] for row in rows.all()
+        ]
+
+    def filter(self, **choices: str) -> None:
+        """Choose filters by their visible labels (``force="West Yorkshire Police"``) and submit."""
+        form = self.page.locator("#stats-filters")
+        for name, label in choices.items():
+            form.locator(f"select[name={name}]").select_option(label=label)
+        form.get_by_role("button", name="Show figures").click()
+        self.page.wait_for_load_state()
+
+    def download_csv(self) -> tuple[str, str]:
+        """Download the CSV for publication; return its file name and its text."""
+        with self.page.expect_download() as download:
+            self.page.get_by_role("link", name="Download CSV for publication").click()
+        with open(download.value.path(), encoding="utf-8") as file:
+            return download.value.suggested_filename, file.read()

@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from ivr.models.reports import Report
 from ivr.models.staff import Role, User
+from ivr.models.stats import NOT_TIMED, StatEvent
+from ivr.platform.db import utcnow
 from ivr.reports.workflow import CHECKLIST, submit
 from ivr.staff.accounts import add_user, complete_enrolment
+from ivr.stats.counters import count
 from tests.functional.axe import (
     NARROW,
     assert_no_sideways_scroll,
@@ -57,6 +60,30 @@ def enrolled(db: Any, name: str, role: Role) -> str:
         secret = user.totp_secret
         complete_enrolment(session, enrolment.token, PASSWORD, PASSWORD, pyotp.TOTP(secret).now())
     return str(secret)
+
+
+def some_figures(db: Any) -> None:
+    """A few of this month's counters, so the statistics page's charts have bars."""
+    today = utcnow().date()
+    with db.transaction() as session:
+        for force, category, n in (
+            ("West Yorkshire Police", "information_for_reward", 7),
+            ("West Yorkshire Police", "personal_advantage", 2),
+            ("Metropolitan Police Service", "other", 11),
+        ):
+            for day in range(n):
+                for event in (StatEvent.RECEIVED, StatEvent.DISSEMINATED):
+                    passed = event is StatEvent.DISSEMINATED
+                    count(
+                        session,
+                        event,
+                        today,
+                        channel="phone",
+                        language="en-GB",
+                        category=category,
+                        force=force if passed else None,
+                        days=day if passed else NOT_TIMED,
+                    )
 
 
 def test_every_console_page_for_every_role_is_accessible_at_800px(
@@ -122,6 +149,14 @@ def test_every_console_page_for_every_role_is_accessible_at_800px(
     supervisor.visit(f"{base}/console/", "queue")
     supervisor.visit(f"{base}/console/reports/{reference}", "a report in review")
     supervisor.visit(f"{base}/console/audit", "audit trail")
+    some_figures(db)
+    supervisor.visit(f"{base}/console/statistics", "statistics")
+
+    # And a manager reads the figures for one force, and mistypes a month
+    manager = person("manager")
+    SignInPage(manager.page, base).sign_in("Morgan", PASSWORD, enrolled(db, "Morgan", Role.MANAGER))
+    manager.visit(f"{base}/console/statistics?force=West+Yorkshire+Police", "statistics, one force")
+    manager.visit(f"{base}/console/statistics?from=2027-13", "statistics, a month mistyped")
 
     # And the operations team edits the call flow
     ops = person("ops")

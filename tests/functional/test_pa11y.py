@@ -32,7 +32,7 @@ from ivr.staff.accounts import add_user
 from tests.functional.conftest import CHROMIUM
 from tests.functional.online_pages import OnlineFormPage
 from tests.functional.pages import EnrolPage, FlowsPage, QueuePage, ReportPage, SignInPage, ready
-from tests.functional.test_console_pages_accessible import PASSWORD, enrolled
+from tests.functional.test_console_pages_accessible import PASSWORD, enrolled, some_figures
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +177,14 @@ def test_html_codesniffer_finds_no_error_on_any_page_for_any_role(
     supervisor.visit(f"{base}/console/", "queue")
     supervisor.visit(f"{base}/console/reports/{reference}", "a report in review")
     supervisor.visit(f"{base}/console/audit", "audit trail")
+    some_figures(db)
+    supervisor.visit(f"{base}/console/statistics", "statistics")
+
+    # And a manager reads the figures for one force, and mistypes a month
+    manager = person("manager")
+    SignInPage(manager.page, base).sign_in("Morgan", PASSWORD, enrolled(db, "Morgan", Role.MANAGER))
+    manager.visit(f"{base}/console/statistics?force=West+Yorkshire+Police", "statistics, one force")
+    manager.visit(f"{base}/console/statistics?from=2027-13", "statistics, a month mistyped")
 
     # And the operations team edits the call flow, and tries it on the test phone
     ops = person("ops", viewport={"width": 1366, "height": 900})
