@@ -11,7 +11,9 @@ times, as the median of several runs after a warm-up:
 
 - the page, GET /console/statistics through the console's own app and routes, signed in
   as a manager: the default last twelve months, the same filtered to one force, and ten
-  years for the whole country;
+  years for the whole country, after the manager has landed on the default page a dozen
+  times (on PostgreSQL, the queries are then prepared and planned once for any months,
+  as they are on a connection the console has used for a while);
 - the export, ``publish()`` and ``.csv()`` as ``ivr stats export`` runs them: one force
   over the last twelve months, and the whole country over the same months.
 
@@ -66,6 +68,8 @@ PASSWORD = "correct horse battery"
 PAGE_GOAL_MS = 200.0
 EXPORT_GOAL_MS = 1000.0
 ONE_FORCE = "Dorset Police"
+# Default page loads on the connection before timing: the service's steady state.
+LANDINGS = 12
 SEED = 2026
 
 # How often each event happens for every report received (a decade's mix).
@@ -295,6 +299,12 @@ def measure(
                 export(db, year, Filters(), threshold, labels),
             ),
         ]
+        # A manager lands on the default page; the console's pooled connection has served
+        # it many times before anyone asks for ten years. On PostgreSQL that matters:
+        # psycopg prepares a statement run five times, and PostgreSQL then plans it once
+        # for any months (a generic plan), as it will in service.
+        for _ in range(LANDINGS):
+            cases[0][2]()
         results = []
         for what, goal, action in cases:
             results.append((name, what, median_ms(action, runs), goal))
@@ -351,7 +361,8 @@ def main() -> None:
 
     print(
         f"\nStatistics at national scale, median of {args.runs} runs after a warm-up (goals: "
-        f"page < {PAGE_GOAL_MS:.0f} ms through the app signed in as a manager, export "
+        f"page < {PAGE_GOAL_MS:.0f} ms: GET /console/statistics as a manager, after "
+        f"{LANDINGS} loads of the default page; export "
         f"publish() + csv() < {EXPORT_GOAL_MS:.0f} ms)\n"
     )
     width = max(len(what) for _, what, _, _ in results)
