@@ -64,15 +64,17 @@ def _choices() -> Choices:
     )
 
 
-def _asked(choices: Choices) -> tuple[Period, Filters]:
-    """The period and filters the request asks for; anything unknown is said and dropped."""
+def _asked(choices: Choices) -> tuple[Period, Filters, list[str]]:
+    """The period and filters the request asks for, and what was wrong with them (each
+    unknown part dropped)."""
+    problems = []
     default = Period.year_to(utcnow().date())
     first = request.args.get("from") or default.first
     last = request.args.get("to") or default.last
     try:
         period = Period.parse(first, last)
     except PeriodError as error:
-        flash(f"Showing the last twelve months: {error}.", "error")
+        problems.append(f"Showing the last twelve months: {error}.")
         period = default
     offered = {
         "channel": choices.channels,
@@ -84,17 +86,19 @@ def _asked(choices: Choices) -> tuple[Period, Filters]:
     for name, options in offered.items():
         value = request.args.get(name, "")
         if value and value not in dict(options):
-            flash(f"That {name} is not one the figures know: showing every {name}.", "error")
+            problems.append(f"That {name} is not one the figures know: showing every {name}.")
             value = ""
         wanted[name] = value
-    return period, Filters(**wanted)
+    return period, Filters(**wanted), problems
 
 
 @bp.get("/statistics")
 @signed_in(Action.VIEW_STATISTICS)
 def statistics_page() -> ResponseReturnValue:
     choices = _choices()
-    period, filters = _asked(choices)
+    period, filters, problems = _asked(choices)
+    for problem in problems:
+        flash(problem, "error")
     with services().db.reading() as session:
         figures = read(session, period, filters)
     return render_template(
@@ -114,7 +118,11 @@ def statistics_page() -> ResponseReturnValue:
 @signed_in(Action.VIEW_STATISTICS)
 def statistics_csv() -> ResponseReturnValue:
     choices = _choices()
-    period, filters = _asked(choices)
+    period, filters, problems = _asked(choices)
+    if problems:
+        # A download shows no message: say it here, rather than export other figures
+        # than were asked for (or leave the message waiting for the next page).
+        return Response("\n".join(problems) + "\n", status=400, mimetype="text/plain")
     with services().db.transaction() as session:
         publication = publish(session, period, filters, services().config.stats_threshold)
         # Who took which figures out of the console, as for the audit trail's own export.

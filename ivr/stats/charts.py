@@ -68,8 +68,11 @@ def nice_top(largest: int) -> int:
 
 
 def _ticks(top: int) -> list[int]:
-    step = top / 4
-    return [round(step * i) for i in range(5)] if top >= 4 else list(range(top + 1))
+    # A top of 1, 2 or 5 times a power of ten splits into whole fifths or halves.
+    for parts in (5, 4, 2):
+        if top % parts == 0 and top >= parts:
+            return [top // parts * i for i in range(parts + 1)]
+    return [0, top]
 
 
 def columns(

@@ -72,6 +72,7 @@ def upgrade() -> None:
             op.f("ck_stat_counts_month_only"), "stat_counts", "month ~ '^[0-9]{4}-[0-9]{2}$'"
         )
     op.create_index("ix_stat_counts_event_month", "stat_counts", ["event", "month"])
+    op.create_index("ix_stat_counts_force_event_month", "stat_counts", ["force", "event", "month"])
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(op.f("ck_users_role"), _in("role", (*ROLES, "manager")))
@@ -88,5 +89,6 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role"), type_="check")
         batch_op.create_check_constraint(op.f("ck_users_role"), _in("role", ROLES))
+    op.drop_index("ix_stat_counts_force_event_month", table_name="stat_counts")
     op.drop_index("ix_stat_counts_event_month", table_name="stat_counts")
     op.drop_table("stat_counts")

@@ -161,3 +161,14 @@ def test_the_default_period_is_the_last_twelve_months(signed_in_as: AsRole) -> N
     assert "Statistics: " in page and f"to {month_of(today)}</h1>" in page
     heading = re.search(r"<h1>(.*?)</h1>", page)
     assert heading is not None and month_of(a_year_back) not in heading.group(1)
+
+
+def test_a_csv_asked_for_with_a_month_that_is_not_one_is_refused_in_words(
+    signed_in_as: AsRole,
+) -> None:
+    manager = signed_in_as(Role.MANAGER)
+    response = manager.get("/console/statistics.csv?from=2027-13")
+    assert response.status_code == 400
+    assert "'2027-13' is not a month" in response.get_data(as_text=True)
+    # and the message is not left waiting for the next page
+    assert "is not a month" not in manager.get("/console/statistics").get_data(as_text=True)
