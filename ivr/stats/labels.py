@@ -12,14 +12,6 @@ _CHANNELS = {
     Channel.FALLBACK.value: "Fallback page (service unavailable)",
 }
 _ANONYMITY = {"anonymous": "Anonymous", "contact": "Left contact details"}
-DIMENSION_NAMES = {
-    "month": "Month",
-    "channel": "Channel",
-    "language": "Language",
-    "category": "Category",
-    "force": "Force",
-    "anonymity": "Anonymity",
-}
 
 
 class Labels:
